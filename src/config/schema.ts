@@ -1,0 +1,102 @@
+import { z } from "zod";
+
+/**
+ * The keys file schema: the single source of the settings' names, bounds and defaults.
+ * The JSON Schema shipped for editors is generated from it (scripts/gen-schema.ts).
+ */
+
+export const PROVIDERS = ["zai-coding-plan", "zhipuai-coding-plan"] as const;
+export type ProviderId = (typeof PROVIDERS)[number];
+
+/** Starting concurrency per (account, model), from measurements on a Coding Plan (seed 000). */
+export const DEFAULT_MODEL_LIMITS: Readonly<Record<string, number>> = {
+  "glm-4.7": 10,
+  "glm-4.6": 8,
+  "glm-4.5": 10,
+  "glm-4.5-air": 10,
+  "glm-5": 1,
+  "glm-4.7-flash": 1,
+  "glm-4.5-flash": 2,
+};
+export const DEFAULT_OTHER_MODEL_LIMIT = 2;
+
+const id = z
+  .string()
+  .trim()
+  .min(1, "must not be empty")
+  .max(64, "must be at most 64 characters")
+  .regex(/^[A-Za-z0-9._:@-]+$/, "may only hold letters, digits and . _ : @ -");
+
+export const keyEntrySchema = z.strictObject({
+  id: id.describe("Stable name of the key, used in logs, toasts and the state file."),
+  label: z.string().trim().min(1).max(120).optional().describe("Display name; defaults to id."),
+  apiKey: z.string().trim().min(1, "must not be empty").describe("The Z.AI API key."),
+  enabled: z.boolean().default(true).describe("Set false to keep a key on file without using it."),
+  account: id
+    .optional()
+    .describe("Keys with the same account share its concurrency limits and usage windows. Defaults to the key's id."),
+  provider: z.enum(PROVIDERS).default("zai-coding-plan").describe("Which OpenCode provider this key serves."),
+});
+
+export const rotationSchema = z.strictObject({
+  strategy: z
+    .enum(["round-robin", "fill-first"])
+    .default("round-robin")
+    .describe("round-robin spreads requests over accounts; fill-first uses accounts in file order, the next only when the earlier ones are full or cooling."),
+  cooldownMs: z
+    .number()
+    .int()
+    .min(0)
+    .max(86_400_000)
+    .default(60_000)
+    .describe("How long a key rests after a 429 that names no reset time and carries no Retry-After."),
+});
+
+export const modelSchema = z.strictObject({
+  maxConcurrency: z.number().int().min(1).max(1000).optional().describe("Requests of this model in flight per account (the starting point when adaptive)."),
+  adaptive: z.boolean().optional().describe("Learn this model's real limit from 1302 answers (default: adaptive.enabled)."),
+  ceiling: z.number().int().min(1).max(1000).optional().describe("Highest limit adaptive learning may reach (default: maxConcurrency, so learning only lowers and restores it)."),
+});
+
+export const retrySchema = z.strictObject({
+  maxAttempts: z.number().int().min(1).max(50).default(6).describe("Upstream calls per request at most, first one included."),
+  budgetMs: z.number().int().min(0).default(120_000).describe("Time a request may spend on retries and cooldown waits (queue wait not included)."),
+  baseDelayMs: z.number().int().min(0).default(500).describe("First backoff step; doubles each attempt, with full jitter."),
+  maxDelayMs: z.number().int().min(0).default(30_000).describe("Largest single backoff."),
+  maxQueueWaitMs: z.number().int().min(0).default(600_000).describe("How long a request may wait for a free concurrency slot before it is given back as 429."),
+  maxCooldownWaitMs: z.number().int().min(0).default(30_000).describe("Cooldowns shorter than this are waited out inside the plugin; longer ones are handed to OpenCode as 429 with retry-after-ms."),
+});
+
+export const adaptiveSchema = z.strictObject({
+  enabled: z.boolean().default(true).describe("Learn each (account, model) limit from 1302 answers."),
+  decreaseFactor: z.number().gt(0).lt(1).default(0.5).describe("On a 1302 the limit is multiplied by this (never below 1)."),
+  increaseAfter: z.number().int().min(1).default(20).describe("Clean completions, at full use of the limit, before it rises by one."),
+});
+
+export const notificationsSchema = z.strictObject({
+  toasts: z.boolean().default(true).describe("Show OpenCode toasts for disabled keys, spent windows, unavailable models."),
+  intervalMs: z.number().int().min(0).default(300_000).describe("At most one toast of each kind per interval."),
+});
+
+export const keysFileSchema = z.strictObject({
+  $schema: z.string().optional(),
+  keys: z.array(keyEntrySchema).default([]),
+  rotation: rotationSchema.prefault({}),
+  models: z.record(z.string().min(1), modelSchema).default({}),
+  retry: retrySchema.prefault({}),
+  adaptive: adaptiveSchema.prefault({}),
+  notifications: notificationsSchema.prefault({}),
+  unavailableRecheckMs: z
+    .number()
+    .int()
+    .min(0)
+    .default(3_600_000)
+    .describe("After a 1113/1311, how long before the (account, model) pair is tried again (plans get upgraded)."),
+});
+
+export type KeysFileInput = z.input<typeof keysFileSchema>;
+export type KeysFile = z.output<typeof keysFileSchema>;
+export type KeyEntry = z.output<typeof keyEntrySchema>;
+export type Settings = Omit<KeysFile, "$schema" | "keys">;
+export type RetrySettings = KeysFile["retry"];
+export type AdaptiveSettings = KeysFile["adaptive"];

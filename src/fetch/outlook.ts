@@ -1,0 +1,65 @@
+import { isTemporary, type Blocker } from "../pool/key-pool.js";
+import { formatLocalTime, formatWait } from "../util/format.js";
+
+/** When no account can take a request: wait until a moment, or stop because nothing will change. */
+export type Outlook =
+  | { kind: "wait"; until: number; message: string }
+  | { kind: "never"; status: 401 | 403; code: "no_usable_keys" | "model_unavailable"; message: string; wrongEndpoint: boolean };
+
+export const CODING_ENDPOINT = "https://api.z.ai/api/coding/paas/v4";
+
+/** Pure: turns the blockers of every account into what to tell the caller. */
+export function outlook(blockers: readonly Blocker[], model: string, now: number): Outlook {
+  const temporary = blockers.filter(isTemporary);
+  if (temporary.length > 0) {
+    const until = Math.min(...temporary.map((b) => b.until));
+    return { kind: "wait", until, message: `every account is cooling for ${model}: ${describe(blockers, now)}` };
+  }
+  const unavailable = blockers.filter((b): b is Extract<Blocker, { kind: "model-unavailable" }> => b.kind === "model-unavailable");
+  if (unavailable.length > 0) {
+    const wrongEndpoint = unavailable.some((b) => b.wrongEndpoint);
+    const codes = [...new Set(unavailable.map((b) => b.code))].join("/");
+    const hint = wrongEndpoint
+      ? ` Z.AI answered ${codes} "Insufficient balance", which from a non-coding endpoint means the wrong door: Coding Plan keys work only on ${CODING_ENDPOINT}. Remove the baseURL override or point it there.`
+      : ` Z.AI answered ${codes}: the model is not in the plan of ${unavailable.length === 1 ? "this account" : "these accounts"} (not a rate limit; retrying will not help). Pick another model or upgrade the plan.`;
+    return {
+      kind: "never",
+      status: 403,
+      code: "model_unavailable",
+      message: `${model} is not available on any account (${describe(blockers, now)}).${hint}`,
+      wrongEndpoint,
+    };
+  }
+  return {
+    kind: "never",
+    status: 401,
+    code: "no_usable_keys",
+    message: blockers.length === 0 ? "no API keys are configured" : `no usable key is left: ${describe(blockers, now)}`,
+    wrongEndpoint: false,
+  };
+}
+
+/** "alpha: usage window spent (1308) until 14:32:05 (in 2h 10m); beta: keys disabled (401)". */
+export function describe(blockers: readonly Blocker[], now: number): string {
+  return blockers.map((b) => `${b.account}: ${describeOne(b, now)}`).join("; ");
+}
+
+function describeOne(b: Blocker, now: number): string {
+  const until = (t: number) => `until ${formatLocalTime(t, now)} (in ${formatWait(t - now)})`;
+  switch (b.kind) {
+    case "account-disabled":
+      return `disabled (${b.reason})`;
+    case "keys-disabled":
+      return "every key disabled (rejected as invalid)";
+    case "model-unavailable":
+      return `model not in plan (${b.code}), re-checked ${until(b.until)}`;
+    case "account-cooling":
+      return `${b.reason}${b.code ? ` (${b.code})` : ""} ${until(b.until)}`;
+    case "keys-cooling":
+      return `every key rate-limited ${until(b.until)}`;
+    case "held":
+      return `at its concurrency limit, backing off ${until(b.until)}`;
+    default:
+      return b satisfies never;
+  }
+}

@@ -1,0 +1,26 @@
+/** The library API, for tools and tests. Not loaded by OpenCode (which calls every export of the main entry). */
+export { createProviderPlugin, SERVICE, AUTH_METHOD_LABEL, type PluginDeps } from "./plugin.js";
+export { createZaiFetch, type ZaiFetch, type ZaiFetchDeps, type FetchEvent } from "./fetch/zai-fetch.js";
+export { classify, CODE_RULES, isCodingEndpoint, type Answer } from "./classify/classify.js";
+export type { Verdict, VerdictKind } from "./classify/verdict.js";
+export { parseUpstreamError, parseSseError, type UpstreamError } from "./classify/parse.js";
+export { parseResetTime, formatBeijingStamp } from "./classify/reset-time.js";
+export { loadConfig, parseKeysFile, keysFilePath, ENV_KEYS_VARIABLE, type ConfigIO, type LoadedConfig } from "./config/load.js";
+export { nodeConfigIO } from "./config/node-io.js";
+export { PLACEHOLDER_KEY, type ApiKey } from "./config/keys.js";
+export {
+  keysFileSchema,
+  DEFAULT_MODEL_LIMITS,
+  DEFAULT_OTHER_MODEL_LIMIT,
+  PROVIDERS,
+  type KeysFile,
+  type KeysFileInput,
+  type Settings,
+  type ProviderId,
+} from "./config/schema.js";
+export { ConfigError, isConfigError } from "./errors.js";
+export { Notifier, type NotifySink } from "./notify/notifier.js";
+export { systemClock, type Clock } from "./util/clock.js";
+export { systemRandom, type Random } from "./util/random.js";
+export { fingerprint, redact } from "./util/redact.js";
+export { backoffDelay } from "./retry/backoff.js";

@@ -1,0 +1,79 @@
+import { DEFAULT_MODEL_LIMITS, DEFAULT_OTHER_MODEL_LIMIT, type Settings } from "../config/schema.js";
+import { pairKey } from "../pool/pool-state.js";
+import { initialLimit, onCompleted, onConcurrencyRefused, type AdaptiveRules, type LimitState } from "./adaptive-limit.js";
+
+export interface LimitChange {
+  account: string;
+  model: string;
+  from: number;
+  to: number;
+  why: "1302" | "clean-run";
+}
+
+/** The current concurrency limit of every (account, model) pair, starting from settings and learning from outcomes. */
+export class Limits {
+  private readonly states = new Map<string, LimitState>();
+  private readonly settings: Settings;
+  private readonly onChange: (change: LimitChange) => void;
+
+  constructor(settings: Settings, onChange: (change: LimitChange) => void = () => {}) {
+    this.settings = settings;
+    this.onChange = onChange;
+  }
+
+  get(account: string, model: string): LimitState {
+    const pair = pairKey(account, model);
+    let state = this.states.get(pair);
+    if (!state) {
+      const configured = this.settings.models[model];
+      const start = configured?.maxConcurrency ?? DEFAULT_MODEL_LIMITS[model] ?? DEFAULT_OTHER_MODEL_LIMIT;
+      state = initialLimit(start, configured?.ceiling ?? start);
+      this.states.set(pair, state);
+    }
+    return state;
+  }
+
+  limit(account: string, model: string): number {
+    return this.get(account, model).limit;
+  }
+
+  refused(account: string, model: string, grantEpoch: number, othersInFlight: number): void {
+    this.update(account, model, (s, rules) => onConcurrencyRefused(s, rules, grantEpoch, othersInFlight), "1302");
+  }
+
+  completed(account: string, model: string, saturated: boolean): void {
+    this.update(account, model, (s, rules) => onCompleted(s, rules, saturated), "clean-run");
+  }
+
+  /** Learned limits that differ from where they started, for the state file and `status`. */
+  entries(): Array<{ account: string; model: string; state: LimitState }> {
+    return [...this.states].map(([pair, state]) => {
+      const [account = "", model = ""] = pair.split("\u0000");
+      return { account, model, state };
+    });
+  }
+
+  /** Adopts a limit learned elsewhere (another process, a previous run). */
+  adopt(account: string, model: string, limit: number): void {
+    const state = this.get(account, model);
+    const clamped = Math.max(1, Math.min(limit, state.ceiling));
+    if (clamped !== state.limit) this.states.set(pairKey(account, model), { ...state, limit: clamped, streak: 0, epoch: state.epoch + 1 });
+  }
+
+  private rules(model: string): AdaptiveRules {
+    const { adaptive } = this.settings;
+    return {
+      enabled: this.settings.models[model]?.adaptive ?? adaptive.enabled,
+      decreaseFactor: adaptive.decreaseFactor,
+      increaseAfter: adaptive.increaseAfter,
+    };
+  }
+
+  private update(account: string, model: string, step: (s: LimitState, r: AdaptiveRules) => LimitState, why: LimitChange["why"]): void {
+    const before = this.get(account, model);
+    const after = step(before, this.rules(model));
+    if (after === before) return;
+    this.states.set(pairKey(account, model), after);
+    if (after.limit !== before.limit) this.onChange({ account, model, from: before.limit, to: after.limit, why });
+  }
+}

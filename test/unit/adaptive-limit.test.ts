@@ -1,0 +1,41 @@
+import { describe, expect, it } from "vitest";
+import { initialLimit, onCompleted, onConcurrencyRefused } from "../../src/scheduler/adaptive-limit.js";
+
+const rules = { enabled: true, decreaseFactor: 0.5, increaseAfter: 3 };
+
+describe("adaptive limit", () => {
+  it("halves on a 1302, bounded by what was in flight", () => {
+    expect(onConcurrencyRefused(initialLimit(10, 10), rules, 0, 4).limit).toBe(4);
+    expect(onConcurrencyRefused(initialLimit(4, 4), rules, 0, 3).limit).toBe(2);
+  });
+  it("never goes below 1", () => {
+    let s = initialLimit(1, 1);
+    s = onConcurrencyRefused(s, rules, s.epoch, 0);
+    expect(s.limit).toBe(1);
+  });
+  it("counts a burst of refusals from one epoch once", () => {
+    let s = initialLimit(10, 10);
+    s = onConcurrencyRefused(s, rules, 0, 4);
+    s = onConcurrencyRefused(s, rules, 0, 5);
+    s = onConcurrencyRefused(s, rules, 0, 6);
+    expect(s.limit).toBe(4);
+  });
+  it("rises by one after a run of clean completions at full use, up to the ceiling", () => {
+    let s = { ...initialLimit(4, 5), limit: 2 };
+    for (let i = 0; i < 3; i++) s = onCompleted(s, rules, true);
+    expect(s.limit).toBe(3);
+    for (let i = 0; i < 9; i++) s = onCompleted(s, rules, true);
+    expect(s.limit).toBe(5);
+  });
+  it("does not rise on completions that did not use the whole limit", () => {
+    let s = { ...initialLimit(4, 4), limit: 2 };
+    for (let i = 0; i < 10; i++) s = onCompleted(s, rules, false);
+    expect(s.limit).toBe(2);
+  });
+  it("does nothing when turned off", () => {
+    const off = { ...rules, enabled: false };
+    const s = initialLimit(4, 8);
+    expect(onConcurrencyRefused(s, off, 0, 1)).toBe(s);
+    expect(onCompleted(s, off, true)).toBe(s);
+  });
+});

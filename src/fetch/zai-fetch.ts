@@ -109,7 +109,7 @@ export function createZaiFetch(deps: ZaiFetchDeps): ZaiFetch {
         notifier.toast("all-cooling", `${view.message}. OpenCode will retry when the first one is free.`);
         return retryLater("all_cooling", view.message, wait);
       }
-      if (attempt >= retry.maxAttempts || clock.now() > budgetEnd) {
+      if (attempt >= retry.maxAttempts || clock.now() >= budgetEnd) {
         return retryLater("retries_exhausted", `gave up after ${attempt} attempts: ${lastFailure}`, nextChance(model));
       }
 
@@ -145,9 +145,11 @@ export function createZaiFetch(deps: ZaiFetchDeps): ZaiFetch {
       const step = react(verdict, key, model, request, attempt, avoid);
       if (step.kind === "return") return step.response;
       if (step.delayMs > 0) {
-        const delay = Math.min(step.delayMs, Math.max(0, budgetEnd - clock.now()));
-        emit({ type: "wait", ms: delay, reason: "backoff" });
-        await clock.sleep(delay, signal);
+        if (clock.now() + step.delayMs > budgetEnd) {
+          return retryLater("retries_exhausted", `gave up after ${attempt} attempts (time budget spent): ${lastFailure}`, step.delayMs);
+        }
+        emit({ type: "wait", ms: step.delayMs, reason: "backoff" });
+        await clock.sleep(step.delayMs, signal);
       }
     }
   };

@@ -1,0 +1,142 @@
+/** POST .../chat/completions: admission, fault injection, then the answer. Records every outcome. */
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
+import { admit, admitGeneral } from "./admission.js";
+import type { AdmissionContext, Rejection } from "./admission.js";
+import type { Timing } from "./config.js";
+import type { FaultQueue } from "./faults.js";
+import { messageFor } from "./responses.js";
+import { dropMidStream, sendError, sendPlainStatus, serveCompletion, sseError } from "./respond.js";
+import type { Completion } from "./respond.js";
+import { formatBeijingStamp } from "./stamp.js";
+import type { StatsRecorder } from "./stats.js";
+import type { Fault, FaultKind } from "./types.js";
+
+const HOUR_MS = 60 * 60 * 1000;
+
+export interface ChatContext {
+  admission: AdmissionContext;
+  faults: FaultQueue;
+  stats: StatsRecorder;
+  timing: Timing;
+  nextId: () => string;
+}
+
+export interface ChatBody {
+  model: string | undefined;
+  stream: boolean;
+}
+
+/** `Authorization: Bearer <key>` (or a bare value), else `x-api-key`; "" when neither. */
+export function keyFrom(headers: IncomingHttpHeaders): string {
+  const auth = headers.authorization;
+  if (auth !== undefined) return auth.replace(/^Bearer\s+/i, "").trim();
+  const apiKey = headers["x-api-key"];
+  return (Array.isArray(apiKey) ? apiKey[0] : apiKey)?.trim() ?? "";
+}
+
+export function parseChatBody(raw: string): ChatBody {
+  try {
+    const body: unknown = JSON.parse(raw);
+    if (typeof body !== "object" || body === null) return { model: undefined, stream: false };
+    const { model, stream } = body as Record<string, unknown>;
+    return { model: typeof model === "string" && model !== "" ? model : undefined, stream: stream === true };
+  } catch {
+    return { model: undefined, stream: false };
+  }
+}
+
+/** Message of a scripted business-code error, with a plausible reset stamp for 1308 / 1310. */
+function faultMessage(code: string, message: string | undefined, now: number): string {
+  if (message !== undefined) return message;
+  if (code === "1310") return messageFor(code, formatBeijingStamp(now + 7 * 24 * HOUR_MS));
+  return messageFor(code, formatBeijingStamp(now + HOUR_MS));
+}
+
+export function handleChat(
+  ctx: ChatContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  raw: string,
+  general: boolean,
+): void {
+  const { admission, stats } = ctx;
+  const key = keyFrom(req.headers);
+  const body = parseChatBody(raw);
+  const owner = key === "" ? null : (admission.registry.forKey(key)?.id ?? null);
+  stats.request(key, owner, req.headers.authorization);
+
+  const record = (status: number, code: string | null, label: string, fault: FaultKind | null = null): void => {
+    const hit = { at: admission.now(), key, account: owner, model: body.model ?? null, status, code, fault };
+    stats.outcome(hit, label);
+  };
+  const refuse = (r: Rejection): void => {
+    record(r.status, r.code, r.code);
+    sendError(res, r.status, r.code, r.message);
+  };
+
+  if (general) return refuse(admitGeneral(admission, key));
+  const decision = admit(admission, { key, model: body.model });
+  if (decision.kind === "reject") return refuse(decision);
+
+  const { account, model } = decision;
+  res.once("close", () => admission.tracker.release(account.id, model));
+  const fault = ctx.faults.take({ key, account: account.id, model });
+  const completion: Completion = {
+    ctx: { id: ctx.nextId(), created: Math.floor(admission.now() / 1000), model },
+    stream: body.stream,
+    timing: ctx.timing,
+    promptTokens: Math.ceil(raw.length / 4),
+    headers: { "x-sim-account": account.id },
+    finishReason: fault?.kind === "finish-reason" ? fault.reason : "stop",
+  };
+  if (fault === undefined || fault.kind === "finish-reason") {
+    record(200, null, "200", fault?.kind ?? null);
+    res.once("finish", () => stats.completed());
+    return serveCompletion(res, completion);
+  }
+  applyFault(ctx, req, res, completion, fault, record);
+}
+
+type RecordOutcome = (status: number, code: string | null, label: string, fault: FaultKind) => void;
+
+function applyFault(
+  ctx: ChatContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  completion: Completion,
+  fault: Exclude<Fault, { kind: "finish-reason" }>,
+  record: RecordOutcome,
+): void {
+  const now = ctx.admission.now();
+  switch (fault.kind) {
+    case "status":
+      if (fault.code === undefined) {
+        record(fault.status, null, String(fault.status), fault.kind);
+        return sendPlainStatus(res, fault.status, fault.headers);
+      }
+      record(fault.status, fault.code, fault.code, fault.kind);
+      return sendError(res, fault.status, fault.code, faultMessage(fault.code, fault.message, now), fault.headers);
+    case "http-error": {
+      const status = fault.status ?? 429;
+      record(status, fault.code, fault.code, fault.kind);
+      return sendError(res, status, fault.code, faultMessage(fault.code, fault.message, now), fault.headers);
+    }
+    case "drop":
+      record(0, null, "drop", fault.kind);
+      req.socket.destroy();
+      return;
+    case "drop-mid-stream":
+      record(200, null, "drop-mid-stream", fault.kind);
+      return dropMidStream(res, completion);
+    case "sse-error":
+      record(200, fault.code, fault.code, fault.kind);
+      return sseError(res, completion, {
+        code: fault.code,
+        message: faultMessage(fault.code, fault.message, now),
+        event: fault.event === true,
+        afterChunks: fault.afterChunks ?? 0,
+      });
+    default:
+      return fault satisfies never;
+  }
+}

@@ -1,0 +1,104 @@
+/** Scripted faults, consumed in order by the first matching requests. */
+import type { Fault, FaultMatch } from "./types.js";
+
+interface Entry {
+  fault: Fault;
+  remaining: number;
+}
+
+export interface FaultTarget {
+  key: string;
+  account: string;
+  model: string;
+}
+
+function matches(match: FaultMatch | undefined, target: FaultTarget): boolean {
+  if (match === undefined) return true;
+  return (
+    (match.key === undefined || match.key === target.key) &&
+    (match.account === undefined || match.account === target.account) &&
+    (match.model === undefined || match.model === target.model)
+  );
+}
+
+export class FaultQueue {
+  readonly #entries: Entry[] = [];
+
+  add(fault: Fault): void {
+    const times = fault.times ?? 1;
+    if (times > 0) this.#entries.push({ fault, remaining: times });
+  }
+
+  /** The first fault matching the request, using up one of its `times`. */
+  take(target: FaultTarget): Fault | undefined {
+    if (this.#entries.length === 0) return undefined;
+    const index = this.#entries.findIndex((entry) => matches(entry.fault.match, target));
+    const entry = this.#entries[index];
+    if (entry === undefined) return undefined;
+    entry.remaining -= 1;
+    if (entry.remaining === 0) this.#entries.splice(index, 1);
+    return entry.fault;
+  }
+
+  pending(): Fault[] {
+    return this.#entries.map(({ fault, remaining }) => ({ ...fault, times: remaining }));
+  }
+
+  clear(): void {
+    this.#entries.length = 0;
+  }
+}
+
+export class InvalidFaultError extends Error {
+  override readonly name = "InvalidFaultError";
+}
+
+const KINDS = new Set(["status", "http-error", "drop", "drop-mid-stream", "sse-error", "finish-reason"]);
+
+function check(ok: boolean, what: string, value: unknown): void {
+  if (!ok) throw new InvalidFaultError(`fault ${what}, got ${JSON.stringify(value)}`);
+}
+
+const isString = (v: unknown): boolean => typeof v === "string" && v !== "";
+const optional = (v: unknown, test: (v: unknown) => boolean): boolean => v === undefined || test(v);
+const isStatus = (v: unknown): boolean => Number.isInteger(v) && (v as number) >= 100 && (v as number) <= 599;
+const isHeaders = (v: unknown): boolean =>
+  typeof v === "object" && v !== null && Object.values(v).every((h) => typeof h === "string");
+
+/** Checks a fault received as JSON (over HTTP) and returns it typed. */
+export function parseFault(value: unknown): Fault {
+  check(typeof value === "object" && value !== null, "must be an object", value);
+  const f: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+  if (typeof f["code"] === "number") f["code"] = String(f["code"]);
+  check(KINDS.has(f["kind"] as string), `kind must be one of ${[...KINDS].join(", ")}`, f["kind"]);
+  check(optional(f["times"], (v) => Number.isInteger(v) && (v as number) >= 0), "times must be an integer >= 0", f["times"]);
+  const match = f["match"];
+  check(optional(match, (v) => typeof v === "object" && v !== null), "match must be an object", match);
+  if (match !== undefined) {
+    for (const field of ["key", "account", "model"]) {
+      const v = (match as Record<string, unknown>)[field];
+      check(optional(v, isString), `match.${field} must be a string`, v);
+    }
+  }
+  check(optional(f["code"], isString), "code must be a string", f["code"]);
+  check(optional(f["message"], (v) => typeof v === "string"), "message must be a string", f["message"]);
+  check(optional(f["headers"], isHeaders), "headers must map names to strings", f["headers"]);
+  switch (f["kind"]) {
+    case "status":
+      check(isStatus(f["status"]), "status must be an HTTP status", f["status"]);
+      break;
+    case "http-error":
+      check(optional(f["status"], isStatus), "status must be an HTTP status", f["status"]);
+      check(isString(f["code"]), "code is required", f["code"]);
+      break;
+    case "sse-error":
+      check(isString(f["code"]), "code is required", f["code"]);
+      check(optional(f["event"], (v) => typeof v === "boolean"), "event must be a boolean", f["event"]);
+      check(optional(f["afterChunks"], (v) => Number.isInteger(v) && (v as number) >= 0), "afterChunks must be an integer >= 0", f["afterChunks"]);
+      break;
+    case "finish-reason":
+      check(isString(f["reason"]), "reason is required", f["reason"]);
+      break;
+  }
+  return f as unknown as Fault;
+}

@@ -1,0 +1,118 @@
+/** Writing answers: completions (streamed or not), error JSON, and the mid-stream faults. */
+import { STATUS_CODES } from "node:http";
+import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
+import type { Timing } from "./config.js";
+import {
+  completionBody,
+  contentFrame,
+  contentPieces,
+  errorBody,
+  sseErrorFrame,
+  streamFrames,
+  usageFor,
+} from "./responses.js";
+import type { CompletionContext } from "./responses.js";
+
+const JSON_TYPE = "application/json";
+const SSE_HEADERS: OutgoingHttpHeaders = { "content-type": "text/event-stream", "cache-control": "no-cache" };
+
+export function sendJson(res: ServerResponse, status: number, body: string, headers?: Record<string, string>): void {
+  res.writeHead(status, { "content-type": JSON_TYPE, ...headers });
+  res.end(body);
+}
+
+export function sendError(
+  res: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  headers?: Record<string, string>,
+): void {
+  sendJson(res, status, errorBody(code, message), headers);
+}
+
+/** A status with a plain-text body and no business code (e.g. a bare 429 or a gateway 502). */
+export function sendPlainStatus(res: ServerResponse, status: number, headers?: Record<string, string>): void {
+  res.writeHead(status, { "content-type": "text/plain", ...headers });
+  res.end(STATUS_CODES[status] ?? String(status));
+}
+
+/**
+ * Writes `frames` (the first after `firstDelayMs`, the others `gapMs` apart; no timers when a delay is 0),
+ * then hands the last batch to `finish`. Stops when the client goes away.
+ */
+function play(
+  res: ServerResponse,
+  frames: readonly string[],
+  firstDelayMs: number,
+  gapMs: number,
+  finish: (last: string) => void,
+): void {
+  let timer: NodeJS.Timeout | undefined;
+  let next = 0;
+  const step = (): void => {
+    timer = undefined;
+    if (res.destroyed) return;
+    let out = "";
+    do out += frames[next++] ?? "";
+    while (next < frames.length && gapMs <= 0);
+    if (next >= frames.length) return finish(out);
+    res.write(out);
+    timer = setTimeout(step, gapMs);
+  };
+  if (firstDelayMs > 0 || (gapMs > 0 && frames.length > 1)) {
+    res.once("close", () => clearTimeout(timer));
+  }
+  if (firstDelayMs > 0) timer = setTimeout(step, firstDelayMs);
+  else step();
+}
+
+function destroyAfter(res: ServerResponse, last: string): void {
+  res.write(last, () => res.destroy());
+}
+
+export interface Completion {
+  ctx: CompletionContext;
+  stream: boolean;
+  timing: Timing;
+  promptTokens: number;
+  headers: Record<string, string>;
+  finishReason: string;
+}
+
+export function serveCompletion(res: ServerResponse, c: Completion): void {
+  const pieces = contentPieces(c.timing.chunks);
+  const usage = usageFor(c.promptTokens, pieces);
+  const { latencyMs, gapMs } = c.timing;
+  if (!c.stream) {
+    const body = completionBody(c.ctx, pieces, usage, c.finishReason);
+    const delay = latencyMs + gapMs * Math.max(pieces.length, 1);
+    play(res, [body], delay, 0, (last) => sendJson(res, 200, last, c.headers));
+    return;
+  }
+  res.writeHead(200, { ...SSE_HEADERS, ...c.headers });
+  if (latencyMs > 0 || gapMs > 0) res.flushHeaders();
+  play(res, streamFrames(c.ctx, pieces, usage, c.finishReason), latencyMs, gapMs, (last) => res.end(last));
+}
+
+/** 200 headers, one content chunk, then the socket is destroyed. */
+export function dropMidStream(res: ServerResponse, c: Completion): void {
+  const [piece = "Hello"] = contentPieces(1);
+  res.writeHead(200, { ...(c.stream ? SSE_HEADERS : { "content-type": JSON_TYPE }), ...c.headers });
+  res.flushHeaders();
+  const partial = c.stream ? contentFrame(c.ctx, piece, true) : `{"id":"${c.ctx.id}","object":"chat.completion",`;
+  play(res, [partial], c.timing.latencyMs, 0, (last) => destroyAfter(res, last));
+}
+
+/** 200 event-stream: `afterChunks` content chunks, then an error event, then the stream ends. */
+export function sseError(
+  res: ServerResponse,
+  c: Completion,
+  error: { code: string; message: string; event: boolean; afterChunks: number },
+): void {
+  const frames = contentPieces(error.afterChunks).map((piece, i) => contentFrame(c.ctx, piece, i === 0));
+  frames.push(sseErrorFrame(error.code, error.message, error.event));
+  res.writeHead(200, { ...SSE_HEADERS, ...c.headers });
+  if (c.timing.latencyMs > 0 || c.timing.gapMs > 0) res.flushHeaders();
+  play(res, frames, c.timing.latencyMs, c.timing.gapMs, (last) => res.end(last));
+}

@@ -29,7 +29,7 @@ const modelUnavailable: CodeRule = ({ code, message, url }) => ({
 
 /**
  * Business code → reaction: the one table that says what happens on each Z.AI code.
- * See docs/error-handling.md and ../shared/docs/zai-api.md for where each row comes from.
+ * The README table "How it works" and docs/design.md explain each row.
  */
 export const CODE_RULES: Readonly<Record<string, CodeRule>> = {
   "1000": keyInvalid,

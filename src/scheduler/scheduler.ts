@@ -73,6 +73,13 @@ export class Scheduler {
   acquire(request: AcquireRequest): Promise<Lease> {
     const { signal } = request;
     if (signal?.aborted) return Promise.reject(abortReason(signal));
+    if (this.waiters.length === 0) {
+      // Fast path: nobody is queued ahead, so a free slot can be taken without enqueueing.
+      const candidates = request.candidates();
+      if (candidates.length === 0) return Promise.reject(new NoCandidatesError());
+      const lease = this.tryAcquire(request.model, candidates);
+      if (lease) return Promise.resolve(lease);
+    }
     return new Promise<Lease>((resolve, reject) => {
       const onAbort = () => {
         this.remove(waiter);

@@ -7,6 +7,8 @@ import { isConfigError } from "./errors.js";
 import { giveUp } from "./fetch/answers.js";
 import { createZaiFetch, type FetchEvent } from "./fetch/zai-fetch.js";
 import { Notifier, type NotifySink } from "./notify/notifier.js";
+import { stateFilePath } from "./state/paths.js";
+import { attachStateSync } from "./state/state-sync.js";
 import { systemClock, type Clock } from "./util/clock.js";
 import { systemRandom, type Random } from "./util/random.js";
 
@@ -76,7 +78,7 @@ async function buildFetch(provider: ProviderId, deps: PluginDeps, sink: NotifySi
   }
   const accounts = new Set(loaded.keys.map((k) => k.account)).size;
   notifier.log("info", `${provider}: ${loaded.keys.length} key(s) in ${accounts} account(s) from ${loaded.keySource === "file" ? loaded.keysFile : loaded.keySource}`);
-  return createZaiFetch({
+  const zaiFetch = createZaiFetch({
     keys: loaded.keys,
     settings: loaded.settings,
     clock: deps.clock,
@@ -85,6 +87,18 @@ async function buildFetch(provider: ProviderId, deps: PluginDeps, sink: NotifySi
     notifier,
     ...(deps.onEvent ? { onEvent: deps.onEvent } : {}),
   });
+  // Cooldowns, disabled keys, unavailable models and learned limits, shared with other OpenCode processes.
+  await attachStateSync({
+    provider,
+    pool: zaiFetch.pool,
+    limits: zaiFetch.limits,
+    keys: loaded.keys,
+    clock: deps.clock,
+    path: stateFilePath(deps.io.env, deps.io.homedir),
+    onWarning: (message) => notifier.log("warn", message),
+    onChange: () => zaiFetch.scheduler.wakeAt(deps.clock.now()),
+  });
+  return zaiFetch;
 }
 
 /** A fetch that answers every request with the same non-retryable explanation (bad or missing configuration). */

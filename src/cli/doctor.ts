@@ -1,0 +1,59 @@
+import type { ProviderId } from "../config/schema.js";
+import { readStateFile } from "../state/store.js";
+import type { CliEnv } from "./cli-env.js";
+import { DEFAULT_BASE_URL, doctorChecks } from "./doctor-checks.js";
+import { PROBE_NOTE, runProbes, type ProbeResult } from "./probe.js";
+import { countLevels, plural, renderCheck, type Check } from "./report.js";
+import { readSetup } from "./setup.js";
+
+export interface DoctorOptions {
+  provider: ProviderId;
+  json: boolean;
+  probe: boolean;
+  models: string[];
+}
+
+export interface DoctorReport {
+  command: "doctor";
+  version: string;
+  provider: ProviderId;
+  ok: boolean;
+  problems: number;
+  warnings: number;
+  checks: Check[];
+  probe?: { url: string; note: string; results: ProbeResult[] };
+}
+
+/** `doctor`: the troubleshooting checklist, optionally with one live request per key. Exit 0 when nothing is wrong. */
+export async function doctorCommand(cli: CliEnv, options: DoctorOptions): Promise<number> {
+  if (options.probe) (options.json ? cli.stderr : cli.stdout)(`${PROBE_NOTE}\n`);
+  const setup = await readSetup(cli, options.provider);
+  const state = setup.statePath === undefined ? undefined : await readStateFile(cli.stateFs, setup.statePath);
+  const checks = doctorChecks(setup, state);
+  let probe: DoctorReport["probe"];
+  if (options.probe) {
+    const baseURL = setup.baseURL?.value ?? DEFAULT_BASE_URL[options.provider];
+    const keys = setup.keys.loaded?.keys ?? [];
+    const results = await runProbes(keys, options.models, baseURL, cli.fetch, () => cli.clock.now(), setup.keys.path);
+    probe = { url: `${baseURL.replace(/\/+$/, "")}/chat/completions`, note: PROBE_NOTE, results };
+  }
+  const { problems, warnings } = countLevels([...checks, ...(probe?.results ?? [])]);
+  const report: DoctorReport = { command: "doctor", version: cli.version, provider: options.provider, ok: problems === 0, problems, warnings, checks, ...(probe ? { probe } : {}) };
+  cli.stdout(options.json ? `${JSON.stringify(report, null, 2)}\n` : renderDoctor(report));
+  return problems === 0 ? 0 : 1;
+}
+
+export function renderDoctor(report: DoctorReport): string {
+  const lines = [`oc-zai-multi-account ${report.version} doctor (${report.provider})`, ...report.checks.map(renderCheck)];
+  if (report.probe) {
+    lines.push(`probe: POST ${report.probe.url}`);
+    if (report.probe.results.length === 0) lines.push("  info  no keys to probe");
+    for (const r of report.probe.results) {
+      const who = r.account === r.key ? r.key : `${r.key} (account ${r.account})`;
+      lines.push(renderCheck({ id: "probe", level: r.level, message: `${who} ${r.model}: ${r.result} - ${r.message}`, ...(r.fix ? { fix: r.fix } : {}) }));
+    }
+  }
+  const warnings = report.warnings > 0 ? ` (${plural(report.warnings, "warning")})` : "";
+  lines.push(report.ok ? `All good${warnings}.` : `${plural(report.problems, "problem")}${report.warnings > 0 ? `, ${plural(report.warnings, "warning")}` : ""}: see the fix lines above.`);
+  return `${lines.join("\n")}\n`;
+}

@@ -1,0 +1,33 @@
+import { parseCommand } from "./args.js";
+import type { CliEnv } from "./cli-env.js";
+import { doctorCommand } from "./doctor.js";
+import { statusCommand } from "./status.js";
+import { USAGE } from "./usage.js";
+
+/** Runs one CLI invocation; resolves to the exit code. Unexpected errors are reported, not thrown. */
+export async function runCli(argv: readonly string[], cli: CliEnv): Promise<number> {
+  const command = parseCommand(argv);
+  try {
+    switch (command.kind) {
+      case "help":
+        cli.stdout(USAGE);
+        return 0;
+      case "version":
+        cli.stdout(`${cli.version}\n`);
+        return 0;
+      case "usage-error":
+        cli.stderr(`oc-zai-multi-account: ${command.message}\n\n${USAGE}`);
+        return 2;
+      case "doctor":
+        return await doctorCommand(cli, command);
+      case "status":
+        return await statusCommand(cli, command);
+      default:
+        return command satisfies never;
+    }
+  } catch (error) {
+    const name = error instanceof Error ? error.name : "Error";
+    cli.stderr(`oc-zai-multi-account: ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}

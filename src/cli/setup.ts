@@ -1,0 +1,165 @@
+import { basename, dirname, join } from "node:path";
+import { PLACEHOLDER_KEY } from "../config/keys.js";
+import { ENV_KEYS_VARIABLE, keysFilePath, loadConfig, parseKeysFile, type ConfigIO, type LoadedConfig } from "../config/load.js";
+import type { ProviderId } from "../config/schema.js";
+import { stateFilePath } from "../state/paths.js";
+import type { CliEnv } from "./cli-env.js";
+import { authJsonPath, baseUrlOverride, globalConfigDir, providerEntry, readOpencodeConfigs, type OpencodeConfig } from "./opencode-config.js";
+import { PACKAGE_NAME, isRecord, mentionsPackage, parsePluginSpec, type PluginSpec } from "./plugin-spec.js";
+
+/** The plugin's entry in an opencode config. */
+export interface PluginListing {
+  configPath: string;
+  spec: PluginSpec;
+  /** A file spec whose file is not there (not built yet). */
+  missingFile: boolean;
+}
+
+export interface AuthFacts {
+  /** auth.json, or OPENCODE_AUTH_CONTENT when that is set. */
+  where: string;
+  status: "ok" | "no-file" | "no-entry" | "invalid" | "not-api";
+  /** The stored key (may be the placeholder). Never printed. */
+  key: string | undefined;
+  problem: string | undefined;
+}
+
+export interface KeysFacts {
+  path: string;
+  /** Who chose the path, when not the default. */
+  chosenBy: "ZAI_KEYS_FILE" | "plugin option keysFile" | undefined;
+  exists: boolean;
+  mode: number | undefined;
+  /** Enabled keys on file for this provider; undefined when the file does not parse. */
+  fileKeys: number | undefined;
+  fileError: string | undefined;
+  loaded: LoadedConfig | undefined;
+  loadError: string | undefined;
+  envVariable: string;
+}
+
+/** What doctor and status know about the setup. Holds key material (`auth.key`, `keys.loaded`): never print it whole. */
+export interface Setup {
+  provider: ProviderId;
+  configs: OpencodeConfig[];
+  plugin: PluginListing | undefined;
+  /** A file spec that tries to load this package the wrong way (src/ instead of dist/index.js). */
+  nearMiss: { configPath: string; spec: string } | undefined;
+  stub: { path: string; entry: Record<string, unknown> } | undefined;
+  baseURL: { value: string; path: string } | undefined;
+  auth: AuthFacts;
+  keys: KeysFacts;
+  statePath: string | undefined;
+  /** Where a global config would go: the fix for a missing plugin entry points here. */
+  globalConfig: string;
+}
+
+export async function readSetup(cli: CliEnv, provider: ProviderId): Promise<Setup> {
+  const configs = await readOpencodeConfigs(cli);
+  const { plugin, nearMiss } = await findPlugin(cli, configs);
+  const auth = await readAuth(cli, provider);
+  const keysFileOption = plugin?.spec.options?.keysFile;
+  const env = typeof keysFileOption === "string" ? { ...cli.env, ZAI_KEYS_FILE: keysFileOption } : cli.env;
+  const chosenBy = typeof keysFileOption === "string" ? "plugin option keysFile" : cli.env.ZAI_KEYS_FILE ? "ZAI_KEYS_FILE" : undefined;
+  const io: ConfigIO = { env, homedir: cli.homedir, readFile: cli.readFile, fileMode: cli.fileMode };
+  return {
+    provider,
+    configs,
+    plugin,
+    nearMiss,
+    stub: providerEntry(configs, provider),
+    baseURL: baseUrlOverride(configs, provider),
+    auth,
+    keys: await readKeys(io, provider, auth.key, chosenBy),
+    statePath: stateFilePath(cli.env, cli.homedir),
+    globalConfig: join(globalConfigDir(cli), "opencode.json"),
+  };
+}
+
+async function findPlugin(cli: CliEnv, configs: readonly OpencodeConfig[]): Promise<{ plugin: PluginListing | undefined; nearMiss: Setup["nearMiss"] }> {
+  let nearMiss: Setup["nearMiss"];
+  for (const config of configs) {
+    const list = config.json?.plugin;
+    if (!Array.isArray(list)) continue;
+    for (const entry of list) {
+      const spec = parsePluginSpec(entry, dirname(config.path), cli.homedir);
+      if (!spec) continue;
+      if (spec.npmName === PACKAGE_NAME) return { plugin: { configPath: config.path, spec, missingFile: false }, nearMiss };
+      const path = spec.localPath;
+      if (path === undefined) continue;
+      const ours = path === cli.ownPluginPath || mentionsPackage(path) || (await packageNameNear(cli, path)) === PACKAGE_NAME;
+      if (!ours) continue;
+      const isEntry = basename(path) === "index.js" && basename(dirname(path)) === "dist";
+      if (!isEntry) {
+        nearMiss ??= { configPath: config.path, spec: spec.spec };
+        continue;
+      }
+      return { plugin: { configPath: config.path, spec, missingFile: !(await cli.exists(path)) }, nearMiss };
+    }
+  }
+  return { plugin: undefined, nearMiss };
+}
+
+/** The package name in the package.json above a file in `dist/` or `src/`. */
+async function packageNameNear(cli: CliEnv, path: string): Promise<string | undefined> {
+  try {
+    const text = await cli.readFile(join(dirname(dirname(path)), "package.json"));
+    const json: unknown = text === undefined ? undefined : JSON.parse(text);
+    return isRecord(json) && typeof json.name === "string" ? json.name : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function readAuth(cli: CliEnv, provider: ProviderId): Promise<AuthFacts> {
+  const fromEnv = cli.env.OPENCODE_AUTH_CONTENT;
+  const where = fromEnv ? "OPENCODE_AUTH_CONTENT" : authJsonPath(cli);
+  let text: string | undefined;
+  try {
+    text = fromEnv ?? (await cli.readFile(where));
+  } catch (error) {
+    return { where, status: "invalid", key: undefined, problem: `cannot be read (${(error as { code?: string }).code ?? "error"})` };
+  }
+  if (text === undefined) return { where, status: "no-file", key: undefined, problem: undefined };
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { where, status: "invalid", key: undefined, problem: "is not valid JSON" };
+  }
+  const entry = isRecord(json) ? json[provider] : undefined;
+  if (!isRecord(entry)) return { where, status: "no-entry", key: undefined, problem: undefined };
+  if (entry.type !== "api") return { where, status: "not-api", key: undefined, problem: `entry has type "${String(entry.type)}", expected "api"` };
+  return { where, status: "ok", key: typeof entry.key === "string" ? entry.key : PLACEHOLDER_KEY, problem: undefined };
+}
+
+async function readKeys(io: ConfigIO, provider: ProviderId, authKey: string | undefined, chosenBy: KeysFacts["chosenBy"]): Promise<KeysFacts> {
+  const path = keysFilePath(io.env, io.homedir);
+  const facts: KeysFacts = {
+    path,
+    chosenBy,
+    exists: false,
+    mode: undefined,
+    fileKeys: undefined,
+    fileError: undefined,
+    loaded: undefined,
+    loadError: undefined,
+    envVariable: ENV_KEYS_VARIABLE[provider],
+  };
+  try {
+    const text = await io.readFile(path);
+    if (text !== undefined) {
+      facts.exists = true;
+      facts.mode = await io.fileMode(path).catch(() => undefined);
+      facts.fileKeys = parseKeysFile(text, path).keys.filter((k) => k.enabled && k.provider === provider).length;
+    }
+  } catch (error) {
+    facts.fileError = error instanceof Error ? error.message : String(error);
+  }
+  try {
+    facts.loaded = await loadConfig(io, provider, authKey);
+  } catch (error) {
+    facts.loadError = error instanceof Error ? error.message : String(error);
+  }
+  return facts;
+}

@@ -1,0 +1,117 @@
+import type { ProviderId } from "../config/schema.js";
+import { stateIds } from "../state/ids.js";
+import { pruneState } from "../state/merge.js";
+import { resolveResetScope, withResetMarkers } from "../state/reset.js";
+import { emptyProviderState, type ProviderState } from "../state/state-schema.js";
+import { contentOf, readStateFile, updateStateFile } from "../state/store.js";
+import type { CliEnv } from "./cli-env.js";
+import { formatLocalTime } from "../util/format.js";
+import { accountStatuses, clearedByReset, describeSource, ignoredEntries, type AccountStatus } from "./status-report.js";
+import { readSetup } from "./setup.js";
+
+export interface StatusOptions {
+  provider: ProviderId;
+  json: boolean;
+  reset: string | undefined;
+}
+
+export interface StatusReport {
+  command: "status";
+  version: string;
+  provider: ProviderId;
+  now: string;
+  stateFile: string | null;
+  stateProblem?: string;
+  configProblem?: string;
+  keysFrom: string;
+  accounts: AccountStatus[];
+  ignoredEntries: number;
+  reset?: { target: string; cleared: string[] };
+}
+
+/** `status`: what the state file says about each configured account and key; `--reset` clears entries first. */
+export async function statusCommand(cli: CliEnv, options: StatusOptions): Promise<number> {
+  const setup = await readSetup(cli, options.provider);
+  const loaded = setup.keys.loaded;
+  const keys = loaded?.keys ?? [];
+  const ids = stateIds(keys);
+  const path = setup.statePath;
+  const now = cli.clock.now();
+
+  let reset: StatusReport["reset"];
+  if (options.reset !== undefined) {
+    if (path === undefined) return fail(cli, "the state file is off (ZAI_STATE_FILE=off): there is nothing to reset");
+    const scope = resolveResetScope(options.reset, keys);
+    if (!scope) {
+      const known = [...new Set([...keys.map((k) => k.id), ...keys.map((k) => k.account)])].join(", ") || "none configured";
+      return fail(cli, `no key or account named "${options.reset}" (known: ${known}; or use "all")`);
+    }
+    let before: ProviderState = emptyProviderState();
+    let after: ProviderState = emptyProviderState();
+    try {
+      const read = await updateStateFile(cli.stateFs, path, cli.clock, (current) => {
+        const file = contentOf(current);
+        before = pruneState(file.providers[options.provider] ?? emptyProviderState(), now);
+        after = withResetMarkers(before, scope, ids, now);
+        return { ...file, providers: { ...file.providers, [options.provider]: after } };
+      });
+      if (read.kind === "unreadable") return fail(cli, `${read.problem}: nothing was reset`);
+    } catch (error) {
+      return fail(cli, `${error instanceof Error ? error.message : String(error)}: nothing was reset`);
+    }
+    reset = { target: options.reset, cleared: clearedByReset(before, after, keys, ids) };
+  }
+
+  const read = path === undefined ? undefined : await readStateFile(cli.stateFs, path);
+  const section = read?.kind === "ok" ? (read.file.providers[options.provider] ?? emptyProviderState()) : emptyProviderState();
+  const state = pruneState(section, now);
+  const report: StatusReport = {
+    command: "status",
+    version: cli.version,
+    provider: options.provider,
+    now: new Date(now).toISOString(),
+    stateFile: path ?? null,
+    ...(read?.kind === "corrupt" ? { stateProblem: `state file is corrupt (${read.problem})` } : {}),
+    ...(read?.kind === "unreadable" ? { stateProblem: read.problem } : {}),
+    ...(setup.keys.loadError ? { configProblem: setup.keys.loadError } : {}),
+    keysFrom: describeSource(loaded?.keySource ?? "none", setup.keys.path, setup.keys.envVariable),
+    accounts: accountStatuses({ keys, state, ids, now }),
+    ignoredEntries: ignoredEntries(state, ids),
+    ...(reset ? { reset } : {}),
+  };
+  cli.stdout(options.json ? `${JSON.stringify(report, null, 2)}\n` : renderStatus(report, now));
+  return setup.keys.loadError ? 1 : 0;
+}
+
+function fail(cli: CliEnv, message: string): number {
+  cli.stderr(`oc-zai-multi-account status: ${message}\n`);
+  return 1;
+}
+
+export function renderStatus(report: StatusReport, now: number): string {
+  const lines: string[] = [];
+  if (report.reset) {
+    const what = report.reset.cleared.length > 0 ? `cleared ${report.reset.cleared.join("; ")}` : "nothing was set";
+    lines.push(`reset ${report.reset.target}: ${what}. Running OpenCode processes drop it within a few seconds.`, "");
+  }
+  const keyCount = report.accounts.reduce((n, a) => n + a.keys.length, 0);
+  lines.push(`${report.provider}: ${keyCount} key(s) in ${report.accounts.length} account(s) from ${report.keysFrom}`);
+  lines.push(`state file: ${report.stateFile ?? "off (ZAI_STATE_FILE=off)"}`);
+  if (report.stateProblem) lines.push(`  warn  ${report.stateProblem}; showing no state`);
+  if (report.configProblem) lines.push(`  FAIL  ${report.configProblem}`);
+  for (const account of report.accounts) {
+    lines.push("", `account ${account.account}: ${account.usable ? "usable" : account.why}`);
+    const width = Math.max(...account.keys.map((k) => displayName(k).length));
+    for (const key of account.keys) lines.push(`  key ${displayName(key).padEnd(width)}  ${key.usable ? "usable" : key.why}`);
+    for (const limit of account.limits) {
+      lines.push(`  learned limit: ${limit.model} at most ${limit.limit} in flight (learned ${formatLocalTime(Date.parse(limit.learnedAt), now)})`);
+    }
+    for (const u of account.unavailable) lines.push(`  unavailable: ${u.model}: ${u.why}`);
+  }
+  if (report.ignoredEntries > 0) lines.push("", `${report.ignoredEntries} state entr${report.ignoredEntries === 1 ? "y is" : "ies are"} for keys or accounts not configured now (ignored)`);
+  return `${lines.join("\n")}\n`;
+}
+
+function displayName(key: { id: string; label: string }): string {
+  return key.label !== key.id ? `${key.id} (${key.label})` : key.id;
+}

@@ -1,0 +1,19 @@
+export const USAGE = `Usage: oc-zai-multi-account <command> [options]
+
+Commands:
+  doctor            Check the setup: plugin listed in opencode.json, provider stub, OpenCode auth entry,
+                    where keys come from, the keys file (parses, mode 0600, no duplicates), the endpoint.
+    --probe         Also send one tiny request per key (spends a little quota) and report what Z.AI says.
+    --models a,b    Models to probe (default: glm-4.7).
+  status            Per account and key: usable or not and why, cooldowns, learned limits, unavailable models.
+    --reset <id>    Clear cooldowns and disabled marks of a key id, an account, or "all".
+
+Options:
+  --provider <id>   zai-coding-plan (default) or zhipuai-coding-plan
+  --json            Machine-readable output
+  --help, -h        This text
+  --version, -v     The version
+
+Exit codes: 0 all well (warnings allowed), 1 something is wrong, 2 bad usage.
+API keys are never printed: keys are named by their id from the keys file.
+`;

@@ -1,0 +1,126 @@
+import type { ApiKey } from "../config/keys.js";
+import type { Clock } from "../util/clock.js";
+import { isStateError } from "./errors.js";
+import { stateIds } from "./ids.js";
+import type { LockOptions } from "./lock.js";
+import { applyToMemory, snapshotMemory, type LimitsView, type PoolView } from "./memory.js";
+import { mergeState, sameJson } from "./merge.js";
+import { emptyProviderState, type ProviderState } from "./state-schema.js";
+import { nodeStateFs, type StateFs } from "./state-fs.js";
+import { contentOf, updateStateFile, type ReadResult } from "./store.js";
+
+export interface StateSyncOptions {
+  /** The OpenCode provider id; each provider has its own section of the file. */
+  provider: string;
+  pool: PoolView;
+  limits: LimitsView;
+  /** The configured keys (to translate fingerprints to key ids). Defaults to `pool.keys`. */
+  keys?: readonly ApiKey[];
+  clock: Clock;
+  /** The state file, or undefined to keep state in memory only (see `stateFilePath`). */
+  path: string | undefined;
+  /** File problems, as messages naming the file. Called at most once per distinct problem in a row. */
+  onWarning: (message: string) => void;
+  /** Called after a sync changed the pool or the limits (another process's cooldown arrived, a reset cleared one). */
+  onChange?: () => void;
+  /** Time between background syncs. */
+  intervalMs?: number;
+  fs?: StateFs;
+  lock?: LockOptions;
+}
+
+export interface StateSync {
+  /** Lock → read → merge both ways → write if changed → unlock. Never rejects; problems go to onWarning. */
+  syncNow(): Promise<void>;
+  /** Stops the timer and syncs one last time. */
+  close(): Promise<void>;
+}
+
+export const DEFAULT_SYNC_INTERVAL_MS = 2_000;
+
+/**
+ * Shares one provider's pool state with other processes through the state file: loads it now (applying it to
+ * the pool), then merges both ways every `intervalMs`, off the request path. File errors become warnings.
+ */
+export async function attachStateSync(options: StateSyncOptions): Promise<StateSync> {
+  const { provider, pool, limits, clock, path, onWarning } = options;
+  if (path === undefined) return { syncNow: async () => {}, close: async () => {} };
+  const fs = options.fs ?? nodeStateFs;
+  const ids = stateIds(options.keys ?? pool.keys);
+  const intervalMs = options.intervalMs ?? DEFAULT_SYNC_INTERVAL_MS;
+  /** What memory held right after the last merge, with the times the file gave its entries. */
+  let base: ProviderState = emptyProviderState();
+  let lastWarning: string | undefined;
+  let running: Promise<void> = Promise.resolve();
+  let cancelTimer: (() => void) | undefined;
+  let closed = false;
+  let first = true;
+  let changed = false;
+
+  const warn = (message: string) => {
+    if (message !== lastWarning) onWarning(message);
+    lastWarning = message;
+  };
+
+  /** Runs inside the lock, synchronously: memory cannot change between snapshot and apply. */
+  const merge = (read: ReadResult) => {
+    if (read.kind === "corrupt") warn(`state file ${path} is corrupt (${read.problem}); starting fresh`);
+    if (read.kind === "unreadable") warn(`${read.problem}; keeping state in memory only`);
+    const file = contentOf(read);
+    const fromFile = file.providers[provider] ?? emptyProviderState();
+    const now = clock.now();
+    const memory = snapshotMemory(pool, limits, ids, base, now);
+    const merged = mergeState(fromFile, memory, now, base);
+    applyToMemory(merged, pool, limits, ids);
+    base = snapshotMemory(pool, limits, ids, merged, now);
+    if (!sameJson(memory, base)) changed = true;
+    const inFile = read.kind === "ok" && file.providers[provider] !== undefined;
+    const unchanged = inFile ? sameJson(merged, fromFile) : read.kind !== "corrupt" && isEmpty(merged);
+    if (unchanged) return undefined;
+    return { ...file, providers: { ...file.providers, [provider]: merged } };
+  };
+
+  const syncOnce = async () => {
+    changed = false;
+    try {
+      const read = await updateStateFile(fs, path, clock, merge, { cleanTemps: first, ...(options.lock ? { lock: options.lock } : {}) });
+      first = false;
+      if (read.kind === "ok" || read.kind === "missing") lastWarning = undefined;
+    } catch (error) {
+      warn(isStateError(error) ? error.message : `state file ${path}: ${String(error)}`);
+    }
+    if (!changed) return;
+    try {
+      options.onChange?.();
+    } catch (error) {
+      warn(`state sync onChange failed: ${String(error)}`);
+    }
+  };
+
+  const syncNow = () => {
+    running = running.then(syncOnce);
+    return running;
+  };
+
+  const schedule = () => {
+    if (closed) return;
+    cancelTimer = clock.setTimer(() => {
+      void syncNow().then(schedule);
+    }, intervalMs);
+  };
+
+  await syncNow();
+  schedule();
+  return {
+    syncNow,
+    close: async () => {
+      closed = true;
+      cancelTimer?.();
+      await syncNow();
+    },
+  };
+}
+
+function isEmpty(state: ProviderState): boolean {
+  return sameJson(state, emptyProviderState());
+}

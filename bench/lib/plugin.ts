@@ -1,0 +1,25 @@
+/** The plugin's fetch built the way the library API documents it, with real time and a silent notifier. */
+import { createZaiFetch, keysFileSchema, Notifier, systemClock, systemRandom, type ApiKey, type FetchEvent, type KeysFileInput, type ZaiFetch } from "../../src/lib.js";
+
+export interface AccountKeys {
+  account: string;
+  keys: readonly string[];
+}
+
+export function apiKeys(accounts: readonly AccountKeys[]): ApiKey[] {
+  return accounts.flatMap(({ account, keys }) =>
+    keys.map((apiKey, i) => ({ id: `${account}-${i + 1}`, label: `${account}-${i + 1}`, apiKey, account, provider: "zai-coding-plan" as const, source: "file" as const })),
+  );
+}
+
+export function pluginFetch(
+  accounts: readonly AccountKeys[],
+  settings: Omit<KeysFileInput, "keys" | "$schema">,
+  fetch: typeof globalThis.fetch,
+  onEvent?: (event: FetchEvent) => void,
+): ZaiFetch {
+  const { keys: _k, $schema: _s, ...parsed } = keysFileSchema.parse(settings);
+  const clock = systemClock;
+  const notifier = new Notifier({ clock, sink: { toast() {}, log() {} }, secrets: () => [], toasts: false, intervalMs: 0 });
+  return createZaiFetch({ keys: apiKeys(accounts), settings: parsed, clock, random: systemRandom, fetch, notifier, ...(onEvent ? { onEvent } : {}) });
+}

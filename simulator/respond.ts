@@ -50,6 +50,7 @@ function play(
 ): void {
   let timer: NodeJS.Timeout | undefined;
   let next = 0;
+  const start = Date.now();
   const step = (): void => {
     timer = undefined;
     if (res.destroyed) return;
@@ -58,7 +59,9 @@ function play(
     while (next < frames.length && gapMs <= 0);
     if (next >= frames.length) return finish(out);
     res.write(out);
-    timer = setTimeout(step, gapMs);
+    // Frame k is due at start + first delay + k·gap: lateness of one timer does not add up over a stream.
+    const due = start + firstDelayMs + next * gapMs;
+    timer = setTimeout(step, Math.max(0, due - Date.now()));
   };
   if (firstDelayMs > 0 || (gapMs > 0 && frames.length > 1)) {
     res.once("close", () => clearTimeout(timer));

@@ -50,10 +50,12 @@ export function modelOf(body: string | ArrayBuffer | undefined): string | undefi
   }
 }
 
-/** Headers for one attempt: the chosen key as Bearer; any incoming credential dropped. */
+/**
+ * Headers for one attempt: the chosen key as Bearer; any incoming credential dropped. Changes `headers` in place:
+ * they belong to this request, whose attempts run one after another.
+ */
 export function withKey(headers: Headers, apiKey: string): Headers {
-  const out = new Headers(headers);
-  out.delete("x-api-key");
-  out.set("authorization", `Bearer ${apiKey}`);
-  return out;
+  headers.delete("x-api-key");
+  headers.set("authorization", `Bearer ${apiKey}`);
+  return headers;
 }

@@ -13,9 +13,8 @@ const MAX_PEEK_BYTES = 64 * 1024;
  * streams (`data: {"error":...}`, `event: error`) before any content reaches the caller. Nothing past
  * that first event is read: the stream is not buffered.
  */
-export async function peekFirstEvent(body: ReadableStream<Uint8Array>): Promise<PeekResult> {
+export async function peekFirstEvent(body: ReadableStream<Uint8Array>, decoder: TextDecoder): Promise<PeekResult> {
   const reader = body.getReader();
-  const decoder = new TextDecoder();
   const chunks: Uint8Array[] = [];
   let text = "";
   let searchFrom = 0;
@@ -23,7 +22,8 @@ export async function peekFirstEvent(body: ReadableStream<Uint8Array>): Promise<
     const { done, value } = await reader.read();
     if (value) {
       chunks.push(value);
-      text += decoder.decode(value, { stream: true });
+      // Decoded whole each time (no streaming state), so one decoder serves concurrent requests.
+      text = decoder.decode(chunks.length === 1 ? value : concat(chunks));
     }
     for (;;) {
       const end = eventEnd(text, searchFrom);
@@ -46,6 +46,16 @@ export async function peekFirstEvent(body: ReadableStream<Uint8Array>): Promise<
       return { kind: "content", chunks, reader };
     }
   }
+}
+
+function concat(chunks: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.length;
+  }
+  return out;
 }
 
 function eventEnd(text: string, from: number): number {

@@ -64,6 +64,7 @@ export function createZaiFetch(deps: ZaiFetchDeps): ZaiFetch {
   const scheduler = new Scheduler(clock, limits);
   const retry = settings.retry;
   const cursors = new Map<string, number>();
+  const decoder = new TextDecoder();
   let seq = 0;
 
   /** Usable accounts for `model` in the order the strategy prefers; accounts in `avoid` go last. */
@@ -142,7 +143,7 @@ export function createZaiFetch(deps: ZaiFetchDeps): ZaiFetch {
       if (result.response) return result.response;
       const verdict = result.verdict;
       lastFailure = `${key.id}: ${result.status || "network"} ${codeOf(verdict) ?? ""} ${messageOf(verdict)}`.replace(/\s+/g, " ").trim();
-      const step = react(verdict, key, model, request, attempt, avoid);
+      const step = react(verdict, key, model, request, attempt, avoid, result.limitLowered === true);
       if (step.kind === "return") return step.response;
       if (step.delayMs > 0) {
         if (clock.now() + step.delayMs > budgetEnd) {
@@ -155,7 +156,7 @@ export function createZaiFetch(deps: ZaiFetchDeps): ZaiFetch {
   };
 
   /** One upstream call on a held slot. Returns a response to hand back, or a verdict to react to. */
-  async function send(request: OutgoingRequest, key: ApiKey, lease: Lease): Promise<{ status: number; verdict: Verdict; response?: Response }> {
+  async function send(request: OutgoingRequest, key: ApiKey, lease: Lease): Promise<SendResult> {
     let response: Response;
     try {
       response = await deps.fetch(request.url, {
@@ -176,7 +177,7 @@ export function createZaiFetch(deps: ZaiFetchDeps): ZaiFetch {
       if (isStream && response.body) {
         let peek;
         try {
-          peek = await peekFirstEvent(response.body);
+          peek = await peekFirstEvent(response.body, decoder);
         } catch (error) {
           lease.release("other");
           if (request.signal?.aborted) throw abortReason(request.signal);
@@ -186,9 +187,11 @@ export function createZaiFetch(deps: ZaiFetchDeps): ZaiFetch {
           lease.release("other");
           return { status: response.status, verdict: streamVerdict(peek.error, request.url) };
         }
+        lease.admitted();
         pool.markServed(lease.account, lease.model);
         return { status: response.status, verdict: { kind: "ok" }, response: respond(response, peek.chunks, peek.reader, lease, request.signal) };
       }
+      lease.admitted();
       pool.markServed(lease.account, lease.model);
       if (!response.body) {
         lease.release("completed");
@@ -204,16 +207,25 @@ export function createZaiFetch(deps: ZaiFetchDeps): ZaiFetch {
     }
     const parsed = parseUpstreamError(text);
     const verdict = classify({ ...parsed, status: response.status, retryAfterMs: parseRetryAfter(response.headers, now), url: request.url });
-    lease.release(verdict.kind === "concurrency" ? "refused" : "other");
+    if (verdict.kind === "concurrency") {
+      const before = limits.limit(lease.account, lease.model);
+      lease.release("refused");
+      return { status: response.status, verdict, limitLowered: limits.limit(lease.account, lease.model) < before };
+    }
+    lease.release("other");
     if (verdict.kind === "pass") return { status: response.status, verdict, response: rebuilt(response, text) };
     return { status: response.status, verdict };
   }
 
   function respond(upstream: Response, head: Uint8Array[], reader: ReadableStreamDefaultReader<Uint8Array>, lease: Lease, signal: AbortSignal | undefined): Response {
     const body = releasingBody(head, reader, (outcome) => lease.release(outcome), signal);
-    const headers = new Headers(upstream.headers);
-    headers.delete("content-encoding");
-    headers.delete("content-length");
+    let headers = upstream.headers;
+    if (headers.has("content-encoding") || headers.has("content-length")) {
+      // The body is handed on decoded: its original encoding and length no longer describe it.
+      headers = new Headers(headers);
+      headers.delete("content-encoding");
+      headers.delete("content-length");
+    }
     return new Response(body, { status: upstream.status, statusText: upstream.statusText, headers });
   }
 
@@ -225,9 +237,10 @@ export function createZaiFetch(deps: ZaiFetchDeps): ZaiFetch {
   }
 
   type Step = { kind: "retry"; delayMs: number } | { kind: "return"; response: Response };
+  type SendResult = { status: number; verdict: Verdict; response?: Response; limitLowered?: boolean };
 
   /** What a failed attempt changes in the pool, and whether to retry. The "what happens on a 1302" place. */
-  function react(verdict: Verdict, key: ApiKey, model: string, request: OutgoingRequest, attempt: number, avoid: Set<string>): Step {
+  function react(verdict: Verdict, key: ApiKey, model: string, request: OutgoingRequest, attempt: number, avoid: Set<string>, limitLowered: boolean): Step {
     const now = clock.now();
     const account = key.account;
     const backoff = () => backoffDelay(attempt, retry, random);
@@ -244,9 +257,13 @@ export function createZaiFetch(deps: ZaiFetchDeps): ZaiFetch {
         notifier.toast("account-disabled", `Account "${account}" is unusable (${verdict.code}: ${verdict.message}); its keys are disabled until OpenCode restarts.`, "error");
         return { kind: "retry", delayMs: 0 };
       case "concurrency": {
-        const until = now + Math.max(100, backoff());
-        pool.hold(account, model, until);
-        scheduler.wakeAt(until);
+        // The lowered limit already keeps this account below what Z.AI refused. When it was not lowered (already
+        // at what is in flight, or someone else is using the account), hold the account back for a moment.
+        if (!limitLowered) {
+          const until = now + Math.max(100, backoff());
+          pool.hold(account, model, until);
+          scheduler.wakeAt(until);
+        }
         return { kind: "retry", delayMs: 0 };
       }
       case "transient": {

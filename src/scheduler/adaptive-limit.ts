@@ -1,6 +1,10 @@
 /**
- * Learning one (account, model) concurrency limit from 1302 answers: multiplicative decrease on a 1302,
- * additive increase after a run of clean completions at full use. Pure: state in, state out.
+ * Learning one (account, model) concurrency limit from 1302 answers. Pure: state in, state out.
+ * - Multiplicative decrease on a 1302, never below 1 and never above what was in flight when it came back.
+ * - Additive increase (+1) after a run of clean completions at full use, up to the ceiling. A 1302 right after an
+ *   increase reverts it instead of halving, and makes the next try wait twice as long.
+ * - Slow start: at most one request above the highest count Z.AI has admitted, so a limit configured too high costs
+ *   one 1302, not a burst of them.
  */
 
 export interface LimitState {
@@ -11,6 +15,12 @@ export interface LimitState {
   streak: number;
   /** Bumped on every change; a 1302 for a request granted in an older epoch is not counted again. */
   epoch: number;
+  /** The most requests in flight that Z.AI has admitted at once. */
+  confirmed: number;
+  /** The limit before the last increase, while that increase is unproven. */
+  probeFrom: number | undefined;
+  /** Clean completions needed before the next increase. */
+  probeAfter: number;
 }
 
 export interface AdaptiveRules {
@@ -19,27 +29,44 @@ export interface AdaptiveRules {
   increaseAfter: number;
 }
 
-export function initialLimit(start: number, ceiling: number): LimitState {
-  return { limit: start, ceiling: Math.max(start, ceiling), streak: 0, epoch: 0 };
+/** Failed increases make the next try wait longer, up to this many times `increaseAfter`. */
+const MAX_PROBE_BACKOFF = 64;
+
+export function initialLimit(start: number, ceiling: number, increaseAfter = 20): LimitState {
+  return { limit: start, ceiling: Math.max(start, ceiling), streak: 0, epoch: 0, confirmed: 0, probeFrom: undefined, probeAfter: increaseAfter };
+}
+
+/** How many may be in flight now: the limit, and while learning, one above what has been admitted. */
+export function admissionCap(state: LimitState, rules: AdaptiveRules): number {
+  return rules.enabled ? Math.min(state.limit, state.confirmed + 1) : state.limit;
+}
+
+/** Z.AI admitted a request sent with `inFlight` of the pair in flight (itself included). */
+export function onAdmitted(state: LimitState, inFlight: number): LimitState {
+  return inFlight > state.confirmed ? { ...state, confirmed: Math.min(inFlight, state.limit) } : state;
 }
 
 /**
  * A 1302 came back. `othersInFlight` is how many other requests of the pair were in flight when the
  * refused one was sent: the real limit is at most that, so the new limit is never above it.
- * A refusal for a request granted before the last change (`grantEpoch < epoch`) says nothing new.
  */
 export function onConcurrencyRefused(state: LimitState, rules: AdaptiveRules, grantEpoch: number, othersInFlight: number): LimitState {
   if (!rules.enabled || grantEpoch < state.epoch) return state;
-  const halved = Math.floor(state.limit * rules.decreaseFactor);
-  const limit = Math.max(1, Math.min(halved, Math.max(othersInFlight, 1)));
-  if (limit === state.limit) return { ...state, streak: 0 };
-  return { ...state, limit, streak: 0, epoch: state.epoch + 1 };
+  const bound = Math.max(othersInFlight, 1);
+  const failedProbe = state.probeFrom !== undefined;
+  const target = failedProbe ? state.probeFrom! : Math.floor(state.limit * rules.decreaseFactor);
+  const limit = Math.max(1, Math.min(target, bound));
+  const probeAfter = failedProbe ? Math.min(state.probeAfter * 2, rules.increaseAfter * MAX_PROBE_BACKOFF) : state.probeAfter;
+  const next = { ...state, limit, streak: 0, probeFrom: undefined, probeAfter, confirmed: Math.min(state.confirmed, limit) };
+  return limit === state.limit ? next : { ...next, epoch: state.epoch + 1 };
 }
 
 /** A request completed cleanly. `saturated`: the pair was at its limit when it was granted. */
 export function onCompleted(state: LimitState, rules: AdaptiveRules, saturated: boolean): LimitState {
-  if (!rules.enabled || !saturated || state.limit >= state.ceiling) return state;
-  const streak = state.streak + 1;
-  if (streak < rules.increaseAfter) return { ...state, streak };
-  return { ...state, limit: state.limit + 1, streak: 0, epoch: state.epoch + 1 };
+  if (!rules.enabled || !saturated) return state;
+  const proven = state.probeFrom !== undefined ? { ...state, probeFrom: undefined, probeAfter: rules.increaseAfter } : state;
+  if (proven.limit >= proven.ceiling) return proven;
+  const streak = proven.streak + 1;
+  if (streak < proven.probeAfter) return { ...proven, streak };
+  return { ...proven, limit: proven.limit + 1, streak: 0, epoch: proven.epoch + 1, probeFrom: proven.limit };
 }

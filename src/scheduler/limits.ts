@@ -1,6 +1,6 @@
 import { DEFAULT_MODEL_LIMITS, DEFAULT_OTHER_MODEL_LIMIT, type Settings } from "../config/schema.js";
 import { pairKey } from "../pool/pool-state.js";
-import { initialLimit, onCompleted, onConcurrencyRefused, type AdaptiveRules, type LimitState } from "./adaptive-limit.js";
+import { admissionCap, initialLimit, onAdmitted, onCompleted, onConcurrencyRefused, type AdaptiveRules, type LimitState } from "./adaptive-limit.js";
 
 export interface LimitChange {
   account: string;
@@ -27,7 +27,7 @@ export class Limits {
     if (!state) {
       const configured = this.settings.models[model];
       const start = configured?.maxConcurrency ?? DEFAULT_MODEL_LIMITS[model] ?? DEFAULT_OTHER_MODEL_LIMIT;
-      state = initialLimit(start, configured?.ceiling ?? start);
+      state = initialLimit(start, configured?.ceiling ?? start, this.settings.adaptive.increaseAfter);
       this.states.set(pair, state);
     }
     return state;
@@ -35,6 +35,17 @@ export class Limits {
 
   limit(account: string, model: string): number {
     return this.get(account, model).limit;
+  }
+
+  /** How many requests of the pair may be in flight right now (slow start included). */
+  cap(account: string, model: string): number {
+    return admissionCap(this.get(account, model), this.rules(model));
+  }
+
+  admitted(account: string, model: string, inFlight: number): void {
+    const state = this.get(account, model);
+    const next = onAdmitted(state, inFlight);
+    if (next !== state) this.states.set(pairKey(account, model), next);
   }
 
   refused(account: string, model: string, grantEpoch: number, othersInFlight: number): void {
@@ -57,7 +68,10 @@ export class Limits {
   adopt(account: string, model: string, limit: number): void {
     const state = this.get(account, model);
     const clamped = Math.max(1, Math.min(limit, state.ceiling));
-    if (clamped !== state.limit) this.states.set(pairKey(account, model), { ...state, limit: clamped, streak: 0, epoch: state.epoch + 1 });
+    // A limit learned elsewhere was admitted there: no slow start up to it.
+    if (clamped !== state.limit) {
+      this.states.set(pairKey(account, model), { ...state, limit: clamped, confirmed: clamped, streak: 0, probeFrom: undefined, epoch: state.epoch + 1 });
+    }
   }
 
   private rules(model: string): AdaptiveRules {

@@ -13,6 +13,8 @@ export interface Lease {
   readonly othersInFlight: number;
   /** The pair was at its limit once this one was granted. */
   readonly saturated: boolean;
+  /** Z.AI took the request (no 1302): the pair is proven to admit this many at once. */
+  admitted(): void;
   /** `completed`: clean success; `refused`: answered 1302; `other`: anything else. Idempotent. */
   release(outcome: "completed" | "refused" | "other"): void;
 }
@@ -56,7 +58,7 @@ export class Scheduler {
   }
 
   hasFreeSlot(account: string, model: string): boolean {
-    return this.inFlight(account, model) < this.limits.limit(account, model);
+    return this.inFlight(account, model) < this.limits.cap(account, model);
   }
 
   /** Requests waiting for a slot (of one model, or all). */
@@ -155,6 +157,11 @@ export class Scheduler {
       epoch: state.epoch,
       othersInFlight: others,
       saturated: others + 1 >= state.limit,
+      admitted: () => {
+        this.limits.admitted(account, model, others + 1);
+        // Slow start: an admission may open one more slot.
+        if (this.waiters.length > 0) this.dispatch();
+      },
       release: (outcome) => {
         if (released) return;
         released = true;

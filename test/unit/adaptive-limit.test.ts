@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { initialLimit, onCompleted, onConcurrencyRefused } from "../../src/scheduler/adaptive-limit.js";
+import { admissionCap, initialLimit, onAdmitted, onCompleted, onConcurrencyRefused } from "../../src/scheduler/adaptive-limit.js";
 
 const rules = { enabled: true, decreaseFactor: 0.5, increaseAfter: 3 };
 
@@ -21,7 +21,7 @@ describe("adaptive limit", () => {
     expect(s.limit).toBe(4);
   });
   it("rises by one after a run of clean completions at full use, up to the ceiling", () => {
-    let s = { ...initialLimit(4, 5), limit: 2 };
+    let s = { ...initialLimit(4, 5, 3), limit: 2 };
     for (let i = 0; i < 3; i++) s = onCompleted(s, rules, true);
     expect(s.limit).toBe(3);
     for (let i = 0; i < 9; i++) s = onCompleted(s, rules, true);
@@ -31,6 +31,25 @@ describe("adaptive limit", () => {
     let s = { ...initialLimit(4, 4), limit: 2 };
     for (let i = 0; i < 10; i++) s = onCompleted(s, rules, false);
     expect(s.limit).toBe(2);
+  });
+  it("reverts a failed increase instead of halving, and waits twice as long before the next one", () => {
+    let s = initialLimit(4, 8, 3);
+    for (let i = 0; i < 3; i++) s = onCompleted(s, rules, true);
+    expect(s).toMatchObject({ limit: 5, probeFrom: 4 });
+    s = onConcurrencyRefused(s, rules, s.epoch, 4);
+    expect(s).toMatchObject({ limit: 4, probeFrom: undefined, probeAfter: 6 });
+    for (let i = 0; i < 5; i++) s = onCompleted(s, rules, true);
+    expect(s.limit).toBe(4);
+    s = onCompleted(s, rules, true);
+    expect(s.limit).toBe(5);
+  });
+  it("admits at most one above the highest count Z.AI took (slow start)", () => {
+    let s = initialLimit(10, 10);
+    expect(admissionCap(s, rules)).toBe(1);
+    s = onAdmitted(s, 1);
+    s = onAdmitted(s, 2);
+    expect(admissionCap(s, rules)).toBe(3);
+    expect(admissionCap(s, { ...rules, enabled: false })).toBe(10);
   });
   it("does nothing when turned off", () => {
     const off = { ...rules, enabled: false };

@@ -5,8 +5,8 @@ import { Limits } from "../../src/scheduler/limits.js";
 import { Scheduler, type Lease } from "../../src/scheduler/scheduler.js";
 import { FakeClock } from "../helpers/fake-clock.js";
 
-function setup(models: Record<string, { maxConcurrency: number; ceiling?: number }> = { m: { maxConcurrency: 2 } }) {
-  const { keys: _k, $schema: _s, ...settings } = keysFileSchema.parse({ models });
+function setup(models: Record<string, { maxConcurrency: number; ceiling?: number }> = { m: { maxConcurrency: 2 } }, adaptive = false) {
+  const { keys: _k, $schema: _s, ...settings } = keysFileSchema.parse({ models, adaptive: { enabled: adaptive } });
   const clock = new FakeClock(0, { autoAdvance: false });
   const limits = new Limits(settings);
   return { clock, limits, scheduler: new Scheduler(clock, limits) };
@@ -96,9 +96,26 @@ describe("Scheduler", () => {
     clock.advance(10);
   });
 
+  it("starts slowly: one above what Z.AI has admitted, opening a slot on each admission", async () => {
+    const { scheduler } = setup({ m: { maxConcurrency: 4 } }, true);
+    const first = await scheduler.acquire(req(0, ["A"]));
+    let second: Lease | undefined;
+    void scheduler.acquire(req(1, ["A"])).then((l) => (second = l));
+    await Promise.resolve();
+    expect(second).toBeUndefined();
+    first.admitted();
+    await Promise.resolve();
+    expect(second?.account).toBe("A");
+  });
+
   it("lowers the limit on a refused lease and ignores stale refusals", async () => {
-    const { scheduler, limits } = setup({ m: { maxConcurrency: 4 } });
-    const leases = await Promise.all([0, 1, 2, 3].map((i) => scheduler.acquire(req(i, ["A"]))));
+    const { scheduler, limits } = setup({ m: { maxConcurrency: 4 } }, true);
+    const leases: Lease[] = [];
+    for (let i = 0; i < 4; i++) {
+      const lease = await scheduler.acquire(req(i, ["A"]));
+      if (i < 3) lease.admitted();
+      leases.push(lease);
+    }
     leases[3]!.release("refused");
     expect(limits.limit("A", "m")).toBe(2);
     leases[2]!.release("refused");

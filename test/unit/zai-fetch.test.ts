@@ -76,14 +76,22 @@ describe("zai fetch: timing decisions on an injected clock", () => {
     expect(h.clock.sleeps).toEqual([]);
   });
 
-  it("holds an account back after 1302 and lowers its learned limit, without sleeping the request", async () => {
+  it("lowers the learned limit on a 1302 and serves the request elsewhere, without sleeping it", async () => {
     const upstream = scriptedUpstream((c, n) => (c.key === "sk-a" && n === 1 ? rateLimited1302() : sseOk()));
     const h = harness({ keys: keys("A:sk-a", "B:sk-b"), upstream });
     expect((await h.call()).status).toBe(200);
     expect(upstream.calls.map((c) => c.key)).toEqual(["sk-a", "sk-b"]);
     expect(h.fetch.limits.limit("A", "glm-4.7")).toBe(1);
-    expect(h.fetch.pool.blocker("A", "glm-4.7", h.clock.now())).toMatchObject({ kind: "held" });
+    expect(h.fetch.pool.blocker("A", "glm-4.7", h.clock.now())).toBeUndefined();
     expect(h.clock.sleeps).toEqual([]);
+  });
+
+  it("holds an account back after a 1302 that cannot lower its limit (someone else is using the account)", async () => {
+    const upstream = scriptedUpstream((c, n) => (c.key === "sk-a" && n === 1 ? rateLimited1302() : sseOk()));
+    const h = harness({ keys: keys("A:sk-a", "B:sk-b"), upstream, settings: { models: { "glm-4.7": { maxConcurrency: 1 } } } });
+    expect((await h.call()).status).toBe(200);
+    expect(h.fetch.limits.limit("A", "glm-4.7")).toBe(1);
+    expect(h.fetch.pool.blocker("A", "glm-4.7", h.clock.now())).toMatchObject({ kind: "held" });
   });
 
   it("checks the first SSE event and retries an in-stream 1305 before any content reaches the caller", async () => {

@@ -2,7 +2,9 @@
  * Learning one (account, model) concurrency limit from 1302 answers. Pure: state in, state out.
  * - Multiplicative decrease on a 1302, never below 1 and never above what was in flight when it came back.
  * - Additive increase (+1) after a run of clean completions at full use, up to the ceiling. A 1302 right after an
- *   increase reverts it instead of halving, and makes the next try wait twice as long.
+ *   increase reverts it instead of halving, and makes the next try wait four times as long.
+ * - After a drop from a proven level (Z.AI lowered the limit for a while), climbing back to that level is tried
+ *   four times as often, so capacity returns soon after Z.AI restores it.
  * - Slow start: at most one request above the highest count Z.AI has admitted, so a limit configured too high costs
  *   one 1302, not a burst of them.
  */
@@ -21,6 +23,8 @@ export interface LimitState {
   probeFrom: number | undefined;
   /** Clean completions needed before the next increase. */
   probeAfter: number;
+  /** A proven level the limit dropped from: climbing back up to it is tried often. */
+  recoverTo: number | undefined;
 }
 
 export interface AdaptiveRules {
@@ -29,11 +33,14 @@ export interface AdaptiveRules {
   increaseAfter: number;
 }
 
-/** Failed increases make the next try wait longer, up to this many times `increaseAfter`. */
+/** A failed increase makes the next one wait this many times longer, up to MAX_PROBE_BACKOFF × `increaseAfter`. */
+const PROBE_BACKOFF = 4;
 const MAX_PROBE_BACKOFF = 64;
+/** Below a proven level, increases are tried this many times as often. */
+const RECOVERY_SPEEDUP = 4;
 
 export function initialLimit(start: number, ceiling: number, increaseAfter = 20): LimitState {
-  return { limit: start, ceiling: Math.max(start, ceiling), streak: 0, epoch: 0, confirmed: 0, probeFrom: undefined, probeAfter: increaseAfter };
+  return { limit: start, ceiling: Math.max(start, ceiling), streak: 0, epoch: 0, confirmed: 0, probeFrom: undefined, probeAfter: increaseAfter, recoverTo: undefined };
 }
 
 /** How many may be in flight now: the limit, and while learning, one above what has been admitted. */
@@ -53,18 +60,44 @@ export function onAdmitted(state: LimitState, inFlight: number): LimitState {
 export function onConcurrencyRefused(state: LimitState, rules: AdaptiveRules, grantEpoch: number, othersInFlight: number): LimitState {
   if (!rules.enabled || grantEpoch < state.epoch) return state;
   const bound = Math.max(othersInFlight, 1);
-  const failedProbe = state.probeFrom !== undefined;
-  const target = failedProbe ? state.probeFrom! : Math.floor(state.limit * rules.decreaseFactor);
-  const limit = Math.max(1, Math.min(target, bound));
-  const probeAfter = failedProbe ? Math.min(state.probeAfter * 2, rules.increaseAfter * MAX_PROBE_BACKOFF) : state.probeAfter;
-  const next = { ...state, limit, streak: 0, probeFrom: undefined, probeAfter, confirmed: Math.min(state.confirmed, limit) };
+  const fast = Math.max(1, Math.ceil(rules.increaseAfter / RECOVERY_SPEEDUP));
+  const backedOff = Math.min(state.probeAfter * PROBE_BACKOFF, rules.increaseAfter * MAX_PROBE_BACKOFF);
+  let limit: number;
+  let probeAfter: number;
+  let recoverTo = state.recoverTo;
+  if (state.probeFrom !== undefined) {
+    // The last increase was refused: undo it. Below a proven level keep trying often, above it wait longer.
+    limit = state.probeFrom;
+    probeAfter = recoverTo !== undefined && state.limit <= recoverTo ? fast : backedOff;
+  } else if (state.confirmed >= state.limit) {
+    // Refused at a level Z.AI had admitted: the real limit dropped. Remember the level to climb back to.
+    limit = Math.floor(state.limit * rules.decreaseFactor);
+    recoverTo = Math.max(recoverTo ?? 0, state.limit);
+    probeAfter = fast;
+  } else {
+    // Refused above anything admitted so far (a limit configured too high): the real limit is found.
+    limit = Math.floor(state.limit * rules.decreaseFactor);
+    probeAfter = backedOff;
+  }
+  limit = Math.max(1, Math.min(limit, bound));
+  const next = { ...state, limit, streak: 0, probeFrom: undefined, probeAfter, recoverTo, confirmed: Math.min(state.confirmed, limit) };
   return limit === state.limit ? next : { ...next, epoch: state.epoch + 1 };
 }
 
 /** A request completed cleanly. `saturated`: the pair was at its limit when it was granted. */
 export function onCompleted(state: LimitState, rules: AdaptiveRules, saturated: boolean): LimitState {
   if (!rules.enabled || !saturated) return state;
-  const proven = state.probeFrom !== undefined ? { ...state, probeFrom: undefined, probeAfter: rules.increaseAfter } : state;
+  let proven = state;
+  if (state.probeFrom !== undefined) {
+    const recovered = state.recoverTo !== undefined && state.limit >= state.recoverTo;
+    const recovering = state.recoverTo !== undefined && !recovered;
+    proven = {
+      ...state,
+      probeFrom: undefined,
+      recoverTo: recovering ? state.recoverTo : undefined,
+      probeAfter: recovering ? Math.max(1, Math.ceil(rules.increaseAfter / RECOVERY_SPEEDUP)) : rules.increaseAfter,
+    };
+  }
   if (proven.limit >= proven.ceiling) return proven;
   const streak = proven.streak + 1;
   if (streak < proven.probeAfter) return { ...proven, streak };

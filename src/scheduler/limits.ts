@@ -70,7 +70,7 @@ export class Limits {
     const clamped = Math.max(1, Math.min(limit, state.ceiling));
     // A limit learned elsewhere was admitted there: no slow start up to it.
     if (clamped !== state.limit) {
-      this.states.set(pairKey(account, model), { ...state, limit: clamped, confirmed: clamped, streak: 0, probeFrom: undefined, epoch: state.epoch + 1 });
+      this.states.set(pairKey(account, model), { ...state, limit: clamped, confirmed: clamped, streak: 0, probeFrom: undefined, recoverTo: undefined, epoch: state.epoch + 1 });
     }
   }
 

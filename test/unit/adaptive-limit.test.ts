@@ -32,16 +32,33 @@ describe("adaptive limit", () => {
     for (let i = 0; i < 10; i++) s = onCompleted(s, rules, false);
     expect(s.limit).toBe(2);
   });
-  it("reverts a failed increase instead of halving, and waits twice as long before the next one", () => {
+  it("reverts a failed increase instead of halving, and waits four times as long before the next one", () => {
     let s = initialLimit(4, 8, 3);
     for (let i = 0; i < 3; i++) s = onCompleted(s, rules, true);
     expect(s).toMatchObject({ limit: 5, probeFrom: 4 });
     s = onConcurrencyRefused(s, rules, s.epoch, 4);
-    expect(s).toMatchObject({ limit: 4, probeFrom: undefined, probeAfter: 6 });
-    for (let i = 0; i < 5; i++) s = onCompleted(s, rules, true);
+    expect(s).toMatchObject({ limit: 4, probeFrom: undefined, probeAfter: 12 });
+    for (let i = 0; i < 11; i++) s = onCompleted(s, rules, true);
     expect(s.limit).toBe(4);
     s = onCompleted(s, rules, true);
     expect(s.limit).toBe(5);
+  });
+  it("after a drop from a proven level, climbs back to it four times as often", () => {
+    const r = { ...rules, increaseAfter: 8 };
+    let s = onAdmitted(initialLimit(4, 4, 8), 4);
+    s = onConcurrencyRefused(s, r, s.epoch, 3);
+    expect(s).toMatchObject({ limit: 2, recoverTo: 4, probeAfter: 2 });
+    s = onCompleted(onCompleted(s, r, true), r, true);
+    expect(s).toMatchObject({ limit: 3, probeFrom: 2 });
+    s = onConcurrencyRefused(s, r, s.epoch, 2);
+    expect(s).toMatchObject({ limit: 2, recoverTo: 4, probeAfter: 2 });
+    for (let i = 0; i < 5; i++) s = onCompleted(s, r, true);
+    expect(s).toMatchObject({ limit: 4, recoverTo: undefined });
+  });
+  it("a limit configured too high is found with one refusal, then probed rarely", () => {
+    let s = onAdmitted(onAdmitted(initialLimit(10, 10, 20), 3), 4);
+    s = onConcurrencyRefused(s, rules, s.epoch, 4);
+    expect(s).toMatchObject({ limit: 4, recoverTo: undefined, probeAfter: 80 });
   });
   it("admits at most one above the highest count Z.AI took (slow start)", () => {
     let s = initialLimit(10, 10);

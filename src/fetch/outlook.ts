@@ -21,7 +21,7 @@ export function outlook(blockers: readonly Blocker[], model: string, now: number
     const codes = [...new Set(unavailable.map((b) => b.code))].join("/");
     const hint = wrongEndpoint
       ? ` Z.AI answered ${codes} "Insufficient balance", which from a non-coding endpoint means the wrong door: Coding Plan keys work only on ${CODING_ENDPOINT}. Remove the baseURL override or point it there.`
-      : ` Z.AI answered ${codes}: the model is not in the plan of ${unavailable.length === 1 ? "this account" : "these accounts"} (not a rate limit; retrying will not help). Pick another model or upgrade the plan.`;
+      : ` Z.AI answered ${codes}: the model is not in the plan of ${unavailable.length === 1 ? "this account" : "these accounts"}. This is about the plan, not about load, so retrying cannot fix it: pick another model or upgrade the plan.`;
     return {
       kind: "never",
       status: 403,
@@ -52,11 +52,11 @@ function describeOne(b: Blocker, now: number): string {
     case "keys-disabled":
       return "every key disabled (rejected as invalid)";
     case "model-unavailable":
-      return `model not in plan (${b.code}), re-checked ${until(b.until)}`;
+      return `model not in plan (${b.code}), checked again at ${formatLocalTime(b.until, now)}`;
     case "account-cooling":
       return `${b.reason}${b.code ? ` (${b.code})` : ""} ${until(b.until)}`;
     case "keys-cooling":
-      return `every key rate-limited ${until(b.until)}`;
+      return `every key cooling down ${until(b.until)}`;
     case "held":
       return `at its concurrency limit, backing off ${until(b.until)}`;
     default:

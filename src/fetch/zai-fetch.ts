@@ -15,6 +15,7 @@ import { formatLocalTime, formatWait } from "../util/format.js";
 import type { Random } from "../util/random.js";
 import type { Notifier } from "../notify/notifier.js";
 import { giveUp, rebuilt, retryLater } from "./answers.js";
+import { quotable } from "./opencode-retry.js";
 import { describe, outlook } from "./outlook.js";
 import { releasingBody } from "./release-on-end.js";
 import { normalizeRequest, withKey, type OutgoingRequest } from "./request.js";
@@ -309,11 +310,15 @@ export function createZaiFetch(deps: ZaiFetchDeps): ZaiFetch {
 
   function fatal(verdict: Extract<Verdict, { kind: "fatal" }>, model: string): Response {
     if (verdict.reason === "unknown-model") {
-      if (verdict.code !== "1211") return giveUp(400, verdict.code, `Z.AI refused the request (${verdict.code}): ${verdict.message}`);
+      if (verdict.code !== "1211") {
+        const said = quotable(verdict.message);
+        return giveUp(400, verdict.code, `Z.AI refused the request (${verdict.code})${said ? `: ${said}` : "."}`);
+      }
       return giveUp(400, "1211", `Z.AI does not know the model "${model}" (1211 Unknown Model). Check the model id: \`opencode models zai-coding-plan\` lists the ones OpenCode knows.`);
     }
     notifier.toast("account-disabled", `Z.AI flagged usage under its Fair Usage Policy (1313). The plugin does not retry or switch accounts to get around it.`, "error");
-    return giveUp(403, "1313", `Z.AI throttled this request under its Fair Usage Policy (1313: ${verdict.message}). Not retried and not moved to another account: doing so deepens the violation. Reduce parallel agents and wait before continuing.`);
+    const said = quotable(verdict.message);
+    return giveUp(403, "1313", `Z.AI throttled this request under its Fair Usage Policy (1313${said ? `: ${said}` : ""}). Not retried and not moved to another account: doing so deepens the violation. Reduce parallel agents and wait before continuing.`);
   }
 
   /** How long until something changes for `model`: the earliest end of a cooldown or hold, else 1 s. */

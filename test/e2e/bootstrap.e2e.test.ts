@@ -1,0 +1,63 @@
+import { readFileSync, statSync } from "node:fs";
+import { afterEach, describe, expect, it } from "vitest";
+import { startSimulator } from "../../simulator/server.js";
+import type { Simulator } from "../../simulator/types.js";
+import { login, makeEnv, ocRun, type OcEnv } from "./harness.js";
+
+const PLACEHOLDER = "oc-zai-multi-account-managed";
+
+describe("e2e: setup as the README tells a user", () => {
+  let sim: Simulator | undefined;
+  let env: OcEnv | undefined;
+  afterEach(async () => {
+    await sim?.close();
+    env?.cleanup();
+  });
+
+  it("case 1: providers login with the placeholder, keys in zai-keys.json, opencode run answers with real keys only, rotated", async () => {
+    const started = Date.now();
+    sim = await startSimulator({ accounts: [{ id: "alpha", keys: ["sk-test-a1", "sk-test-a2"] }, { id: "beta", keys: ["sk-test-b1"] }] });
+    env = makeEnv({
+      baseURL: sim.url,
+      keysFile: {
+        keys: [
+          { id: "a1", apiKey: "sk-test-a1", account: "alpha" },
+          { id: "a2", apiKey: "sk-test-a2", account: "alpha" },
+          { id: "b1", apiKey: "sk-test-b1", account: "beta" },
+        ],
+      },
+    });
+    const loggedIn = await login(env, PLACEHOLDER);
+    expect(loggedIn.code).toBe(0);
+    expect(JSON.parse(readFileSync(env.authFile, "utf8"))).toEqual({ "zai-coding-plan": { type: "api", key: PLACEHOLDER } });
+    expect(statSync(env.authFile).mode & 0o777).toBe(0o600);
+
+    const first = await ocRun(env, "say hi");
+    expect(first.code).toBe(0);
+    expect(first.text).toContain("Hello");
+    const second = await ocRun(env, "say hi again");
+    expect(second.code).toBe(0);
+
+    const seen = sim.stats().authorizations;
+    expect(seen.length).toBeGreaterThanOrEqual(4);
+    expect(seen.every((a) => ["Bearer sk-test-a1", "Bearer sk-test-a2", "Bearer sk-test-b1"].includes(a))).toBe(true);
+    expect(seen.join()).not.toContain(PLACEHOLDER);
+    expect(new Set(seen).size).toBeGreaterThanOrEqual(2);
+    console.log(`case 1 (bootstrap + 2 runs): ${Date.now() - started} ms, keys seen ${JSON.stringify(sim.stats().byKey)}`);
+  });
+
+  it("case 2: keys from ZAI_API_KEYS instead of the file", async () => {
+    const started = Date.now();
+    sim = await startSimulator({ accounts: [{ id: "e1", keys: ["sk-test-env-1"] }, { id: "e2", keys: ["sk-test-env-2"] }, { id: "f", keys: ["sk-test-file"] }] });
+    env = makeEnv({
+      baseURL: sim.url,
+      authKey: PLACEHOLDER,
+      keysFile: { keys: [{ id: "f", apiKey: "sk-test-file" }] },
+      env: { ZAI_API_KEYS: "sk-test-env-1,sk-test-env-2" },
+    });
+    const run = await ocRun(env, "say hi");
+    expect(run.code).toBe(0);
+    expect(Object.keys(sim.stats().byKey).sort()).toEqual(["sk-test-env-1", "sk-test-env-2"]);
+    console.log(`case 2 (ZAI_API_KEYS): ${Date.now() - started} ms`);
+  });
+});

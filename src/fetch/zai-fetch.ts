@@ -285,7 +285,7 @@ export function createZaiFetch(deps: ZaiFetchDeps): ZaiFetch {
       }
       case "usage-window": {
         const stated = verdict.resetAt;
-        const until = stated === undefined ? now + UNSTATED_RESET_MS : Math.max(stated, now + STALE_RESET_MS);
+        const until = stated === undefined ? now + UNSTATED_RESET_MS : stated > now ? stated : now + STALE_RESET_MS;
         const what = verdict.code === "1310" ? "weekly/monthly limit" : "5-hour usage window";
         pool.coolAccount(account, { until, reason: `${what} spent`, code: verdict.code });
         scheduler.wakeAt(until);

@@ -130,3 +130,17 @@ describe("zai fetch: timing decisions on an injected clock", () => {
     expect(upstream.calls[0]?.key).toBe("sk-a");
   });
 });
+
+describe("zai fetch: usage-window reset times", () => {
+  it("honours a reset only seconds away, and rests a minute when the stated reset is already past", async () => {
+    const clock = new FakeClock();
+    const soon = clock.now() + 10_000;
+    const upstream = scriptedUpstream((c) => usageLimit1308(formatBeijingStamp(c.key === "sk-a" ? soon : clock.now() - 5000)));
+    const h = harness({ keys: keys("A:sk-a", "B:sk-b"), upstream, clock, settings: { retry: { maxCooldownWaitMs: 0 } } });
+    const res = await h.call();
+    expect(res.status).toBe(429);
+    expect(h.fetch.pool.state.accountCooldowns.get("A")?.until).toBe(soon);
+    expect(h.fetch.pool.state.accountCooldowns.get("B")?.until).toBe(clock.now() + 60_000);
+    expect(res.headers.get("retry-after-ms")).toBe("10000");
+  });
+});

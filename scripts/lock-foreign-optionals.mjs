@@ -13,7 +13,7 @@ const CPU = { arm64: "arm64", x64: "x64", arm: "arm", ia32: "ia32", loong64: "lo
 
 function platformOf(name) {
   const parts = name.split("/").pop().split("-");
-  const os = parts.find((p) => OS.includes(p));
+  const os = parts.map((p) => (p === "windows" ? "win32" : p)).find((p) => OS.includes(p));
   const cpu = parts.map((p) => CPU[p]).find(Boolean);
   const libc = parts.some((p) => p === "musl" || p.startsWith("musl")) ? "musl" : parts.some((p) => p === "gnu" || p.startsWith("gnueabi")) ? "glibc" : undefined;
   return { os, cpu, libc };

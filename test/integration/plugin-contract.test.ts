@@ -1,10 +1,13 @@
 import { readFile } from "node:fs/promises";
 import { afterEach, describe, expect, it } from "vitest";
-import * as entry from "../../dist/index.js";
 import { errorOf, keyEntries, setup } from "./setup.js";
+
+/** The built entry, as OpenCode loads it (`npm test` builds first). Typed from the source it is built from. */
+const DIST_ENTRY = new URL("../../dist/index.js", import.meta.url).href;
 
 describe("the built entry dist/index.js", () => {
   it("exports plugin functions only, the default serving zai-coding-plan", async () => {
+    const entry = (await import(DIST_ENTRY)) as typeof import("../../src/index.js");
     for (const value of Object.values(entry)) expect(typeof value).toBe("function");
     const hooks = await entry.default({ client: {} } as never);
     expect(hooks.auth?.provider).toBe("zai-coding-plan");

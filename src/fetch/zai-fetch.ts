@@ -5,18 +5,17 @@ import type { ApiKey } from "../config/keys.js";
 import type { Settings } from "../config/schema.js";
 import { KeyPool } from "../pool/key-pool.js";
 import { emptyPoolState, type PoolState } from "../pool/pool-state.js";
-import { backoffDelay } from "../retry/backoff.js";
 import { parseRetryAfter } from "../retry/retry-after.js";
 import { NoCandidatesError, QueueTimeoutError } from "../scheduler/errors.js";
 import { Limits, type LimitChange } from "../scheduler/limits.js";
 import { Scheduler, type Lease } from "../scheduler/scheduler.js";
 import { abortReason, type Clock } from "../util/clock.js";
-import { formatLocalTime, formatWait } from "../util/format.js";
+import { formatWait } from "../util/format.js";
 import type { Random } from "../util/random.js";
 import type { Notifier } from "../notify/notifier.js";
 import { giveUp, rebuilt, retryLater } from "./answers.js";
-import { quotable } from "./opencode-retry.js";
 import { describe, outlook } from "./outlook.js";
+import { react, type Reactions } from "./react.js";
 import { releasingBody } from "./release-on-end.js";
 import { normalizeRequest, withKey, type OutgoingRequest } from "./request.js";
 import { peekFirstEvent } from "./sse-peek.js";
@@ -41,10 +40,6 @@ export interface ZaiFetchDeps {
 
 /** Models not named in the body (e.g. GET /models) share one unlimited-in-practice lane. */
 const NO_MODEL = "(none)";
-/** 1308/1310 without a readable reset stamp: look again after this long. */
-const UNSTATED_RESET_MS = 15 * 60_000;
-/** A reset stamp already past (clock skew, drift): look again after this long. */
-const STALE_RESET_MS = 60_000;
 
 export interface ZaiFetch {
   (input: string | URL | Request, init?: RequestInit): Promise<Response>;
@@ -63,6 +58,7 @@ export function createZaiFetch(deps: ZaiFetchDeps): ZaiFetch {
     emit({ type: "limit", change });
   });
   const scheduler = new Scheduler(clock, limits);
+  const reactions: Reactions = { pool, scheduler, notifier, settings, clock, random };
   const retry = settings.retry;
   const cursors = new Map<string, number>();
   const decoder = new TextDecoder();
@@ -144,7 +140,7 @@ export function createZaiFetch(deps: ZaiFetchDeps): ZaiFetch {
       if (result.response) return result.response;
       const verdict = result.verdict;
       lastFailure = `${key.id}: ${result.status || "network"} ${codeOf(verdict) ?? ""} ${messageOf(verdict)}`.replace(/\s+/g, " ").trim();
-      const step = react(verdict, key, model, request, attempt, avoid, result.limitLowered === true);
+      const step = react(reactions, { verdict, key, model, url: request.url, attempt, avoid, limitLowered: result.limitLowered === true });
       if (step.kind === "return") return step.response;
       if (step.delayMs > 0) {
         if (clock.now() + step.delayMs > budgetEnd) {
@@ -237,89 +233,7 @@ export function createZaiFetch(deps: ZaiFetchDeps): ZaiFetch {
     return verdict;
   }
 
-  type Step = { kind: "retry"; delayMs: number } | { kind: "return"; response: Response };
   type SendResult = { status: number; verdict: Verdict; response?: Response; limitLowered?: boolean };
-
-  /** What a failed attempt changes in the pool, and whether to retry. The "what happens on a 1302" place. */
-  function react(verdict: Verdict, key: ApiKey, model: string, request: OutgoingRequest, attempt: number, avoid: Set<string>, limitLowered: boolean): Step {
-    const now = clock.now();
-    const account = key.account;
-    const backoff = () => backoffDelay(attempt, retry, random);
-    switch (verdict.kind) {
-      case "ok":
-      case "pass":
-        return { kind: "retry", delayMs: 0 };
-      case "key-invalid":
-        pool.disableKey(key.id, `rejected (${verdict.code ?? "401"})`, verdict.code, now);
-        notifier.toast("key-disabled", `Key "${key.label}" was rejected by Z.AI (${verdict.code ?? "401"}: ${verdict.message || "invalid"}); it is disabled until OpenCode restarts.`);
-        return { kind: "retry", delayMs: 0 };
-      case "account-unusable":
-        pool.disableAccount(account, `${verdict.code}: ${verdict.message}`, verdict.code, now);
-        notifier.toast("account-disabled", `Account "${account}" is unusable (${verdict.code}: ${verdict.message}); its keys are disabled until OpenCode restarts.`, "error");
-        return { kind: "retry", delayMs: 0 };
-      case "concurrency": {
-        // The lowered limit already keeps this account below what Z.AI refused. When it was not lowered (already
-        // at what is in flight, or someone else is using the account), hold the account back for a moment.
-        if (!limitLowered) {
-          const until = now + Math.max(100, backoff());
-          pool.hold(account, model, until);
-          scheduler.wakeAt(until);
-        }
-        return { kind: "retry", delayMs: 0 };
-      }
-      case "transient": {
-        avoid.add(account);
-        const delay = verdict.retryAfterMs ?? backoff();
-        if (verdict.accountWide) {
-          pool.hold(account, model, now + delay);
-          scheduler.wakeAt(now + delay);
-        }
-        const elsewhere = pool.usableAccounts(model, now).some((a) => !avoid.has(a) && scheduler.hasFreeSlot(a, model));
-        return { kind: "retry", delayMs: elsewhere ? 0 : delay };
-      }
-      case "key-rate-limited": {
-        const until = now + (verdict.retryAfterMs ?? settings.rotation.cooldownMs);
-        pool.coolKey(key.id, { until, reason: "rate limited (429)", code: verdict.code });
-        scheduler.wakeAt(until);
-        return { kind: "retry", delayMs: 0 };
-      }
-      case "usage-window": {
-        const stated = verdict.resetAt;
-        const until = stated === undefined ? now + UNSTATED_RESET_MS : stated > now ? stated : now + STALE_RESET_MS;
-        const what = verdict.code === "1310" ? "weekly/monthly limit" : "5-hour usage window";
-        pool.coolAccount(account, { until, reason: `${what} spent`, code: verdict.code });
-        scheduler.wakeAt(until);
-        notifier.toast("usage-window", `Account "${account}" used up its ${what} (${verdict.code}); it resets at ${formatLocalTime(until, now)} (in ${formatWait(until - now)}). Other accounts serve meanwhile.`);
-        return { kind: "retry", delayMs: 0 };
-      }
-      case "model-unavailable":
-        pool.markUnavailable(account, model, verdict.code, verdict.wrongEndpoint, now + settings.unavailableRecheckMs);
-        notifier.toast(
-          "model-unavailable",
-          verdict.wrongEndpoint
-            ? `Z.AI answered ${verdict.code} "Insufficient balance" on ${request.url}: Coding Plan keys need the coding endpoint (.../api/coding/paas/v4).`
-            : `${model} is not in the plan of account "${account}" (${verdict.code}); other accounts will serve it.`,
-        );
-        return { kind: "retry", delayMs: 0 };
-      case "fatal":
-        return { kind: "return", response: fatal(verdict, model) };
-      default:
-        return verdict satisfies never;
-    }
-  }
-
-  function fatal(verdict: Extract<Verdict, { kind: "fatal" }>, model: string): Response {
-    if (verdict.reason === "unknown-model") {
-      if (verdict.code !== "1211") {
-        const said = quotable(verdict.message);
-        return giveUp(400, verdict.code, `Z.AI refused the request (${verdict.code})${said ? `: ${said}` : "."}`);
-      }
-      return giveUp(400, "1211", `Z.AI does not know the model "${model}" (1211 Unknown Model). Check the model id: \`opencode models zai-coding-plan\` lists the ones OpenCode knows.`);
-    }
-    notifier.toast("account-disabled", `Z.AI flagged usage under its Fair Usage Policy (1313). The plugin does not retry or switch accounts to get around it.`, "error");
-    const said = quotable(verdict.message);
-    return giveUp(403, "1313", `Z.AI throttled this request under its Fair Usage Policy (1313${said ? `: ${said}` : ""}). Not retried and not moved to another account: doing so deepens the violation. Reduce parallel agents and wait before continuing.`);
-  }
 
   /** How long until something changes for `model`: the earliest end of a cooldown or hold, else 1 s. */
   function nextChance(model: string): number {

@@ -82,18 +82,31 @@ describe("Scheduler", () => {
     await expect(waiting).rejects.toBeInstanceOf(NoCandidatesError);
   });
 
-  it("wakes waiters when a hold ends", async () => {
-    const { scheduler, clock } = setup({ m: { maxConcurrency: 1 } });
-    let usable: string[] = [];
-    const waiting = scheduler.acquire(req(0, () => usable));
-    // no candidates at enqueue → rejected; the orchestrator only enqueues with candidates, so emulate a held account:
-    await expect(waiting).rejects.toBeInstanceOf(NoCandidatesError);
-    const blocker = await scheduler.acquire(req(1, ["A"]));
-    const w = scheduler.acquire(req(2, () => usable.concat("A")));
-    usable = ["B"];
+  it("re-reads each waiter's accounts at every dispatch", async () => {
+    const { scheduler } = setup({ m: { maxConcurrency: 1 } });
+    const blocker = await scheduler.acquire(req(0, ["A"]));
+    let usable = ["A"];
+    const waiting = scheduler.acquire(req(1, () => usable));
+    usable = ["B"]; // A started cooling while the request waited, B came back
+    scheduler.dispatch();
+    expect((await waiting).account).toBe("B");
     blocker.release("other");
-    expect((await w).account).toBe("B");
-    clock.advance(10);
+  });
+
+  it("dispatches again at a wake-up time (a hold or cooldown ends)", async () => {
+    const { scheduler, clock } = setup({ m: { maxConcurrency: 1 } });
+    await scheduler.acquire(req(0, ["A"]));
+    let usable = ["A"];
+    let granted: Lease | undefined;
+    void scheduler.acquire(req(1, () => usable)).then((l) => (granted = l));
+    usable = ["A", "B"]; // B's hold ends at +500 ms
+    scheduler.wakeAt(clock.now() + 500);
+    clock.advance(499);
+    await Promise.resolve();
+    expect(granted).toBeUndefined();
+    clock.advance(1);
+    await Promise.resolve();
+    expect(granted?.account).toBe("B");
   });
 
   it("starts slowly: one above what Z.AI has admitted, opening a slot on each admission", async () => {

@@ -144,3 +144,20 @@ describe("zai fetch: usage-window reset times", () => {
     expect(res.headers.get("retry-after-ms")).toBe("10000");
   });
 });
+
+describe("zai fetch: rotation strategies", () => {
+  async function accountsUsed(strategy: "round-robin" | "fill-first") {
+    const upstream = scriptedUpstream(() => sseOk());
+    const h = harness({ keys: keys("A:sk-a", "B:sk-b", "C:sk-c"), upstream, settings: { rotation: { strategy } } });
+    for (let i = 0; i < 4; i++) await (await h.call()).text();
+    return upstream.calls.map((c) => c.key);
+  }
+
+  it("round-robin spreads requests over accounts", async () => {
+    expect(await accountsUsed("round-robin")).toEqual(["sk-a", "sk-b", "sk-c", "sk-a"]);
+  });
+
+  it("fill-first keeps to the first account while it has a free slot", async () => {
+    expect(await accountsUsed("fill-first")).toEqual(["sk-a", "sk-a", "sk-a", "sk-a"]);
+  });
+});

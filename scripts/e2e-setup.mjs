@@ -8,7 +8,10 @@ import { fileURLToPath } from "node:url";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const e2e = join(root, "e2e");
 const wanted = JSON.parse(readFileSync(join(e2e, "package.json"), "utf8")).dependencies["opencode-ai"];
-const bin = join(e2e, "node_modules", `opencode-${process.platform}-${process.arch === "x64" ? "x64" : process.arch}`, "bin", "opencode");
+// The platform package's binary (the opencode-ai shim is a stub until its postinstall runs, which npm may gate).
+// Same path as test/e2e/harness.ts.
+const win = process.platform === "win32";
+const bin = join(e2e, "node_modules", `opencode-${win ? "windows" : process.platform}-${process.arch}`, "bin", win ? "opencode.exe" : "opencode");
 
 function version() {
   try {

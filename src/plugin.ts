@@ -8,7 +8,7 @@ import { giveUp } from "./fetch/answers.js";
 import { createZaiFetch, type FetchEvent } from "./fetch/zai-fetch.js";
 import { Notifier, type NotifySink } from "./notify/notifier.js";
 import { stateFilePath } from "./state/paths.js";
-import { attachStateSync } from "./state/state-sync.js";
+import { attachStateSync, type StateSync } from "./state/state-sync.js";
 import { systemClock, type Clock } from "./util/clock.js";
 import { systemRandom, type Random } from "./util/random.js";
 
@@ -78,6 +78,7 @@ async function buildFetch(provider: ProviderId, deps: PluginDeps, sink: NotifySi
   }
   const accounts = new Set(loaded.keys.map((k) => k.account)).size;
   notifier.log("info", `${provider}: ${loaded.keys.length} key(s) in ${accounts} account(s) from ${loaded.keySource === "file" ? loaded.keysFile : loaded.keySource}`);
+  let sync: StateSync | undefined;
   const zaiFetch = createZaiFetch({
     keys: loaded.keys,
     settings: loaded.settings,
@@ -85,10 +86,12 @@ async function buildFetch(provider: ProviderId, deps: PluginDeps, sink: NotifySi
     random: deps.random,
     fetch: deps.fetch,
     notifier,
+    // Written as soon as something is learned, not only every 2 s: `opencode run` exits right after answering.
+    persist: () => sync?.syncNow() ?? Promise.resolve(),
     ...(deps.onEvent ? { onEvent: deps.onEvent } : {}),
   });
   // Cooldowns, disabled keys, unavailable models and learned limits, shared with other OpenCode processes.
-  await attachStateSync({
+  sync = await attachStateSync({
     provider,
     pool: zaiFetch.pool,
     limits: zaiFetch.limits,

@@ -36,6 +36,12 @@ export interface ZaiFetchDeps {
   notifier: Notifier;
   state?: PoolState;
   onEvent?: (event: FetchEvent) => void;
+  /**
+   * Saves what was learned (cooldowns, disabled keys, unavailable models, limits) where other processes see it.
+   * Started after every change; awaited before answering a request that changed something, so a short-lived
+   * `opencode run` does not exit before it is written. Must not reject.
+   */
+  persist?: () => Promise<void>;
 }
 
 /** Models not named in the body (e.g. GET /models) share one unlimited-in-practice lane. */
@@ -52,10 +58,12 @@ export interface ZaiFetch {
 export function createZaiFetch(deps: ZaiFetchDeps): ZaiFetch {
   const { settings, clock, random, notifier } = deps;
   const emit = deps.onEvent ?? (() => {});
+  const persist = deps.persist ?? (async () => {});
   const pool = new KeyPool(deps.keys, deps.state ?? emptyPoolState());
   const limits = new Limits(settings, (change) => {
     notifier.log("info", `learned limit ${change.account}/${change.model}: ${change.from} -> ${change.to} (${change.why})`, { ...change });
     emit({ type: "limit", change });
+    void persist();
   });
   const scheduler = new Scheduler(clock, limits);
   const reactions: Reactions = { pool, scheduler, notifier, settings, clock, random };
@@ -82,7 +90,13 @@ export function createZaiFetch(deps: ZaiFetchDeps): ZaiFetch {
   }
 
   const zaiFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
-    const request = await normalizeRequest(input, init);
+    const outcome = { changed: false };
+    const response = await handle(await normalizeRequest(input, init), outcome);
+    if (outcome.changed) await persist();
+    return response;
+  };
+
+  async function handle(request: OutgoingRequest, outcome: { changed: boolean }): Promise<Response> {
     const model = request.model ?? NO_MODEL;
     const { signal } = request;
     const order = seq++;
@@ -141,6 +155,8 @@ export function createZaiFetch(deps: ZaiFetchDeps): ZaiFetch {
       const verdict = result.verdict;
       lastFailure = `${key.id}: ${result.status || "network"} ${codeOf(verdict) ?? ""} ${messageOf(verdict)}`.replace(/\s+/g, " ").trim();
       const step = react(reactions, { verdict, key, model, url: request.url, attempt, avoid, limitLowered: result.limitLowered === true });
+      outcome.changed = true;
+      void persist();
       if (step.kind === "return") return step.response;
       if (step.delayMs > 0) {
         if (clock.now() + step.delayMs > budgetEnd) {
@@ -150,7 +166,7 @@ export function createZaiFetch(deps: ZaiFetchDeps): ZaiFetch {
         await clock.sleep(step.delayMs, signal);
       }
     }
-  };
+  }
 
   /** One upstream call on a held slot. Returns a response to hand back, or a verdict to react to. */
   async function send(request: OutgoingRequest, key: ApiKey, lease: Lease): Promise<SendResult> {

@@ -11,6 +11,6 @@ export function formatWait(ms: number): string {
 /** A moment in the user's local time: "14:32:05", with the date when it is not today. */
 export function formatLocalTime(epochMs: number, now: number): string {
   const at = new Date(epochMs);
-  const time = at.toLocaleTimeString(undefined, { hour12: false });
+  const time = at.toLocaleTimeString(undefined, { hourCycle: "h23" });
   return at.toDateString() === new Date(now).toDateString() ? time : `${at.toLocaleDateString()} ${time}`;
 }

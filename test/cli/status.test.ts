@@ -37,7 +37,7 @@ describe("oc-zai-multi-account status", () => {
     const run = await cli(box, ["status"]);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain("zai-coding-plan: 3 key(s) in 2 account(s) from");
-    expect(run.stdout).toMatch(/account personal: cooling until \d\d:\d\d:\d\d \(in 2h 10m\): 5-hour usage window spent \(1308\)/);
+    expect(run.stdout).toMatch(/account personal: cooling until (?:\S+ )?\d\d:\d\d:\d\d \(in 2h 10m\): 5-hour usage window spent \(1308\)/);
     expect(run.stdout).toMatch(/key main \(Main\) +usable/);
     expect(run.stdout).toMatch(/key spare +disabled: rejected \(1000\); re-checked .* \(in 23h 00m\)/);
     expect(run.stdout).toContain("learned limit: glm-4.7 at most 5 in flight");

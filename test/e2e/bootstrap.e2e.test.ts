@@ -2,16 +2,16 @@ import { readFileSync, statSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { startSimulator } from "../../simulator/server.js";
 import type { Simulator } from "../../simulator/types.js";
-import { login, makeEnv, ocRun, type OcEnv } from "./harness.js";
-
-const PLACEHOLDER = "oc-zai-multi-account-managed";
+import { login, makeEnv, ocRun, PLACEHOLDER, type OcEnv } from "./harness.js";
 
 describe("e2e: setup as the README tells a user", () => {
   let sim: Simulator | undefined;
   let env: OcEnv | undefined;
   afterEach(async () => {
     await sim?.close();
+    sim = undefined;
     env?.cleanup();
+    env = undefined;
   });
 
   it("case 1: providers login with the placeholder, keys in zai-keys.json, opencode run answers with real keys only, rotated", async () => {
@@ -27,8 +27,11 @@ describe("e2e: setup as the README tells a user", () => {
         ],
       },
     });
+    expect(statSync(env.keysFile).mode & 0o777).toBe(0o600);
     const loggedIn = await login(env, PLACEHOLDER);
     expect(loggedIn.code).toBe(0);
+    // The plugin's single auth method is offered under its label, so OpenCode asks for the key directly.
+    expect(loggedIn.out).toContain("Enter your API key");
     expect(JSON.parse(readFileSync(env.authFile, "utf8"))).toEqual({ "zai-coding-plan": { type: "api", key: PLACEHOLDER } });
     expect(statSync(env.authFile).mode & 0o777).toBe(0o600);
 
@@ -57,7 +60,10 @@ describe("e2e: setup as the README tells a user", () => {
     });
     const run = await ocRun(env, "say hi");
     expect(run.code).toBe(0);
-    expect(Object.keys(sim.stats().byKey).sort()).toEqual(["sk-test-env-1", "sk-test-env-2"]);
+    expect(run.text).toContain("Hello");
+    // Title and main call, one on each environment key (round-robin over two accounts); never the file's key or the placeholder.
+    expect(sim.stats().byKey).toEqual({ "sk-test-env-1": 1, "sk-test-env-2": 1 });
+    expect(sim.stats().authorizations.sort()).toEqual(["Bearer sk-test-env-1", "Bearer sk-test-env-2"]);
     console.log(`case 2 (ZAI_API_KEYS): ${Date.now() - started} ms`);
   });
 });

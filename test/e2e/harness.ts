@@ -10,8 +10,18 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-export const OC_BIN = join(ROOT, "e2e", "node_modules", "opencode-linux-x64", "bin", "opencode");
+/** The platform package's binary, installed by scripts/e2e-setup.mjs (the opencode-ai shim needs its postinstall). */
+export const OC_BIN = join(
+  ROOT,
+  "e2e",
+  "node_modules",
+  `opencode-${process.platform === "win32" ? "windows" : process.platform}-${process.arch}`,
+  "bin",
+  process.platform === "win32" ? "opencode.exe" : "opencode",
+);
 export const PLUGIN = join(ROOT, "dist", "index.js");
+/** What the README tells users to enter at `opencode providers login`. */
+export const PLACEHOLDER = "oc-zai-multi-account-managed";
 const PLUGIN_SDK_VERSION = "1.18.33";
 
 export interface OcEnv {
@@ -30,6 +40,8 @@ export interface EnvOptions {
   /** Stored as OpenCode's credential; undefined leaves auth.json out (for the login case). */
   authKey?: string;
   env?: Record<string, string>;
+  /** false: an opencode.json without the plugin (the built-in provider alone). */
+  plugin?: boolean;
 }
 
 export function makeEnv(options: EnvOptions): OcEnv {
@@ -65,7 +77,7 @@ export function makeEnv(options: EnvOptions): OcEnv {
     join(proj, "opencode.json"),
     JSON.stringify({
       $schema: "https://opencode.ai/config.json",
-      plugin: [`file://${PLUGIN}`],
+      plugin: options.plugin === false ? [] : [`file://${PLUGIN}`],
       provider: { "zai-coding-plan": { options: { baseURL: options.baseURL } } },
     }),
   );
@@ -117,9 +129,20 @@ export interface RunEvent {
   error?: { name?: string; data?: { message?: string; statusCode?: number; isRetryable?: boolean; responseBody?: string } };
 }
 
-/** `opencode run --format json`: one JSON event a line. */
-export async function ocRun(e: OcEnv, prompt: string, model = "zai-coding-plan/glm-4.7", timeoutMs = 90_000) {
-  const result = await runOc(e, ["run", prompt, "--model", model, "--format", "json"], timeoutMs);
+export interface RunOptions {
+  model?: string;
+  /** A session title: OpenCode then skips its title-generation call (one model call per run instead of two). */
+  title?: string;
+  /** `--format json` (default) or the formatted output a user sees. */
+  json?: boolean;
+  timeoutMs?: number;
+}
+
+/** `opencode run`; with `--format json` (default) one JSON event a line, parsed. */
+export async function ocRun(e: OcEnv, prompt: string, options: RunOptions = {}) {
+  const { model = "zai-coding-plan/glm-4.7", title, json = true, timeoutMs = 90_000 } = options;
+  const args = ["run", prompt, "--model", model, ...(title === undefined ? [] : ["--title", title]), ...(json ? ["--format", "json"] : [])];
+  const result = await runOc(e, args, timeoutMs);
   const events: RunEvent[] = result.stdout
     .split("\n")
     .filter(Boolean)
@@ -135,7 +158,7 @@ export async function ocRun(e: OcEnv, prompt: string, model = "zai-coding-plan/g
   return { ...result, events, text, error };
 }
 
-const stripAnsi = (s: string) => s.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "");
+export const stripAnsi = (s: string) => s.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "");
 
 /** `opencode providers login`, answering its prompt like a user (Enter is "\r"). */
 export function login(e: OcEnv, key: string, timeoutMs = 60_000): Promise<{ code: number | null; out: string }> {

@@ -1,9 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { startSimulator } from "../../simulator/server.js";
 import type { Simulator } from "../../simulator/types.js";
-import { makeEnv, runOc, startServe, type OcEnv, type Serve } from "./harness.js";
-
-const PLACEHOLDER = "oc-zai-multi-account-managed";
+import { makeEnv, PLACEHOLDER, runOc, startServe, type OcEnv, type Serve } from "./harness.js";
 
 describe("e2e: one OpenCode instance under load, and the model list", () => {
   let sim: Simulator | undefined;
@@ -54,21 +52,40 @@ describe("e2e: one OpenCode instance under load, and the model list", () => {
 
   it("case 7: opencode models lists the same built-in models with the plugin installed, each at cost 0", async () => {
     const started = Date.now();
-    const withPlugin = makeEnv({ baseURL: "http://127.0.0.1:9/api/coding/paas/v4", authKey: PLACEHOLDER, keysFile: { keys: [{ id: "a", apiKey: "sk-test-a" }] } });
-    const without = makeEnv({ baseURL: "http://127.0.0.1:9/api/coding/paas/v4", authKey: "sk-test-a" });
+    const baseURL = "http://127.0.0.1:9/api/coding/paas/v4"; // never called: the list is OpenCode's bundled one
+    const withPlugin = makeEnv({ baseURL, authKey: PLACEHOLDER, keysFile: { keys: [{ id: "a", apiKey: "sk-test-a" }] } });
+    const without = makeEnv({ baseURL, authKey: "sk-test-a", plugin: false });
     envs.push(withPlugin, without);
-    // The second environment lists no plugin at all.
-    const { writeFileSync } = await import("node:fs");
-    writeFileSync(`${without.proj}/opencode.json`, JSON.stringify({ provider: { "zai-coding-plan": { options: { baseURL: "http://127.0.0.1:9/api/coding/paas/v4" } } } }));
-    const listed = await runOc(withPlugin, ["models", "zai-coding-plan", "--verbose"]);
-    const plain = await runOc(without, ["models", "zai-coding-plan", "--verbose"]);
+    const args = ["models", "zai-coding-plan", "--verbose", "--print-logs"];
+    const listed = await runOc(withPlugin, args);
+    const plain = await runOc(without, args);
     expect(listed.code).toBe(0);
-    const models = (out: string) => [...out.matchAll(/^zai-coding-plan\/(\S+)$/gm)].map((m) => m[1]);
-    expect(models(listed.stdout).length).toBeGreaterThan(0);
-    expect(models(listed.stdout)).toEqual(models(plain.stdout));
-    const costs = [...listed.stdout.matchAll(/"cost": \{\s*"input": ([\d.]+),\s*"output": ([\d.]+)/g)].map((m) => [Number(m[1]), Number(m[2])]);
-    expect(costs).toHaveLength(models(listed.stdout).length);
-    expect(costs.every(([input, output]) => input === 0 && output === 0)).toBe(true);
-    console.log(`case 7 (models, cost 0): ${Date.now() - started} ms, ${models(listed.stdout).join(", ")}`);
+    expect(plain.code).toBe(0);
+    // The plugin really was loaded and its loader ran in the first environment, and not in the second.
+    expect(listed.stderr).toContain("zai-coding-plan: 1 key(s) in 1 account(s)");
+    expect(plain.stderr).not.toContain("key(s) in");
+    const withModels = parseVerboseModels(listed.stdout);
+    const builtIn = parseVerboseModels(plain.stdout);
+    expect(withModels.map((m) => m.id)).toEqual(["glm-4.7", "glm-5-turbo", "glm-5.2", "glm-5.2-highspeed", "glm-5.3", "glm-5.3-flash", "glm-5.3-highspeed"]);
+    expect(withModels).toEqual(builtIn);
+    for (const model of withModels) expect(model.cost, model.id).toEqual({ input: 0, output: 0, cache: { read: 0, write: 0 } });
+    console.log(`case 7 (models, cost 0): ${Date.now() - started} ms, ${withModels.map((m) => m.id).join(", ")}`);
   });
 });
+
+/** `opencode models <provider> --verbose`: a `provider/model` line, then the model as pretty JSON, for each model. */
+function parseVerboseModels(stdout: string): Array<{ id: string; cost?: unknown }> {
+  const models: Array<{ id: string; cost?: unknown }> = [];
+  let json: string[] | undefined;
+  const flush = () => {
+    if (json) models.push(JSON.parse(json.join("\n")) as { id: string; cost?: unknown });
+  };
+  for (const line of stdout.split("\n")) {
+    if (/^zai-coding-plan\/\S+$/.test(line)) {
+      flush();
+      json = [];
+    } else if (json) json.push(line);
+  }
+  flush();
+  return models;
+}

@@ -40,4 +40,16 @@ describe("state shared between OpenCode processes", () => {
     expect(restarted.sim.stats().byAccount).toEqual({ B: 1 });
     expect(await readFile(stateFile, "utf8")).not.toContain("sk-a");
   });
+
+  it("writes what a request learned before answering it, without waiting for the periodic sync", async () => {
+    const stateFile = join(await mkdtemp(join(tmpdir(), "zai-state-")), "state.json");
+    const env = await setup({
+      sim: { accounts: [{ id: "A", keys: ["sk-a"] }], unavailableModels: ["glm-5"] },
+      keysFile: { keys: keyEntries("A:sk-a") },
+      env: { ZAI_STATE_FILE: stateFile },
+    });
+    envs.push(env);
+    expect((await env.chat("glm-5")).status).toBe(403);
+    expect(await readFile(stateFile, "utf8")).toContain("1113");
+  });
 });

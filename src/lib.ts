@@ -4,7 +4,7 @@ export { createZaiFetch, type ZaiFetch, type ZaiFetchDeps, type FetchEvent } fro
 export { classify, CODE_RULES, isCodingEndpoint, type Answer } from "./classify/classify.js";
 export type { Verdict, VerdictKind } from "./classify/verdict.js";
 export { parseUpstreamError, parseSseError, type UpstreamError } from "./classify/parse.js";
-export { parseResetTime, formatBeijingStamp } from "./classify/reset-time.js";
+export { parseResetTime } from "./classify/reset-time.js";
 export { loadConfig, parseKeysFile, keysFilePath, ENV_KEYS_VARIABLE, type ConfigIO, type LoadedConfig } from "./config/load.js";
 export { nodeConfigIO } from "./config/node-io.js";
 export { PLACEHOLDER_KEY, type ApiKey } from "./config/keys.js";

@@ -18,10 +18,3 @@ export function parseResetTime(message: string): number | undefined {
   const offset = (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4))) * 60_000;
   return utc - sign * offset;
 }
-
-/** Formats an epoch ms as a Beijing-time stamp the way Z.AI writes it (used by the simulator and tests). */
-export function formatBeijingStamp(epochMs: number): string {
-  const d = new Date(epochMs + BEIJING_OFFSET_MS);
-  const p = (n: number) => String(n).padStart(2, "0");
-  return `${d.getUTCFullYear()}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}`;
-}

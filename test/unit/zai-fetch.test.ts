@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatBeijingStamp } from "../../src/lib.js";
+import { formatBeijingStamp } from "../../simulator/stamp.js";
 import { FakeClock } from "../helpers/fake-clock.js";
 import { harness, keys, rateLimited1302, scriptedUpstream, sseError, sseOk, usageLimit1308, zaiError } from "../helpers/scripted.js";
 

@@ -133,7 +133,7 @@ function applyFault(
 ): void {
   const now = ctx.admission.now();
   const key = keyFrom(req.headers);
-  const echo = (text: string): string => expandMessage(text, key, req.headers.authorization);
+  const echo = (text: string): string => expandMessage(text, key, req.headers.authorization, now);
   const message = (code: string, text: string | undefined): string => echo(faultMessage(code, text, now));
   switch (fault.kind) {
     case "status":

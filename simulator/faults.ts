@@ -1,4 +1,5 @@
 /** Scripted faults, consumed in order by the first matching requests. */
+import { formatBeijingStamp } from "./stamp.js";
 import type { Fault, FaultMatch } from "./types.js";
 
 interface Entry {
@@ -71,8 +72,11 @@ const KINDS = new Set([
 export const ECHO_KEY_MESSAGE =
   "gateway rejected the request: Authorization: {authorization}; key {key} (starts {keyHead}, ends {keyTail}, contains {keyMiddle})";
 
-/** Fills {key}, {authorization}, {keyHead}, {keyTail}, {keyMiddle} (16-char fragments) in a fault message. */
-export function expandMessage(template: string, key: string, authorization: string | undefined): string {
+/**
+ * Fills {key}, {authorization}, {keyHead}, {keyTail}, {keyMiddle} (16-character fragments) in a fault message, and
+ * {resetIn:N}: the Beijing stamp N seconds after `now` (a 1308 whose reset is near, whenever the fault is used).
+ */
+export function expandMessage(template: string, key: string, authorization: string | undefined, now = Date.now()): string {
   if (!template.includes("{")) return template;
   const mid = Math.max(0, Math.floor((key.length - 16) / 2));
   const values: Record<string, string> = {
@@ -82,7 +86,9 @@ export function expandMessage(template: string, key: string, authorization: stri
     keyTail: key.slice(-16),
     keyMiddle: key.slice(mid, mid + 16),
   };
-  return template.replace(/\{(key|authorization|keyHead|keyTail|keyMiddle)\}/g, (_, name: string) => values[name] ?? "");
+  return template
+    .replace(/\{(key|authorization|keyHead|keyTail|keyMiddle)\}/g, (_, name: string) => values[name] ?? "")
+    .replace(/\{resetIn:(\d+)\}/g, (_, seconds: string) => formatBeijingStamp(now + Number(seconds) * 1000));
 }
 
 function check(ok: boolean, what: string, value: unknown): void {

@@ -76,6 +76,8 @@ describe("echoed keys", () => {
     expect(body).toContain(`overloaded (${KEY.slice(-16)})`);
     expect(expandMessage("x {keyMiddle} y", "0123456789abcdefghijXY", undefined)).toBe("x 3456789abcdefghi y");
     expect(ECHO_KEY_MESSAGE).toContain("{authorization}");
+    const now = Date.UTC(2026, 8, 8, 20, 38, 28);
+    expect(expandMessage("reset at {resetIn:5}", "k", undefined, now)).toBe("reset at 2026-09-09 04:38:33");
   });
 });
 

@@ -29,8 +29,8 @@ export interface Settled {
 export interface CallerHooks {
   /** Everything the caller (OpenCode) saw: status line, headers, body text, error messages. */
   saw(where: string, text: string): void;
-  /** A 200 whose body could not be used (not SSE/JSON, cut short, no [DONE]). */
-  broken200(detail: string): void;
+  /** A 200 whose body could not be used, by kind: "html", "json cut", "json unusable", "stream cut after content". */
+  broken200(kind: string): void;
 }
 
 const COMPRESS = 0.1;
@@ -102,13 +102,13 @@ async function once(fetch: typeof globalThis.fetch, url: string, body: string, p
   } catch (error) {
     hooks.saw("body error", String(error));
     if (signal.aborted) return { kind: "done", settled: { ending: "aborted", reason: "aborted" } };
-    if (response.ok) hooks.broken200(`body cut: ${String(error)}`);
+    if (response.ok) hooks.broken200(brokenKind(response, plan, true));
     return { kind: "failed", status: response.ok ? 0 : response.status, headers: response.headers, detail: `body error: ${String(error)}` };
   }
   if (stop !== undefined) return { kind: "done", settled: { ending: stop, reason: stop } };
   if (!response.ok) return { kind: "failed", status: response.status, headers: response.headers, detail: code ?? `${response.status} ${text.slice(0, 80)}` };
   if (usable(text, plan.stream)) return { kind: "done", settled: { ending: "answered", reason: "ok" } };
-  hooks.broken200(`${response.headers.get("content-type") ?? "?"}: ${text.slice(0, 60).replace(/\s+/g, " ")}`);
+  hooks.broken200(brokenKind(response, plan, false));
   return { kind: "failed", status: 0, detail: "200 without a usable body" };
 }
 
@@ -135,6 +135,12 @@ async function readBody(response: Response, plan: Plan, controller: AbortControl
     }
   }
   return { text: text + decoder.decode() };
+}
+
+function brokenKind(response: Response, plan: Plan, cut: boolean): string {
+  if ((response.headers.get("content-type") ?? "").includes("html")) return "html";
+  if (!plan.stream) return cut ? "json cut" : "json unusable";
+  return cut ? "stream cut after content" : "stream ended without [DONE]";
 }
 
 function usable(text: string, stream: boolean): boolean {

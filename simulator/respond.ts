@@ -119,12 +119,18 @@ export function dropMidStream(res: ServerResponse, c: Completion): void {
   play(res, [partial], c.timing.latencyMs, 0, (last) => destroyAfter(res, last));
 }
 
-/** 200 event-stream: `afterChunks` content chunks, then an error event, then the stream ends. */
+/** 200 event-stream: `afterChunks` content chunks, then an error event, then the stream ends (non-streaming: 200 JSON error). */
 export function sseError(
   res: ServerResponse,
   c: Completion,
   error: { code: string; message: string; event: boolean; afterChunks: number },
 ): void {
+  if (!c.stream) {
+    // Without `stream: true` there is no event stream: the business error comes as a 200 JSON body.
+    const body = errorBody(error.code, error.message);
+    play(res, [body], c.timing.latencyMs, 0, (last) => sendJson(res, 200, last, c.headers));
+    return;
+  }
   const content = contentPieces(error.afterChunks).map((piece, i) => contentFrame(c.ctx, piece, i === 0));
   const frames = withEnding([...content, sseErrorFrame(error.code, error.message, error.event)], c.lineEnding);
   res.writeHead(200, { ...SSE_HEADERS, ...c.headers });

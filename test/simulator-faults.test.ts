@@ -138,6 +138,15 @@ describe("in-stream codes and line endings", () => {
     expect(sim.stats().hits[0]).toMatchObject({ status: 200, code, fault: "sse-error" });
   });
 
+  it("answers a non-streaming request's in-stream fault with a 200 JSON error body", async () => {
+    const sim = await simulator();
+    sim.inject({ kind: "sse-error", code: "1302", afterChunks: 1 });
+    const response = await chat(sim, { stream: false });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toBe("application/json");
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe("1302");
+  });
+
   it("ends SSE lines with CR only (a whole stream, or an error stream)", async () => {
     const sim = await simulator();
     sim.inject({ kind: "line-endings", ending: "cr" }, { kind: "sse-error", code: "1302", lineEnding: "cr" });

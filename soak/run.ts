@@ -10,6 +10,7 @@
  * Summary `overLimit=A+B`: Z.AI's own refusals in the fault phase + in the cancel phase.
  */
 import { readFile } from "node:fs/promises";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { setTimeout as delay } from "node:timers/promises";
 import type { FetchEvent } from "../src/lib.js";
 import { seededRandom } from "../simulator/close-notice.js";
@@ -23,6 +24,8 @@ import { ACCOUNTS, allSecrets, createWorld, MODELS, REAL_LIMITS } from "./world.
 
 const say = (line = "") => process.stdout.write(`${line}\n`);
 const SEED = Number(process.env.SOAK_SEED ?? 9);
+/** SOAK_CANCEL_GRACE_MS: try another retry.cancelGraceMs (to measure what the late notice needs). */
+const GRACE = process.env.SOAK_CANCEL_GRACE_MS === undefined ? undefined : Number(process.env.SOAK_CANCEL_GRACE_MS);
 const started = Date.now();
 const random = seededRandom(SEED);
 const scanner = new LeakScanner(allSecrets());
@@ -30,10 +33,11 @@ const seen = { toasts: 0, logs: 0, broken200: new Map<string, number>() };
 const limitChanges: Array<{ phase: string; change: Extract<FetchEvent, { type: "limit" }>["change"] }> = [];
 let phase = "setup";
 
-say(`# oc-zai-multi-account soak: seed ${SEED}, node ${process.version}, ${new Date().toISOString()}`);
+say(`# oc-zai-multi-account soak: seed ${SEED}${GRACE === undefined ? "" : `, retry.cancelGraceMs ${GRACE}`}, node ${process.version}, ${new Date().toISOString()}`);
 await ensureBuilt(say);
 const world = await createWorld({
   seed: SEED,
+  cancelGraceMs: GRACE,
   sink: {
     toast: (t) => {
       seen.toasts++;
@@ -55,6 +59,9 @@ const hooks = {
   broken200: (kind: string) => void seen.broken200.set(kind, (seen.broken200.get(kind) ?? 0) + 1),
 };
 const heap = new HeapSampler();
+// Z.AI's late notice is simulated in this process: a starved event loop (a loaded machine) delays it further.
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
 let sampling = true;
 const sampler = (async () => {
   await heap.sample();
@@ -157,6 +164,8 @@ if (scanner.found.length > 0) {
   say(`  first: ${describeLeaks(scanner.found.slice(0, 1))}`);
 }
 say(`heap: ${h.firstMb} MB (first third) → ${h.lastMb} MB (last third), ${h.growthMb >= 0 ? "+" : ""}${h.growthMb} MB (${h.growthPct}%), ${heap.samples.length} samples`);
+loopDelay.disable();
+say(`event-loop delay: p99 ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms, max ${(loopDelay.max / 1e6).toFixed(0)} ms (the simulator notices closes that much later on top of 20–80 ms)`);
 say(`1302s: faults phase ${ua.pct1302.toFixed(2)}%, cancels phase ${ub.pct1302.toFixed(2)}% of upstream requests (target ≤ 0.5%)`);
 say(`learned limits before the cancel phase: ${JSON.stringify(before)}`);
 say(`learned limits after:                   ${JSON.stringify(after)}${lowered.length > 0 ? `; lowered: ${lowered.map(([p]) => p).join(", ")}` : ""}`);

@@ -42,6 +42,8 @@ export interface WorldHooks {
   onEvent(event: FetchEvent): void;
   /** Seed of the simulator's late notice of client closes. */
   seed: number;
+  /** retry.cancelGraceMs for the keys file (default: the plugin's). */
+  cancelGraceMs?: number | undefined;
 }
 
 export async function createWorld(hooks: WorldHooks): Promise<World> {
@@ -74,7 +76,14 @@ export async function createWorld(hooks: WorldHooks): Promise<World> {
     keys: keys.map(({ account, n, apiKey }) => ({ id: `${account}-${n}`, apiKey, account })),
     models: Object.fromEntries(MODELS.map((m) => [m, { maxConcurrency: REAL_LIMITS[m] }])),
     // Time-compressed backoffs so a 1,500-request soak fits in two minutes; the logic is the same.
-    retry: { baseDelayMs: 40, maxDelayMs: 400, maxCooldownWaitMs: 3_000, budgetMs: 20_000, maxQueueWaitMs: 20_000 },
+    retry: {
+      baseDelayMs: 40,
+      maxDelayMs: 400,
+      maxCooldownWaitMs: 3_000,
+      budgetMs: 20_000,
+      maxQueueWaitMs: 20_000,
+      ...(hooks.cancelGraceMs === undefined ? {} : { cancelGraceMs: hooks.cancelGraceMs }),
+    },
     notifications: { intervalMs: 0 },
   };
   await writeFile(keysFile, JSON.stringify(keysInput, null, 2));

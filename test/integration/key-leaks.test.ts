@@ -112,6 +112,13 @@ describe("key leaks: every PluginErrorCode", () => {
     expect(env.toasts.length).toBeGreaterThan(0);
   });
 
+  it("upstream_unusable (HTML pages and cut bodies that echo the key) ends in a clean retries_exhausted", async () => {
+    const e = await start({ retry: { maxAttempts: 2 } });
+    e.sim.inject({ kind: "truncated-error", code: "1305", status: 500, message: ECHO }, { kind: "html", message: `Forbidden: ${ECHO}` });
+    const body = await expectNoKeyIn(e, await e.chat(), { status: 429, code: "retries_exhausted" });
+    expect(body).toContain("HTML page");
+  });
+
   it("1211 (unknown model) does not quote the echo", async () => {
     const e = await start();
     e.sim.inject(echo("1211", 400));

@@ -7,8 +7,7 @@ import { chmod, mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createProviderPlugin, nodeConfigIO, type FetchEvent, type KeysFileInput, type NotifySink, type ZaiFetch } from "../src/lib.js";
-import { startSimulator } from "../simulator/server.js";
-import type { Simulator } from "../simulator/types.js";
+import { startSimProcess, type RemoteSim } from "./sim-process.js";
 
 export const MODELS = ["glm-4.7", "glm-4.5-air"] as const;
 /** The real limits, per account, in the simulator and (configured right) in the keys file. */
@@ -32,7 +31,7 @@ export interface World {
   env: Record<string, string>;
   keysFile: string;
   stateFile: string;
-  sim: Simulator;
+  sim: RemoteSim;
   fetch: ZaiFetch;
   close(): Promise<void>;
 }
@@ -65,13 +64,13 @@ export async function createWorld(hooks: WorldHooks): Promise<World> {
   const stateFile = join(stateDir, "zai-multi-account-state.json");
 
   const keys = ACCOUNTS.flatMap((account) => [1, 2].map((n) => ({ account, n, apiKey: keyFor(account, n) })));
-  const sim = await startSimulator({
+  const sim = await startSimProcess({
     accounts: ACCOUNTS.map((id) => ({ id, keys: [keyFor(id, 1), keyFor(id, 2)], limits: { ...REAL_LIMITS } })),
     latencyMs: 5,
     chunks: 4,
     chunkDelayMs: 8,
     closeNotice: { minMs: 20, maxMs: 80, seed: hooks.seed },
-  });
+  }, dir);
   const keysInput: KeysFileInput = {
     keys: keys.map(({ account, n, apiKey }) => ({ id: `${account}-${n}`, apiKey, account })),
     models: Object.fromEntries(MODELS.map((m) => [m, { maxConcurrency: REAL_LIMITS[m] }])),

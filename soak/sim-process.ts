@@ -29,6 +29,9 @@ export async function startSimProcess(config: SimulatorConfig, dir: string): Pro
     cwd: ROOT,
     stdio: ["ignore", "pipe", "inherit"],
   });
+  // Never outlive the soak, whatever way it ends.
+  const killChild = () => child.kill("SIGTERM");
+  process.once("exit", killChild);
   const lines = createInterface({ input: child.stdout! });
   const [first] = (await Promise.race([once(lines, "line"), once(child, "exit").then(() => [undefined])])) as [string | undefined];
   if (first === undefined) throw new Error("the simulator process exited before listening");
@@ -48,6 +51,7 @@ export async function startSimProcess(config: SimulatorConfig, dir: string): Pro
     stats: async () => (await control("GET", "/stats")) as SimulatorStats,
     resetStats: async () => void (await control("POST", "/reset")),
     close: async () => {
+      process.off("exit", killChild);
       if (child.exitCode !== null) return;
       const exited = once(child, "exit");
       child.kill("SIGTERM");

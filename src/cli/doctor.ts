@@ -1,10 +1,9 @@
 import type { ProviderId } from "../config/schema.js";
-import { readStateFile } from "../state/store.js";
 import type { CliEnv } from "./cli-env.js";
 import { DEFAULT_BASE_URL, doctorChecks } from "./doctor-checks.js";
+import { gatherDoctorFacts } from "./doctor-facts.js";
 import { PROBE_NOTE, runProbes, type ProbeResult } from "./probe.js";
 import { countLevels, plural, renderCheck, type Check } from "./report.js";
-import { readSetup } from "./setup.js";
 
 export interface DoctorOptions {
   provider: ProviderId;
@@ -27,9 +26,9 @@ export interface DoctorReport {
 /** `doctor`: the troubleshooting checklist, optionally with one live request per key. Exit 0 when nothing is wrong. */
 export async function doctorCommand(cli: CliEnv, options: DoctorOptions): Promise<number> {
   if (options.probe) (options.json ? cli.stderr : cli.stdout)(`${PROBE_NOTE}\n`);
-  const setup = await readSetup(cli, options.provider);
-  const state = setup.statePath === undefined ? undefined : await readStateFile(cli.stateFs, setup.statePath);
-  const checks = doctorChecks(setup, state);
+  const facts = await gatherDoctorFacts(cli, options.provider);
+  const { setup } = facts;
+  const checks = doctorChecks(facts);
   let probe: DoctorReport["probe"];
   if (options.probe) {
     const baseURL = setup.baseURL?.value ?? DEFAULT_BASE_URL[options.provider];

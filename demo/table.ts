@@ -54,7 +54,7 @@ export function progressLine(name: string, progress: Progress, stats: SimulatorS
 export function renderSummary(total: number, idealMs: number, streamMs: number, runs: ReadonlyArray<readonly [string, RunResult]>): string {
   const rows: Array<[string, (r: RunResult) => string]> = [
     ["answered", (r) => `${r.answered}/${total}`],
-    ["failed", (r) => String(r.failed)],
+    ["not answered (failed or cut off)", (r) => String(total - r.answered)],
     ["1302s sent upstream", (r) => String(r.sent1302)],
     ["upstream calls", (r) => String(r.upstreamCalls)],
     ["time", (r) => `${(r.ms / 1000).toFixed(1)} s${r.stopped ? " (stopped)" : ""}`],

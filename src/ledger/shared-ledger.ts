@@ -155,6 +155,7 @@ export class SharedLedger implements SlotLedger {
 
   onLimit(listener: (limit: SharedLimit) => void): void {
     this.listeners.push(listener);
+    for (const limit of this.limits.values()) listener(limit);
   }
 
   async status(): Promise<LedgerStatus> {

@@ -7,6 +7,7 @@ import { isConfigError } from "./errors.js";
 import { giveUp } from "./fetch/answers.js";
 import { createZaiFetch, type FetchEvent } from "./fetch/zai-fetch.js";
 import { Notifier, type NotifySink } from "./notify/notifier.js";
+import { chooseLedger, createLedger } from "./ledger/create.js";
 import { stateFilePath } from "./state/paths.js";
 import { attachStateSync, type StateSync } from "./state/state-sync.js";
 import { systemClock, type Clock } from "./util/clock.js";
@@ -78,8 +79,15 @@ async function buildFetch(provider: ProviderId, deps: PluginDeps, sink: NotifySi
   }
   const accounts = new Set(loaded.keys.map((k) => k.account)).size;
   notifier.log("info", `${provider}: ${loaded.keys.length} key(s) in ${accounts} account(s) from ${loaded.keySource === "file" ? loaded.keysFile : loaded.keySource}`);
+  const statePath = stateFilePath(deps.io.env, deps.io.homedir);
+  // Slots shared by every OpenCode process of the user on this machine (or through Redis); see docs/ledger.md.
+  const ledger = await createLedger(chooseLedger(deps.io.env, deps.io.homedir, statePath, provider, loaded.settings.redis), {
+    clock: deps.clock,
+    onWarning: (message) => notifier.log("warn", message),
+  });
   let sync: StateSync | undefined;
   const zaiFetch = createZaiFetch({
+    ledger,
     keys: loaded.keys,
     settings: loaded.settings,
     clock: deps.clock,
@@ -87,7 +95,8 @@ async function buildFetch(provider: ProviderId, deps: PluginDeps, sink: NotifySi
     fetch: deps.fetch,
     notifier,
     // Written as soon as something is learned, not only every 2 s: `opencode run` exits right after answering.
-    persist: () => sync?.syncNow() ?? Promise.resolve(),
+    // Never waits for another process's lock: then the background sync writes it a moment later.
+    persist: () => sync?.syncSoon() ?? Promise.resolve(),
     ...(deps.onEvent ? { onEvent: deps.onEvent } : {}),
   });
   // Cooldowns, disabled keys, unavailable models and learned limits, shared with other OpenCode processes.
@@ -97,7 +106,7 @@ async function buildFetch(provider: ProviderId, deps: PluginDeps, sink: NotifySi
     limits: zaiFetch.limits,
     keys: loaded.keys,
     clock: deps.clock,
-    path: stateFilePath(deps.io.env, deps.io.homedir),
+    path: statePath,
     onWarning: (message) => notifier.log("warn", message),
     onChange: () => zaiFetch.scheduler.wakeAt(deps.clock.now()),
   });

@@ -7,6 +7,7 @@ import { KeyPool } from "../pool/key-pool.js";
 import { emptyPoolState, type PoolState } from "../pool/pool-state.js";
 import { parseRetryAfter } from "../retry/retry-after.js";
 import { NoCandidatesError, QueueTimeoutError } from "../scheduler/errors.js";
+import type { SlotLedger } from "../ledger/ledger.js";
 import { Limits, type LimitChange } from "../scheduler/limits.js";
 import { Scheduler, type Lease } from "../scheduler/scheduler.js";
 import { abortReason, type Clock } from "../util/clock.js";
@@ -35,6 +36,8 @@ export interface ZaiFetchDeps {
   fetch: typeof globalThis.fetch;
   notifier: Notifier;
   state?: PoolState;
+  /** Where slots live (src/ledger); this process only when not given. */
+  ledger?: SlotLedger;
   onEvent?: (event: FetchEvent) => void;
   /**
    * Saves what was learned (cooldowns, disabled keys, unavailable models, limits) where other processes see it.
@@ -65,7 +68,7 @@ export function createZaiFetch(deps: ZaiFetchDeps): ZaiFetch {
     emit({ type: "limit", change });
     void persist();
   });
-  const scheduler = new Scheduler(clock, limits);
+  const scheduler = new Scheduler(clock, limits, deps.ledger);
   const reactions: Reactions = { pool, scheduler, notifier, settings, clock, random };
   const retry = settings.retry;
   const cursors = new Map<string, number>();

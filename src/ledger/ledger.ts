@@ -61,8 +61,11 @@ export interface SharedLimit {
  */
 export interface SlotLedger {
   readonly kind: LedgerKind;
-  /** Resolves with a slot, or rejects with QueueTimeoutError / NoCandidatesError / the signal's reason. */
-  acquire(request: SlotRequest): Promise<SlotGrant>;
+  /**
+   * Resolves with `wrap(slot)` (wrapped before resolving, so the caller sees it in the same tick), or rejects with
+   * QueueTimeoutError / NoCandidatesError / the signal's reason.
+   */
+  acquire<T>(request: SlotRequest, wrap: (grant: SlotGrant) => T): Promise<T>;
   /** Candidates or caps may have changed: re-examine waiters. */
   poke(): void;
   /** This ledger's best current view of in-flight requests of a pair (all processes where known). */

@@ -87,15 +87,15 @@ export class RedisLedger implements SlotLedger {
     this.tick();
   }
 
-  acquire(request: SlotRequest): Promise<SlotGrant> {
+  acquire<T>(request: SlotRequest, wrap: (grant: SlotGrant) => T): Promise<T> {
     const { signal } = request;
     if (signal?.aborted) return Promise.reject(abortReason(signal));
-    if (!this.up) return this.options.fallback.acquire(request);
+    if (!this.up) return this.options.fallback.acquire(request, wrap);
     const values = valuesOf(request);
     if (!values) return Promise.reject(new NoCandidatesError());
-    return new Promise<SlotGrant>((resolve, reject) => {
+    return new Promise<T>((resolve, reject) => {
       const started = this.options.clock.now();
-      const pending: Pending = { id: `${this.owner}:${++this.counter}`, request, sent: JSON.stringify(values), resolve, reject, cleanup: () => {} };
+      const pending: Pending = { id: `${this.owner}:${++this.counter}`, request, sent: JSON.stringify(values), resolve: (g) => resolve(wrap(g)), reject, cleanup: () => {} };
       this.pending.set(pending.id, pending);
       const onAbort = () => this.drop(pending, abortReason(signal));
       const cancelTimer = this.options.clock.setTimer(() => this.drop(pending, new QueueTimeoutError(this.options.clock.now() - started)), request.timeoutMs);
@@ -220,7 +220,7 @@ export class RedisLedger implements SlotLedger {
   private toFallback(pending: Pending): void {
     if (!this.pending.delete(pending.id)) return;
     pending.cleanup();
-    this.options.fallback.acquire(pending.request).then(pending.resolve, pending.reject);
+    this.options.fallback.acquire(pending.request, (g) => g).then(pending.resolve, pending.reject);
   }
 
   private onMessage(channel: string, message: string): void {

@@ -16,7 +16,7 @@ interface Pending {
   at: number;
   /** The candidates and caps last sent to the coordinator (client mode). */
   sent: string;
-  resolve(grant: SlotGrant): void;
+  resolve(grant: SlotGrant): void; // wraps, then resolves
   reject(error: unknown): void;
   cleanup(): void;
 }
@@ -89,11 +89,11 @@ export class SharedLedger implements SlotLedger {
     return this.mode.kind;
   }
 
-  acquire(request: SlotRequest): Promise<SlotGrant> {
+  acquire<T>(request: SlotRequest, wrap: (grant: SlotGrant) => T): Promise<T> {
     const { signal } = request;
     if (signal?.aborted) return Promise.reject(abortReason(signal));
-    return new Promise<SlotGrant>((resolve, reject) => {
-      const pending: Pending = { id: String(++this.counter), request, at: this.clock.now(), sent: "", resolve, reject, cleanup: () => {} };
+    return new Promise<T>((resolve, reject) => {
+      const pending: Pending = { id: String(++this.counter), request, at: this.clock.now(), sent: "", resolve: (g) => resolve(wrap(g)), reject, cleanup: () => {} };
       this.pending.set(pending.id, pending);
       this.register(pending);
       if (!this.pending.has(pending.id)) return; // granted or refused at once: no timers needed

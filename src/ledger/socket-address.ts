@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 /**
@@ -12,12 +13,16 @@ export interface LedgerAddress {
   isFile: boolean;
 }
 
-export function ledgerAddress(stateDir: string, platform: NodeJS.Platform = process.platform, uid = currentUid()): LedgerAddress {
+export function ledgerAddress(stateDir: string, provider: string, platform: NodeJS.Platform = process.platform, uid = currentUid()): LedgerAddress {
   if (platform === "linux") {
-    const digest = createHash("sha256").update(`${uid}\u0000${stateDir}`).digest("hex").slice(0, 24);
+    const digest = createHash("sha256").update(`${uid}\u0000${stateDir}\u0000${provider}`).digest("hex").slice(0, 24);
     return { path: `\0oc-zai-ledger-${digest}`, isFile: false };
   }
-  return { path: join(stateDir, "zai-ledger.sock"), isFile: true };
+  // Socket paths are limited to about 100 bytes: a long state directory falls back to the temp directory.
+  const path = join(stateDir, `zai-ledger-${provider}.sock`);
+  if (Buffer.byteLength(path) < 100) return { path, isFile: true };
+  const digest = createHash("sha256").update(`${uid}\u0000${stateDir}\u0000${provider}`).digest("hex").slice(0, 16);
+  return { path: join(tmpdir(), `oc-zai-ledger-${uid}-${digest}.sock`), isFile: true };
 }
 
 function currentUid(): number {

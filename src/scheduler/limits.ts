@@ -15,10 +15,22 @@ export class Limits {
   private readonly states = new Map<string, LimitState>();
   private readonly settings: Settings;
   private readonly onChange: (change: LimitChange) => void;
+  private observer: ((account: string, model: string, state: LimitState) => void) | undefined;
 
   constructor(settings: Settings, onChange: (change: LimitChange) => void = () => {}) {
     this.settings = settings;
     this.onChange = onChange;
+  }
+
+  /** Called with every state learned here (not those adopted or replaced), e.g. to share it with other processes. */
+  observe(observer: (account: string, model: string, state: LimitState) => void): void {
+    this.observer = observer;
+  }
+
+  /** Takes the state another process learned for the same account, as it is. */
+  replace(account: string, model: string, state: LimitState): void {
+    const before = this.get(account, model);
+    this.states.set(pairKey(account, model), { ...state, ceiling: before.ceiling });
   }
 
   get(account: string, model: string): LimitState {
@@ -45,7 +57,9 @@ export class Limits {
   admitted(account: string, model: string, inFlight: number): void {
     const state = this.get(account, model);
     const next = onAdmitted(state, inFlight);
-    if (next !== state) this.states.set(pairKey(account, model), next);
+    if (next === state) return;
+    this.states.set(pairKey(account, model), next);
+    this.observer?.(account, model, next);
   }
 
   refused(account: string, model: string, grantEpoch: number, othersInFlight: number): void {
@@ -88,6 +102,7 @@ export class Limits {
     const after = step(before, this.rules(model));
     if (after === before) return;
     this.states.set(pairKey(account, model), after);
+    this.observer?.(account, model, after);
     if (after.limit !== before.limit) this.onChange({ account, model, from: before.limit, to: after.limit, why });
   }
 }

@@ -1,6 +1,6 @@
-import { pairKey } from "../pool/pool-state.js";
-import { abortReason, type Clock } from "../util/clock.js";
-import { NoCandidatesError, QueueTimeoutError } from "./errors.js";
+import type { Clock } from "../util/clock.js";
+import type { LedgerKind, LedgerStatus, SlotGrant, SlotLedger, SlotRequest } from "../ledger/ledger.js";
+import { SharedLedger } from "../ledger/shared-ledger.js";
 import type { Limits } from "./limits.js";
 
 /** A held concurrency slot on one (account, model). Released exactly once. */
@@ -29,14 +29,6 @@ export interface AcquireRequest {
   timeoutMs: number;
 }
 
-interface Waiter {
-  request: AcquireRequest;
-  enqueuedAt: number;
-  resolve(lease: Lease): void;
-  reject(error: unknown): void;
-  cleanup(): void;
-}
-
 /**
  * Account-wide slots per model: no (account, model) ever has more requests in flight than its limit.
  * Requests that find no free slot wait first come, first served, for the first slot on any of their accounts.
@@ -44,17 +36,33 @@ interface Waiter {
 export class Scheduler {
   private readonly clock: Clock;
   private readonly limits: Limits;
-  private readonly inFlightByPair = new Map<string, number>();
-  private readonly waiters: Waiter[] = [];
+  private readonly ledger: SlotLedger;
   private readonly wakeTimers = new Map<number, () => void>();
 
-  constructor(clock: Clock, limits: Limits) {
+  /** `ledger`: where slots live and requests wait (this process by default; see src/ledger). */
+  constructor(clock: Clock, limits: Limits, ledger: SlotLedger = SharedLedger.local(clock)) {
     this.clock = clock;
     this.limits = limits;
+    this.ledger = ledger;
+    // Learned limits are the account's: share them with every process on the same ledger.
+    limits.observe((account, model, state) => ledger.publishLimit({ account, model, state }));
+    ledger.onLimit(({ account, model, state }) => {
+      limits.replace(account, model, state);
+      ledger.poke();
+    });
+  }
+
+  get ledgerKind(): LedgerKind {
+    return this.ledger.kind;
+  }
+
+  /** Slots in flight, holders and queues across every process sharing the ledger (for `status`). */
+  ledgerStatus(): Promise<LedgerStatus> {
+    return this.ledger.status();
   }
 
   inFlight(account: string, model: string): number {
-    return this.inFlightByPair.get(pairKey(account, model)) ?? 0;
+    return this.ledger.inFlight(account, model);
   }
 
   hasFreeSlot(account: string, model: string): boolean {
@@ -63,48 +71,20 @@ export class Scheduler {
 
   /** Requests waiting for a slot (of one model, or all). */
   waiting(model?: string): number {
-    return model === undefined ? this.waiters.length : this.waiters.filter((w) => w.request.model === model).length;
-  }
-
-  /** Takes a free slot on the first candidate that has one, without waiting. */
-  tryAcquire(model: string, candidates: readonly string[]): Lease | undefined {
-    const account = candidates.find((a) => this.hasFreeSlot(a, model));
-    return account === undefined ? undefined : this.grant(account, model);
+    return this.ledger.waiting(model);
   }
 
   acquire(request: AcquireRequest): Promise<Lease> {
-    const { signal } = request;
-    if (signal?.aborted) return Promise.reject(abortReason(signal));
-    if (this.waiters.length === 0) {
-      // Fast path: nobody is queued ahead, so a free slot can be taken without enqueueing.
-      const candidates = request.candidates();
-      if (candidates.length === 0) return Promise.reject(new NoCandidatesError());
-      const lease = this.tryAcquire(request.model, candidates);
-      if (lease) return Promise.resolve(lease);
-    }
-    return new Promise<Lease>((resolve, reject) => {
-      const onAbort = () => {
-        this.remove(waiter);
-        reject(abortReason(signal));
-      };
-      const cancelTimer = this.clock.setTimer(() => {
-        this.remove(waiter);
-        reject(new QueueTimeoutError(this.clock.now() - waiter.enqueuedAt));
-      }, request.timeoutMs);
-      const waiter: Waiter = {
-        request,
-        enqueuedAt: this.clock.now(),
-        resolve,
-        reject,
-        cleanup: () => {
-          cancelTimer();
-          signal?.removeEventListener("abort", onAbort);
-        },
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
-      this.insert(waiter);
-      this.dispatch();
-    });
+    const { model } = request;
+    const slot: SlotRequest = {
+      model,
+      seq: request.seq,
+      candidates: request.candidates,
+      cap: (account) => this.limits.cap(account, model),
+      signal: request.signal,
+      timeoutMs: request.timeoutMs,
+    };
+    return this.ledger.acquire(slot, (grant) => this.lease(grant));
   }
 
   /** Re-runs dispatch at `time` (when a hold or cooldown ends, an account may take waiters again). */
@@ -117,26 +97,9 @@ export class Scheduler {
     this.wakeTimers.set(time, cancel);
   }
 
-  /** Grants free slots to waiters in arrival order. */
+  /** Grants free slots to waiters in arrival order (candidates or caps may have changed). */
   dispatch(): void {
-    for (let i = 0; i < this.waiters.length; ) {
-      const waiter = this.waiters[i]!;
-      const candidates = waiter.request.candidates();
-      if (candidates.length === 0) {
-        this.waiters.splice(i, 1);
-        waiter.cleanup();
-        waiter.reject(new NoCandidatesError());
-        continue;
-      }
-      const lease = this.tryAcquire(waiter.request.model, candidates);
-      if (lease) {
-        this.waiters.splice(i, 1);
-        waiter.cleanup();
-        waiter.resolve(lease);
-        continue;
-      }
-      i++;
-    }
+    this.ledger.poke();
   }
 
   /** Cancels pending wake timers (waiters keep their own timers and signals). */
@@ -145,10 +108,9 @@ export class Scheduler {
     this.wakeTimers.clear();
   }
 
-  private grant(account: string, model: string): Lease {
-    const pair = pairKey(account, model);
-    const others = this.inFlightByPair.get(pair) ?? 0;
-    this.inFlightByPair.set(pair, others + 1);
+  private lease(grant: SlotGrant): Lease {
+    const { account, model } = grant;
+    const others = grant.othersInFlight;
     const state = this.limits.get(account, model);
     let released = false;
     return {
@@ -160,30 +122,16 @@ export class Scheduler {
       admitted: () => {
         this.limits.admitted(account, model, others + 1);
         // Slow start: an admission may open one more slot.
-        if (this.waiters.length > 0) this.dispatch();
+        if (this.ledger.waiting() > 0) this.ledger.poke();
       },
       release: (outcome) => {
         if (released) return;
         released = true;
-        const now = (this.inFlightByPair.get(pair) ?? 1) - 1;
-        if (now === 0) this.inFlightByPair.delete(pair);
-        else this.inFlightByPair.set(pair, now);
+        // Learn first: the grant's release may hand the slot to a waiter at once, under the new cap.
         if (outcome === "completed") this.limits.completed(account, model, others + 1 >= state.limit);
         if (outcome === "refused") this.limits.refused(account, model, state.epoch, others);
-        if (this.waiters.length > 0) this.dispatch();
+        grant.release();
       },
     };
-  }
-
-  private insert(waiter: Waiter): void {
-    let i = this.waiters.length;
-    while (i > 0 && this.waiters[i - 1]!.request.seq > waiter.request.seq) i--;
-    this.waiters.splice(i, 0, waiter);
-  }
-
-  private remove(waiter: Waiter): void {
-    const i = this.waiters.indexOf(waiter);
-    if (i >= 0) this.waiters.splice(i, 1);
-    waiter.cleanup();
   }
 }

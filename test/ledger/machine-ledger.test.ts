@@ -25,9 +25,9 @@ describe("machine ledger (several ledgers on one socket)", () => {
 
   it("counts one limit across processes and hands a freed slot to the other process's waiter", async () => {
     const [a, b] = await ledgers(2);
-    const first = await b!.acquire(request(["A"], 1));
+    const first = await b!.acquire(request(["A"], 1), (g) => g);
     let second: SlotGrant | undefined;
-    void a!.acquire(request(["A"], 1)).then((g) => (second = g));
+    void a!.acquire(request(["A"], 1), (g) => g).then((g) => (second = g));
     await new Promise((r) => setTimeout(r, 30));
     expect(second).toBeUndefined();
     expect(a!.inFlight("A", "m")).toBe(1);
@@ -39,11 +39,11 @@ describe("machine ledger (several ledgers on one socket)", () => {
 
   it("serves waiters of different processes first come, first served", async () => {
     const [a, b, c] = await ledgers(3);
-    const held = await a!.acquire(request(["A"], 1));
+    const held = await a!.acquire(request(["A"], 1), (g) => g);
     const order: string[] = [];
-    void b!.acquire(request(["A"], 1)).then((g) => (order.push("b"), g.release()));
+    void b!.acquire(request(["A"], 1), (g) => g).then((g) => (order.push("b"), g.release()));
     await new Promise((r) => setTimeout(r, 20));
-    void c!.acquire(request(["A"], 1)).then((g) => (order.push("c"), g.release()));
+    void c!.acquire(request(["A"], 1), (g) => g).then((g) => (order.push("c"), g.release()));
     await new Promise((r) => setTimeout(r, 20));
     held.release();
     await until(() => order.length === 2);
@@ -52,25 +52,25 @@ describe("machine ledger (several ledgers on one socket)", () => {
 
   it("a client's waiter times out, is aborted, or fails when its candidates run out", async () => {
     const [a, b] = await ledgers(2);
-    const held = await a!.acquire(request(["A"], 1));
-    await expect(b!.acquire(request(["A"], 1, { timeoutMs: 30 }))).rejects.toBeInstanceOf(QueueTimeoutError);
+    const held = await a!.acquire(request(["A"], 1), (g) => g);
+    await expect(b!.acquire(request(["A"], 1, { timeoutMs: 30 }), (g) => g)).rejects.toBeInstanceOf(QueueTimeoutError);
     const controller = new AbortController();
-    const aborted = b!.acquire(request(["A"], 1, { signal: controller.signal }));
+    const aborted = b!.acquire(request(["A"], 1, { signal: controller.signal }), (g) => g);
     controller.abort(new Error("stop"));
     await expect(aborted).rejects.toThrow("stop");
     let accounts = ["A"];
-    const emptied = b!.acquire(request([], 1, { candidates: () => accounts }));
+    const emptied = b!.acquire(request([], 1, { candidates: () => accounts }), (g) => g);
     accounts = [];
     b!.poke();
     await expect(emptied).rejects.toBeInstanceOf(NoCandidatesError);
     held.release();
-    const next = await b!.acquire(request(["A"], 1));
+    const next = await b!.acquire(request(["A"], 1), (g) => g);
     expect(next.account).toBe("A");
   });
 
   it("a closed client frees its slots at once", async () => {
     const [a, b] = await ledgers(2);
-    await b!.acquire(request(["A"], 1));
+    await b!.acquire(request(["A"], 1), (g) => g);
     expect(a!.inFlight("A", "m")).toBe(1);
     await b!.close();
     await until(() => a!.inFlight("A", "m") === 0);
@@ -78,10 +78,10 @@ describe("machine ledger (several ledgers on one socket)", () => {
 
   it("a client takes over when the coordinator closes; held slots and waiters re-register", async () => {
     const [a, b, c] = await ledgers(3);
-    const heldByB = await b!.acquire(request(["A"], 2));
-    const heldByA = await a!.acquire(request(["A"], 2));
+    const heldByB = await b!.acquire(request(["A"], 2), (g) => g);
+    const heldByA = await a!.acquire(request(["A"], 2), (g) => g);
     let waiting: SlotGrant | undefined;
-    void c!.acquire(request(["A"], 2)).then((g) => (waiting = g));
+    void c!.acquire(request(["A"], 2), (g) => g).then((g) => (waiting = g));
     await new Promise((r) => setTimeout(r, 20));
     await a!.close();
     heldByA.release(); // released while gone: the new coordinator never counts it
@@ -113,8 +113,8 @@ describe("machine ledger (several ledgers on one socket)", () => {
 
   it("status lists holders and queue across processes", async () => {
     const [a, b] = await ledgers(2);
-    await b!.acquire(request(["A"], 1));
-    void a!.acquire(request(["A"], 1)).catch(() => {});
+    await b!.acquire(request(["A"], 1), (g) => g);
+    void a!.acquire(request(["A"], 1), (g) => g).catch(() => {});
     await new Promise((r) => setTimeout(r, 20));
     const status = await b!.status();
     expect(status.kind).toBe("machine");

@@ -44,7 +44,7 @@ describe("machine ledger across real processes", () => {
       const holder = child(name, "hold", "2");
       expect(await holder.waitFor("held")).toBe("held client");
       expect(ledger.inFlight("A", "m")).toBe(2);
-      const waiting = ledger.acquire({ model: "m", seq: 0, candidates: () => ["A"], cap: () => 2, timeoutMs: 10_000 });
+      const waiting = ledger.acquire({ model: "m", seq: 0, candidates: () => ["A"], cap: () => 2, timeoutMs: 10_000 }, (g) => g);
       const killedAt = Date.now();
       holder.proc.kill("SIGKILL");
       const grant = await waiting;

@@ -34,13 +34,13 @@ describe.skipIf(!available && !ci)("Redis ledger against a real redis-server", (
   it("one limit across machines; a release grants the other machine's waiter at once, first come first served", async () => {
     const p = prefix();
     const [a, b, c] = [await ledger(p), await ledger(p), await ledger(p)];
-    const held = await a.acquire(request(["A"], 1));
+    const held = await a.acquire(request(["A"], 1), (g) => g);
     expect(held.othersInFlight).toBe(0);
     const order: string[] = [];
     let bGrant: SlotGrant | undefined;
-    void b.acquire(request(["A"], 1)).then((g) => (order.push("b"), (bGrant = g)));
+    void b.acquire(request(["A"], 1), (g) => g).then((g) => (order.push("b"), (bGrant = g)));
     await new Promise((r) => setTimeout(r, 20));
-    void c.acquire(request(["A"], 1)).then((g) => (order.push("c"), g.release()));
+    void c.acquire(request(["A"], 1), (g) => g).then((g) => (order.push("c"), g.release()));
     await new Promise((r) => setTimeout(r, 20));
     expect(order).toEqual([]);
     held.release();
@@ -57,23 +57,23 @@ describe.skipIf(!available && !ci)("Redis ledger against a real redis-server", (
   it("a timed-out waiter leaves the queue; status names holders", async () => {
     const p = prefix();
     const [a, b] = [await ledger(p), await ledger(p)];
-    const held = await a.acquire(request(["A"], 1));
-    await expect(b.acquire(request(["A"], 1, { timeoutMs: 50 }))).rejects.toBeInstanceOf(QueueTimeoutError);
+    const held = await a.acquire(request(["A"], 1), (g) => g);
+    await expect(b.acquire(request(["A"], 1, { timeoutMs: 50 }), (g) => g)).rejects.toBeInstanceOf(QueueTimeoutError);
     const status = await b.status();
     expect(status.pairs[0]).toMatchObject({ inFlight: 1, queued: 0, holders: [{ pid: process.pid }] });
     held.release();
-    const next = await b.acquire(request(["A"], 1));
+    const next = await b.acquire(request(["A"], 1), (g) => g);
     expect(next.account).toBe("A");
   });
 
   it("a holder that stops refreshing (died) loses its slot after the lease TTL", async () => {
     const p = prefix();
     const dead = await ledger(p, [], 300);
-    await dead.acquire(request(["A"], 1));
+    await dead.acquire(request(["A"], 1), (g) => g);
     await dead.close();
     const alive = await ledger(p, [], 300);
     const started = Date.now();
-    const grant = await alive.acquire(request(["A"], 1));
+    const grant = await alive.acquire(request(["A"], 1), (g) => g);
     expect(grant.account).toBe("A");
     expect(Date.now() - started).toBeLessThan(2_000);
   });
@@ -95,19 +95,19 @@ describe.skipIf(!available && !ci)("Redis ledger against a real redis-server", (
     const p = prefix();
     const warnings: string[] = [];
     const a = await ledger(p, warnings);
-    const held = await a.acquire(request(["A"], 1));
+    const held = await a.acquire(request(["A"], 1), (g) => g);
     held.release();
     await server.kill();
     await until(() => warnings.length === 1);
     expect(warnings[0]).toContain("unavailable");
-    const during = await a.acquire(request(["A"], 1));
+    const during = await a.acquire(request(["A"], 1), (g) => g);
     expect(during.account).toBe("A");
     during.release();
     expect((await a.status()).detail).toContain("unreachable");
     await server.restart();
     await until(async () => (await a.status()).kind === "redis", 10_000);
     expect(warnings[1]).toContain("reachable again");
-    const after = await a.acquire(request(["A"], 1));
+    const after = await a.acquire(request(["A"], 1), (g) => g);
     after.release();
   });
 });

@@ -1,7 +1,17 @@
-import type { Clock } from "../util/clock.js";
 import type { LedgerKind, LedgerStatus, SlotGrant, SlotLedger, SlotRequest } from "../ledger/ledger.js";
 import { SharedLedger } from "../ledger/shared-ledger.js";
+import { pairKey } from "../pool/pool-state.js";
+import type { Clock } from "../util/clock.js";
 import type { Limits } from "./limits.js";
+import { explainedByCancel, OUTCOME_EFFECTS, type LeaseOutcome } from "./outcome.js";
+
+/** What releasing a lease changed. */
+export interface ReleaseEffect {
+  /** The 1302 lowered the pair's learned limit. */
+  limitLowered: boolean;
+  /** The 1302 came right after a cancelled stream freed a slot of the pair: not counted against the limit. */
+  explained: boolean;
+}
 
 /** A held concurrency slot on one (account, model). Released exactly once. */
 export interface Lease {
@@ -13,10 +23,14 @@ export interface Lease {
   readonly othersInFlight: number;
   /** The pair was at its limit once this one was granted. */
   readonly saturated: boolean;
+  /** When the slot was granted. */
+  readonly grantedAt: number;
   /** Z.AI took the request (no 1302): the pair is proven to admit this many at once. */
   admitted(): void;
-  /** `completed`: clean success; `refused`: answered 1302; `other`: anything else. Idempotent. */
-  release(outcome: "completed" | "refused" | "other"): void;
+  /** Frees the slot; what follows from `outcome` is in OUTCOME_EFFECTS. Only the first call counts. */
+  release(outcome: LeaseOutcome): ReleaseEffect;
+  /** Released already? */
+  readonly released: boolean;
 }
 
 export interface AcquireRequest {
@@ -37,14 +51,23 @@ export class Scheduler {
   private readonly clock: Clock;
   private readonly limits: Limits;
   private readonly ledger: SlotLedger;
+  /** Leases of this process granted and not yet handed on (cancel graces included). */
+  private held = 0;
   private readonly wakeTimers = new Map<number, () => void>();
+  /** Slots freed by cancelled streams, still in their grace (their timers). */
+  private readonly graceTimers = new Set<() => void>();
+  /** When a cancelled stream's slot was last handed on, per pair. */
+  private readonly lastCancelFreed = new Map<string, number>();
+  private readonly cancelGraceMs: number;
 
-  /** `ledger`: where slots live and requests wait (this process by default; see src/ledger). */
-  constructor(clock: Clock, limits: Limits, ledger: SlotLedger = SharedLedger.local(clock)) {
+  /** `ledger`: where slots live and requests wait (this process by default; machine-wide or Redis: src/ledger). */
+  constructor(clock: Clock, limits: Limits, options: { cancelGraceMs?: number; ledger?: SlotLedger | undefined } = {}) {
     this.clock = clock;
     this.limits = limits;
+    this.cancelGraceMs = options.cancelGraceMs ?? 0;
+    const ledger = options.ledger ?? SharedLedger.local(clock);
     this.ledger = ledger;
-    // Learned limits are the account's: share them with every process on the same ledger.
+    // A learned limit is the account's: shared with every process on the same ledger.
     limits.observe((account, model, state) => ledger.publishLimit({ account, model, state }));
     ledger.onLimit(({ account, model, state }) => {
       limits.replace(account, model, state);
@@ -52,6 +75,7 @@ export class Scheduler {
     });
   }
 
+  /** Where the slots live: "local", "machine" or "redis". */
   get ledgerKind(): LedgerKind {
     return this.ledger.kind;
   }
@@ -59,6 +83,16 @@ export class Scheduler {
   /** Slots in flight, holders and queues across every process sharing the ledger (for `status`). */
   ledgerStatus(): Promise<LedgerStatus> {
     return this.ledger.status();
+  }
+
+  /** Leases held (granted, not yet handed on) by this process, slots in cancel grace included. */
+  totalInFlight(): number {
+    return this.held;
+  }
+
+  /** Timers the scheduler has running (wake-ups and cancel graces): zero when idle. */
+  pendingTimers(): number {
+    return this.wakeTimers.size + this.graceTimers.size;
   }
 
   inFlight(account: string, model: string): number {
@@ -102,36 +136,72 @@ export class Scheduler {
     this.ledger.poke();
   }
 
-  /** Cancels pending wake timers (waiters keep their own timers and signals). */
+  /** Cancels pending wake timers and hands on slots still in their cancel grace (waiters keep their own timers). */
   close(): void {
     for (const cancel of this.wakeTimers.values()) cancel();
     this.wakeTimers.clear();
+    for (const cancel of [...this.graceTimers]) cancel();
   }
 
   private lease(grant: SlotGrant): Lease {
     const { account, model } = grant;
+    const pair = pairKey(account, model);
     const others = grant.othersInFlight;
     const state = this.limits.get(account, model);
+    const grantedAt = this.clock.now();
+    this.held++;
     let released = false;
+    const none: ReleaseEffect = { limitLowered: false, explained: false };
+    const free = () => {
+      this.held--;
+      grant.release();
+    };
     return {
       account,
       model,
       epoch: state.epoch,
       othersInFlight: others,
       saturated: others + 1 >= state.limit,
+      grantedAt,
+      get released() {
+        return released;
+      },
       admitted: () => {
         this.limits.admitted(account, model, others + 1);
         // Slow start: an admission may open one more slot.
         if (this.ledger.waiting() > 0) this.ledger.poke();
       },
       release: (outcome) => {
-        if (released) return;
+        if (released) return none;
         released = true;
-        // Learn first: the grant's release may hand the slot to a waiter at once, under the new cap.
-        if (outcome === "completed") this.limits.completed(account, model, others + 1 >= state.limit);
-        if (outcome === "refused") this.limits.refused(account, model, state.epoch, others);
-        grant.release();
+        const effect = OUTCOME_EFFECTS[outcome];
+        let result = none;
+        if (effect.learn === "completed") this.limits.completed(account, model, others + 1 >= state.limit);
+        if (effect.learn === "refused") {
+          if (explainedByCancel(grantedAt, this.lastCancelFreed.get(pair), this.cancelGraceMs)) {
+            result = { limitLowered: false, explained: true };
+          } else {
+            const before = this.limits.limit(account, model);
+            this.limits.refused(account, model, state.epoch, others);
+            result = { limitLowered: this.limits.limit(account, model) < before, explained: false };
+          }
+        }
+        if (effect.grace && this.cancelGraceMs > 0) this.freeAfterGrace(pair, free);
+        else free();
+        return result;
       },
     };
+  }
+
+  /** Keeps the slot taken while Z.AI may still count the cancelled stream, then hands it on. */
+  private freeAfterGrace(pair: string, free: () => void): void {
+    const done = () => {
+      if (!this.graceTimers.delete(done)) return;
+      cancelTimer();
+      this.lastCancelFreed.set(pair, this.clock.now());
+      free();
+    };
+    const cancelTimer = this.clock.setTimer(done, this.cancelGraceMs);
+    this.graceTimers.add(done);
   }
 }

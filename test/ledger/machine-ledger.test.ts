@@ -100,7 +100,7 @@ describe("machine ledger (several ledgers on one socket)", () => {
     open.push(a, b);
     const seen: number[] = [];
     a.onLimit((l) => seen.push(l.state.limit));
-    const state = { limit: 3, ceiling: 10, streak: 0, epoch: 1, confirmed: 3, probeFrom: undefined, probeAfter: 20, recoverTo: undefined };
+    const state = { limit: 3, ceiling: 10, streak: 0, epoch: 1, confirmed: 3, probeFrom: undefined, probeAfter: 20, recoverTo: undefined, changedAt: 0 };
     b.publishLimit({ account: "A", model: "m", state });
     await until(() => seen.length === 1);
     expect(seen).toEqual([3]);

@@ -83,7 +83,7 @@ describe.skipIf(!available && !ci)("Redis ledger against a real redis-server", (
     const [a, b] = [await ledger(p), await ledger(p)];
     const seen: number[] = [];
     b.onLimit((l) => seen.push(l.state.limit));
-    a.publishLimit({ account: "A", model: "m", state: { limit: 3, ceiling: 10, streak: 0, epoch: 1, confirmed: 3, probeFrom: undefined, probeAfter: 20, recoverTo: undefined } });
+    a.publishLimit({ account: "A", model: "m", state: { limit: 3, ceiling: 10, streak: 0, epoch: 1, confirmed: 3, probeFrom: undefined, probeAfter: 20, recoverTo: undefined, changedAt: 0 } });
     await until(() => seen.length === 1);
     const late = await ledger(p);
     const lateSeen: number[] = [];

@@ -26,6 +26,8 @@ export interface MultiCase {
   ledger: "local" | "machine" | "redis";
   configured: number;
   processes: number;
+  /** Agents per process (10); the reference case runs the same total in one process. */
+  agents?: number;
 }
 
 export interface MultiRow {
@@ -50,9 +52,9 @@ interface WorkerResult {
 }
 
 /** Starts `n` workers with their environments, lets them go at once, and collects their results. */
-async function runWorkers(url: string, envs: Array<Record<string, string>>): Promise<WorkerResult[]> {
+async function runWorkers(url: string, agents: number, envs: Array<Record<string, string>>): Promise<WorkerResult[]> {
   const procs = envs.map((env) =>
-    spawn(process.execPath, ["--import", "tsx", "bench/lib/ledger-worker.ts", url, String(AGENTS), String(REQUESTS), MODEL], {
+    spawn(process.execPath, ["--import", "tsx", "bench/lib/ledger-worker.ts", url, String(agents), String(REQUESTS), MODEL], {
       stdio: ["pipe", "pipe", "inherit"],
       env: { ...process.env, ...env },
     }),
@@ -94,11 +96,11 @@ export async function runMultiCase(c: MultiCase, redis: RedisServer | undefined)
     };
   };
   const rows: MultiRow[] = [];
-  const phase = async (label: string, n: number) => {
+  const phase = async (label: string, n: number, agents: number) => {
     sim.resetStats();
-    const results = await runWorkers(sim.url, Array.from({ length: n }, (_, i) => env(i)));
+    const results = await runWorkers(sim.url, agents, Array.from({ length: n }, (_, i) => env(i)));
     const stats = sim.stats();
-    const streams = n * AGENTS * REQUESTS;
+    const streams = n * agents * REQUESTS;
     const wallMs = Math.max(...results.map((r) => r.wallMs));
     const ideal = (streams * STREAM_MS) / (ACCOUNTS.length * REAL_LIMIT);
     rows.push({
@@ -114,14 +116,16 @@ export async function runMultiCase(c: MultiCase, redis: RedisServer | undefined)
       limits: [...new Set(results.flatMap((r) => r.limits))].join(" "),
     });
   };
-  await phase(`${c.processes} processes`, c.processes);
-  await phase("1 process right after", 1);
+  const agents = c.agents ?? AGENTS;
+  await phase(c.processes === 1 ? `1 process, ${agents} agents` : `${c.processes} processes`, c.processes, agents);
+  if (c.processes > 1) await phase("1 process right after", 1, AGENTS);
   await sim.close();
   rmSync(root, { recursive: true, force: true });
   return rows;
 }
 
 export const MULTI_CASES: MultiCase[] = [
+  { name: "reference: the same 180 streams from one process", ledger: "local", configured: 3, processes: 1, agents: 30 },
   { name: "per-process slots (ZAI_LEDGER=local, before)", ledger: "local", configured: 3, processes: 3 },
   { name: "machine ledger, configured 3", ledger: "machine", configured: 3, processes: 3 },
   { name: "machine ledger, configured 10 (real 3)", ledger: "machine", configured: 10, processes: 3 },
@@ -156,7 +160,7 @@ export function renderLedgerMulti(rows: readonly MultiRow[]): string {
 
 export function checkL2(rows: readonly MultiRow[], targets: Targets): void {
   for (const r of rows) {
-    if (r.name.includes("before")) continue;
+    if (r.name.includes("before") || r.name.startsWith("reference")) continue;
     const wrong = r.name.includes("configured 10");
     const [eff, refused] = wrong ? [0.85, 0.05] : [0.9, 0.02];
     const share = r.upstream === 0 ? 0 : r.refused / r.upstream;

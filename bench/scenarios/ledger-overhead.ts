@@ -5,6 +5,8 @@
  */
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { RedisLedger } from "../../src/ledger/redis-ledger.js";
 import type { SlotLedger } from "../../src/ledger/ledger.js";
@@ -41,14 +43,14 @@ export async function runLedgerOverhead(n = 5_000): Promise<OverheadRow[]> {
   const rows: OverheadRow[] = [];
   rows.push(row("local (this process)", await measure(SharedLedger.local(systemClock), n)));
 
-  const solo = await SharedLedger.machine({ address: { path: `\0oc-zai-bench-${randomUUID()}`, isFile: false }, clock: systemClock, onWarning: () => {} });
+  const solo = await SharedLedger.machine({ address: { path: join(tmpdir(), `oc-zai-bench-${randomUUID()}.sock`), isFile: true }, clock: systemClock, onWarning: () => {} });
   rows.push(row(`machine, ${solo.role} (direct calls)`, await measure(solo, n)));
   await solo.close();
 
-  const name = `oc-zai-bench-${randomUUID()}`;
+  const name = join(tmpdir(), `oc-zai-bench-${randomUUID()}.sock`);
   const coordinator = spawn(process.execPath, ["--import", "tsx", "bench/lib/ledger-idle.ts", name], { stdio: ["ignore", "pipe", "inherit"] });
   await new Promise<void>((resolve) => coordinator.stdout!.once("data", () => resolve()));
-  const client = await SharedLedger.machine({ address: { path: `\0${name}`, isFile: false }, clock: systemClock, onWarning: () => {} });
+  const client = await SharedLedger.machine({ address: { path: name, isFile: true }, clock: systemClock, onWarning: () => {} });
   rows.push(row(`machine, ${client.role} (socket to another process)`, await measure(client, n)));
   await client.close();
   coordinator.kill("SIGKILL");

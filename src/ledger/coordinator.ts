@@ -22,6 +22,7 @@ export interface CoordinatorHooks {
  */
 export class Coordinator {
   private readonly remotes = new Set<Remote>();
+  private abandoned = false;
 
   constructor(
     private readonly server: Server,
@@ -40,12 +41,22 @@ export class Coordinator {
     return this.remotes.size;
   }
 
+  /**
+   * Stops serving without closing the server: closing unlinks the socket path, which now belongs to another
+   * coordinator (ours was replaced). The clients re-elect and find that one.
+   */
+  abandon(): void {
+    this.abandoned = true;
+    for (const remote of this.remotes) remote.socket.destroy();
+  }
+
   close(): Promise<void> {
     for (const remote of this.remotes) remote.socket.destroy();
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
   private accept(socket: Socket): void {
+    if (this.abandoned) return void socket.destroy();
     socket.unref();
     socket.setNoDelay?.(true);
     const remote: Remote = { socket, owner: undefined, waiters: new Map() };

@@ -1,9 +1,10 @@
 import { createConnection, createServer, type Server, type Socket } from "node:net";
-import { mkdir, unlink } from "node:fs/promises";
+import { mkdir, stat, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { LedgerAddress } from "./socket-address.js";
 
-export type Elected = { role: "coordinator"; server: Server } | { role: "client"; socket: Socket };
+/** `inode`: the socket file bound (file addresses), to notice when another process replaced it. */
+export type Elected = { role: "coordinator"; server: Server; inode: number | undefined } | { role: "client"; socket: Socket };
 
 /** Why no coordinator could be bound or reached (read-only state directory, no socket support, ...). */
 export class ElectionError extends Error {
@@ -19,7 +20,8 @@ export async function elect(address: LedgerAddress, attempts = 50, pause: (attem
   let last = "";
   for (let attempt = 0; attempt < attempts; attempt++) {
     try {
-      return { role: "coordinator", server: await listen(address.path) };
+      const server = await listen(address.path);
+      return { role: "coordinator", server, inode: address.isFile ? await socketInode(address.path) : undefined };
     } catch (error) {
       if (codeOf(error) !== "EADDRINUSE") throw new ElectionError(`cannot bind the ledger socket: ${describe(error)}`, { cause: error });
     }
@@ -35,6 +37,14 @@ export async function elect(address: LedgerAddress, attempts = 50, pause: (attem
     await pause(attempt);
   }
   throw new ElectionError(`no ledger coordinator after ${attempts} attempts (${last})`);
+}
+
+/** The inode of the socket file, or undefined when it is gone. */
+export async function socketInode(path: string): Promise<number | undefined> {
+  return stat(path).then(
+    (s) => s.ino,
+    () => undefined,
+  );
 }
 
 function listen(path: string): Promise<Server> {

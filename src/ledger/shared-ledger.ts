@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import { NoCandidatesError, QueueTimeoutError } from "../scheduler/errors.js";
 import { abortReason, type Clock } from "../util/clock.js";
 import { Coordinator } from "./coordinator.js";
-import { elect } from "./election.js";
+import { elect, socketInode } from "./election.js";
 import type { LedgerKind, LedgerStatus, SharedLimit, SlotGrant, SlotLedger, SlotRequest } from "./ledger.js";
 import { readMessages, send, type ClientMessage, type ServerMessage } from "./protocol.js";
 import { SlotTable, type TableWaiter } from "./slot-table.js";
@@ -35,11 +35,14 @@ export interface MachineOptions {
 }
 
 const DEFAULT_RECOVER_MS = 100;
+/** How often a coordinator on a socket file checks that the file is still its own. */
+const WATCH_MS = 1_000;
 const STATUS_TIMEOUT_MS = 1_000;
 
 /**
  * A SlotLedger over a SlotTable: in this process (`local`), or shared by every process of the user on the machine
- * (`machine`): the first to bind the socket keeps the table and serves it, the others reach it over the socket.
+ * (`machine`): the first to bind the socket keeps the table and serves it, the others reach it over the socket;
+ * the coordinator's own requests call the table directly.
  * When the coordinator goes away its clients elect a successor and re-register what they hold and wait for.
  */
 export class SharedLedger implements SlotLedger {
@@ -52,6 +55,7 @@ export class SharedLedger implements SlotLedger {
   private readonly snaps = new Map<string, (status: LedgerStatus) => void>();
   private counter = 0;
   private closed = false;
+  private cancelWatch: (() => void) | undefined;
   private fallback = false;
   /** Resolves once the first election is over (at once for `local`). */
   readonly ready: Promise<void>;
@@ -181,6 +185,7 @@ export class SharedLedger implements SlotLedger {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.cancelWatch?.();
     const mode = this.mode;
     this.mode = { kind: "electing" };
     for (const pending of this.pending.values()) pending.cleanup();
@@ -309,6 +314,7 @@ export class SharedLedger implements SlotLedger {
         limits: () => [...this.limits.values()],
       });
       this.become({ kind: "table", table, coordinator, server: elected.server }, takeover);
+      if (elected.inode !== undefined) this.watch(coordinator, elected.inode);
       return;
     }
     const socket = elected.socket;
@@ -321,6 +327,25 @@ export class SharedLedger implements SlotLedger {
     const hello: ClientMessage = { t: "hello", owner: this.owner, pid: process.pid, host: hostname() };
     send(socket, hello);
     this.become({ kind: "client", socket }, takeover);
+  }
+
+  /**
+   * A socket file can be removed by a process that judged it stale at the wrong moment, and re-bound: the
+   * coordinator checks that the file is still its own, and otherwise hands over to the one that is.
+   */
+  private watch(coordinator: Coordinator, inode: number): void {
+    const address = this.machine!.address.path;
+    const check = () => {
+      this.cancelWatch = undefined;
+      if (this.closed || this.mode.kind !== "table" || this.mode.coordinator !== coordinator) return;
+      void socketInode(address).then((now) => {
+        if (this.closed || this.mode.kind !== "table" || this.mode.coordinator !== coordinator) return;
+        if (now === inode) return void (this.cancelWatch = this.clock.setTimer(check, WATCH_MS));
+        coordinator.abandon();
+        void this.join(true);
+      });
+    };
+    this.cancelWatch = this.clock.setTimer(check, WATCH_MS);
   }
 
   private become(mode: Mode, takeover: boolean): void {

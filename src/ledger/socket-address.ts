@@ -3,9 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 /**
- * Where the coordinator listens. Linux: an abstract Unix socket whose name is derived from the state directory and
- * the user (atomic to bind, vanishes with its process: no stale file). Elsewhere: a socket file in the state directory
- * (a stale one left by a crash is detected by a refused connection and removed).
+ * Where the coordinator listens: a Unix socket file in the state directory, one per provider (a stale one left by a
+ * crash is detected by a refused connection and removed). Not a Linux abstract socket, although that would leave
+ * no stale file: Node pads abstract names to the full 108 bytes and Bun does not, so a Node process (the CLI, tests)
+ * and Bun processes (OpenCode) would never meet on one (measured: Node 20.20, Bun 1.4.5).
  */
 export interface LedgerAddress {
   path: string;
@@ -13,11 +14,7 @@ export interface LedgerAddress {
   isFile: boolean;
 }
 
-export function ledgerAddress(stateDir: string, provider: string, platform: NodeJS.Platform = process.platform, uid = currentUid()): LedgerAddress {
-  if (platform === "linux") {
-    const digest = createHash("sha256").update(`${uid}\u0000${stateDir}\u0000${provider}`).digest("hex").slice(0, 24);
-    return { path: `\0oc-zai-ledger-${digest}`, isFile: false };
-  }
+export function ledgerAddress(stateDir: string, provider: string, uid = currentUid()): LedgerAddress {
   // Socket paths are limited to about 100 bytes: a long state directory falls back to the temp directory.
   const path = join(stateDir, `zai-ledger-${provider}.sock`);
   if (Buffer.byteLength(path) < 100) return { path, isFile: true };

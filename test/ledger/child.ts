@@ -9,7 +9,7 @@ import { SharedLedger } from "../../src/ledger/shared-ledger.js";
 const [name = "", mode = "hold", ...args] = process.argv.slice(2);
 const keepAlive = setInterval(() => {}, 60_000);
 const ledger = await SharedLedger.machine({
-  address: { path: `\0${name}`, isFile: false },
+  address: name.startsWith("/") ? { path: name, isFile: true } : { path: `\0${name}`, isFile: false },
   clock: systemClock,
   onWarning: (m) => process.stderr.write(`warning: ${m}\n`),
   recoverMs: 50,

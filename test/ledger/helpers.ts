@@ -1,12 +1,14 @@
 import { randomUUID } from "node:crypto";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { systemClock } from "../../src/util/clock.js";
 import type { SlotRequest } from "../../src/ledger/ledger.js";
 import { SharedLedger } from "../../src/ledger/shared-ledger.js";
 import type { LedgerAddress } from "../../src/ledger/socket-address.js";
 
-/** A fresh abstract socket name per test (Linux), so parallel test files never meet. */
+/** A fresh socket file per test, so parallel test files never meet. */
 export function testAddress(): LedgerAddress {
-  return { path: `\0oc-zai-ledger-test-${randomUUID()}`, isFile: false };
+  return { path: join(tmpdir(), `oc-zai-ledger-test-${randomUUID()}.sock`), isFile: true };
 }
 
 export function machine(address: LedgerAddress, warnings: string[] = []): Promise<SharedLedger> {

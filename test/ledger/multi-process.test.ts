@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { SharedLedger } from "../../src/ledger/shared-ledger.js";
 import { systemClock } from "../../src/util/clock.js";
@@ -37,8 +39,8 @@ function child(name: string, ...args: string[]) {
 
 describe("machine ledger across real processes", () => {
   it("a holder killed with SIGKILL gets its slots back within 10 s", async () => {
-    const name = `oc-zai-ledger-test-${randomUUID()}`;
-    const ledger = await SharedLedger.machine({ address: { path: `\0${name}`, isFile: false }, clock: systemClock, onWarning: () => {} });
+    const name = join(tmpdir(), `oc-zai-ledger-test-${randomUUID()}.sock`);
+    const ledger = await SharedLedger.machine({ address: { path: name, isFile: true }, clock: systemClock, onWarning: () => {} });
     try {
       expect(ledger.role).toBe("coordinator");
       const holder = child(name, "hold", "2");
@@ -58,7 +60,7 @@ describe("machine ledger across real processes", () => {
   });
 
   it("killing the coordinator mid-run loses no request: holders and waiters re-register with a successor", async () => {
-    const name = `oc-zai-ledger-test-${randomUUID()}`;
+    const name = join(tmpdir(), `oc-zai-ledger-test-${randomUUID()}.sock`);
     const coordinator = child(name, "hold", "1");
     expect(await coordinator.waitFor("held")).toBe("held coordinator");
     const workers = [child(name, "work", "40", "15", "1"), child(name, "work", "40", "15", "1")];

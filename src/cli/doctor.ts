@@ -1,4 +1,5 @@
 import type { ProviderId } from "../config/schema.js";
+import { inspectLedger, ledgerCheck } from "../ledger/inspect.js";
 import { readStateFile } from "../state/store.js";
 import type { CliEnv } from "./cli-env.js";
 import { DEFAULT_BASE_URL, doctorChecks } from "./doctor-checks.js";
@@ -29,7 +30,8 @@ export async function doctorCommand(cli: CliEnv, options: DoctorOptions): Promis
   if (options.probe) (options.json ? cli.stderr : cli.stdout)(`${PROBE_NOTE}\n`);
   const setup = await readSetup(cli, options.provider);
   const state = setup.statePath === undefined ? undefined : await readStateFile(cli.stateFs, setup.statePath);
-  const checks = doctorChecks(setup, state);
+  const ledger = await inspectLedger({ env: cli.env, homedir: cli.homedir, statePath: setup.statePath, provider: options.provider, redisFromFile: setup.keys.loaded?.settings.redis });
+  const checks = [...doctorChecks(setup, state), ledgerCheck(ledger)];
   let probe: DoctorReport["probe"];
   if (options.probe) {
     const baseURL = setup.baseURL?.value ?? DEFAULT_BASE_URL[options.provider];

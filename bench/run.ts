@@ -13,6 +13,8 @@ import { calibrate } from "./scenarios/calibrate.js";
 import { AGENTS, DEADLINE_FACTOR, renderLoad, REQUESTS_PER_AGENT, STREAM_MS, type LoadReport } from "./scenarios/load.js";
 import { checkS4, renderOverhead, runOverhead } from "./scenarios/overhead.js";
 import { checkS5, renderMemory, runMemory } from "./scenarios/memory.js";
+import { checkL1, renderLedgerOverhead, runLedgerOverhead } from "./scenarios/ledger-overhead.js";
+import { checkL2, renderLedgerMulti, runLedgerMulti } from "./scenarios/ledger-multi.js";
 import { checkS1, runS1 } from "./scenarios/s1-saturation.js";
 import { checkS2, runS2 } from "./scenarios/s2-wrong-limits.js";
 import { checkS3, runS3 } from "./scenarios/s3-limit-drop.js";
@@ -86,6 +88,22 @@ const scenarios: Record<string, () => Promise<void>> = {
   S3: () => load("S3 limit drops 4 → 2 at 50% of the ideal time, back to 4 at 75%", runS3, checkS3),
   S4: overhead,
   S5: memory,
+  L1: async () => {
+    const rows = await runLedgerOverhead();
+    say("## L1 slot ledger overhead: acquire + release, uncontended, 5,000 sequential each");
+    say();
+    say(renderLedgerOverhead(rows));
+    say();
+    checkL1(rows, targets);
+  },
+  L2: async () => {
+    const rows = await runLedgerMulti();
+    say("## L2 several processes, one account limit: 2 accounts × real limit 3, 150 ms streams, 10 agents × 6 streams per process");
+    say();
+    say(renderLedgerMulti(rows));
+    say();
+    checkL2(rows, targets);
+  },
 };
 for (const [id, run] of Object.entries(scenarios)) if (selected(id)) await run();
 

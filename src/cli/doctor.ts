@@ -1,4 +1,5 @@
 import type { ProviderId } from "../config/schema.js";
+import { inspectLedger, ledgerCheck } from "../ledger/inspect.js";
 import type { CliEnv } from "./cli-env.js";
 import { DEFAULT_BASE_URL, doctorChecks } from "./doctor-checks.js";
 import { gatherDoctorFacts } from "./doctor-facts.js";
@@ -28,7 +29,8 @@ export async function doctorCommand(cli: CliEnv, options: DoctorOptions): Promis
   if (options.probe) (options.json ? cli.stderr : cli.stdout)(`${PROBE_NOTE}\n`);
   const facts = await gatherDoctorFacts(cli, options.provider);
   const { setup } = facts;
-  const checks = doctorChecks(facts);
+  const ledger = await inspectLedger({ env: cli.env, homedir: cli.homedir, statePath: setup.statePath, provider: options.provider, redisFromFile: setup.keys.loaded?.settings.redis });
+  const checks = [...doctorChecks(facts), ledgerCheck(ledger)];
   let probe: DoctorReport["probe"];
   if (options.probe) {
     const baseURL = setup.baseURL?.value ?? DEFAULT_BASE_URL[options.provider];

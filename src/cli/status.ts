@@ -1,4 +1,5 @@
 import type { ProviderId } from "../config/schema.js";
+import { inspectLedger, renderLedger, type LedgerView } from "../ledger/inspect.js";
 import { stateIds } from "../state/ids.js";
 import { pruneState } from "../state/merge.js";
 import { parseLearnedTarget, resolveResetScope, withLearnedReset, withResetMarkers } from "../state/reset.js";
@@ -29,6 +30,8 @@ export interface StatusReport {
   ignoredEntries: number;
   /** What a `--reset` cleared, and how many learned limits it left in place (only `--reset learned...` resets those). */
   reset?: { target: string; cleared: string[]; learnedKept: number };
+  /** Slots in flight across processes (and machines with Redis), from the ledger itself. */
+  ledger?: LedgerView;
 }
 
 /** `status`: what the state file says about each configured account and key; `--reset` clears entries first. */
@@ -84,6 +87,7 @@ export async function statusCommand(cli: CliEnv, options: StatusOptions): Promis
     accounts: accountStatuses({ keys, state, ids, now, startOf }),
     ignoredEntries: ignoredEntries(state, ids),
     ...(reset ? { reset } : {}),
+    ledger: await inspectLedger({ env: cli.env, homedir: cli.homedir, statePath: path, provider: options.provider, redisFromFile: loaded?.settings.redis }),
   };
   cli.stdout(options.json ? `${JSON.stringify(report, null, 2)}\n` : renderStatus(report, now));
   return setup.keys.loadError ? 1 : 0;
@@ -122,6 +126,7 @@ export function renderStatus(report: StatusReport, now: number): string {
     }
     for (const u of account.unavailable) lines.push(`  unavailable: ${u.model}: ${u.why}`);
   }
+  if (report.ledger) lines.push("", ...renderLedger(report.ledger));
   if (report.ignoredEntries > 0) lines.push("", `${report.ignoredEntries} state entr${report.ignoredEntries === 1 ? "y is" : "ies are"} for keys or accounts not configured now (ignored)`);
   return `${lines.join("\n")}\n`;
 }

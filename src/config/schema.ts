@@ -122,6 +122,11 @@ export const keysFileSchema = z.strictObject({
     .min(0)
     .default(3_600_000)
     .describe("After a 1113/1311, how long before the (account, model) pair is tried again (plans get upgraded)."),
+  redis: z
+    .string()
+    .regex(/^rediss?:\/\//, "must start with redis:// or rediss://")
+    .optional()
+    .describe("Share slots, learned limits and waiting queues with OpenCode on other machines through this Redis (ZAI_REDIS_URL overrides)."),
 });
 
 export type KeysFileInput = z.input<typeof keysFileSchema>;

@@ -232,7 +232,7 @@ describe("oc-zai-multi-account doctor", () => {
     expect(run.code).toBe(1);
     const report = JSON.parse(run.stdout) as { ok: boolean; problems: number; checks: Array<{ id: string; level: string; message: string; fix?: string }> };
     expect(report).toMatchObject({ command: "doctor", provider: "zai-coding-plan", ok: false, problems: 1, warnings: 0 });
-    expect(report.checks.map((c) => c.id)).toEqual(["plugin", "provider", "auth", "keys-file", "keys", "endpoint", "state"]);
+    expect(report.checks.map((c) => c.id)).toEqual(["plugin", "provider", "auth", "keys-file", "keys", "endpoint", "state", "ledger"]);
     expect(report.checks.find((c) => c.id === "auth")).toMatchObject({ level: "fail", fix: expect.stringContaining("opencode providers login") });
   });
 

@@ -133,6 +133,7 @@ await sim.inject({ kind: "echo-key", status: 500, code: "1234", times: 50 });
 const runs = [];
 for (const args of [["status"], ["status", "--json"], ["doctor"], ["doctor", "--probe", "--models", "glm-4.7"]]) runs.push(await cli(world.env, cwd, args));
 for (const r of runs) scanner.scan(`\`${r.args.join(" ")}\``, `${r.stdout}\n${r.stderr}`);
+if (process.env.SOAK_SHOW_CLI) for (const r of runs) say(`$ ${r.args.join(" ")} (exit ${r.code})\n${r.stdout}${r.stderr}`);
 await sim.clearFaults();
 await world.close();
 

@@ -6,7 +6,9 @@
 import { chmod, mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { createProviderPlugin, nodeConfigIO, type FetchEvent, type KeysFileInput, type NotifySink, type ZaiFetch } from "../src/lib.js";
+import { ROOT } from "./cli-scan.js";
 import { startSimProcess, type RemoteSim } from "./sim-process.js";
 
 export const MODELS = ["glm-4.7", "glm-4.5-air"] as const;
@@ -87,16 +89,18 @@ export async function createWorld(hooks: WorldHooks): Promise<World> {
   };
   await writeFile(keysFile, JSON.stringify(keysInput, null, 2));
   await chmod(keysFile, 0o600);
-  const opencode = { $schema: "https://opencode.ai/config.json", plugin: ["oc-zai-multi-account"], provider: { "zai-coding-plan": { options: { baseURL: sim.url } } } };
+  // The built plugin by file URL (an npm name would have to be in OpenCode's package cache for `doctor`).
+  const plugin = pathToFileURL(join(ROOT, "dist", "index.js")).href;
+  const opencode = { $schema: "https://opencode.ai/config.json", plugin: [plugin], provider: { "zai-coding-plan": { options: { baseURL: sim.url } } } };
   await writeFile(join(configDir, "opencode.jsonc"), JSON.stringify(opencode, null, 2));
   await writeFile(join(dataDir, "auth.json"), JSON.stringify({ "zai-coding-plan": { type: "api", key: PLACEHOLDER_AUTH } }), { mode: 0o600 });
 
-  const plugin = createProviderPlugin("zai-coding-plan", { io: nodeConfigIO(env), onEvent: hooks.onEvent });
+  const provider = createProviderPlugin("zai-coding-plan", { io: nodeConfigIO(env), onEvent: hooks.onEvent });
   const client = {
     tui: { showToast: (o: { body: Parameters<NotifySink["toast"]>[0] }) => hooks.sink.toast(o.body) },
     app: { log: (o: { body: Parameters<NotifySink["log"]>[0] }) => hooks.sink.log(o.body) },
   };
-  const pluginHooks = await plugin({ client } as never);
+  const pluginHooks = await provider({ client } as never);
   const loaded = (await pluginHooks.auth!.loader!(async () => ({ type: "api", key: PLACEHOLDER_AUTH }), {} as never)) as { fetch: ZaiFetch };
   return { dir, env, keysFile, stateFile, sim, fetch: loaded.fetch, close: () => sim.close() };
 }

@@ -69,7 +69,8 @@ describe("e2e: install paths, with doctor's verdict on each", () => {
   });
 
   it.each([
-    ["an npm name OpenCode could not install (not published yet, offline here)", () => "oc-zai-multi-account", "not in OpenCode's package cache"],
+    // A version that will never exist, so the case holds with or without network and after the package is published.
+    ["an npm spec OpenCode cannot install", () => "oc-zai-multi-account@0.0.0-never-published", "not in OpenCode's package cache"],
     ["an `npm pack` tarball", () => pathToFileURL(join(env!.root, "oc-zai-multi-account-0.1.0.tgz")).href, "does not load plugins from a tarball path"],
   ])("%s does not load: the placeholder reaches Z.AI, and doctor fails with the reason", async (_name, spec, reason) => {
     const { sim, env } = await setup("placeholder");

@@ -30,9 +30,13 @@ export class Limits {
     this.observer = observer;
   }
 
-  /** Takes the state another process learned for the same account, as it is (the ceiling stays this one's). */
+  /**
+   * Takes the state another process learned for the same account, as it is (the ceiling stays this one's). An older
+   * epoch than the one here is a message overtaken by a later change: taking it would count a 1302 twice.
+   */
   replace(account: string, model: string, state: LimitState): void {
     const before = this.get(account, model);
+    if (state.epoch < before.epoch) return;
     this.states.set(pairKey(account, model), { ...state, ceiling: before.ceiling });
   }
 

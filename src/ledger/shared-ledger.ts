@@ -34,7 +34,7 @@ export interface MachineOptions {
   recoverMs?: number;
 }
 
-const DEFAULT_RECOVER_MS = 100;
+const DEFAULT_RECOVER_MS = 250;
 /** How often a coordinator on a socket file checks that the file is still its own. */
 const WATCH_MS = 1_000;
 const STATUS_TIMEOUT_MS = 1_000;

@@ -50,9 +50,17 @@ export class Coordinator {
     for (const remote of this.remotes) remote.socket.destroy();
   }
 
+  /** Stops serving; resolves when the server is closed, or after a second at most. */
   close(): Promise<void> {
     for (const remote of this.remotes) remote.socket.destroy();
-    return new Promise((resolve) => this.server.close(() => resolve()));
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, 1_000);
+      timer.unref?.();
+      this.server.close(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   private accept(socket: Socket): void {

@@ -8,7 +8,7 @@ import { ledgerAddress, type LedgerAddress } from "./socket-address.js";
 type Env = Readonly<Record<string, string | undefined>>;
 
 export interface LedgerChoice {
-  /** `local` (ZAI_LEDGER=local|off), else `machine`, or `redis` when a URL is configured. */
+  /** `local` (ZAI_LEDGER=local|off, or ZAI_STATE_FILE=off), else `machine`, or `redis` when a URL is configured. */
   kind: "local" | "machine" | "redis";
   address: LedgerAddress;
   redisUrl: string | undefined;
@@ -27,6 +27,8 @@ export function chooseLedger(env: Env, homedir: string, statePath: string | unde
   const redisUrl = env.ZAI_REDIS_URL?.trim() || redisFromFile;
   const redisPrefix = `${DEFAULT_REDIS_PREFIX}${provider}:`;
   if (wanted === "local" || wanted === "off") return { kind: "local", address, redisUrl: undefined, redisPrefix };
+  // ZAI_STATE_FILE=off keeps this process to itself: no shared slots either, unless asked for explicitly.
+  if (statePath === undefined && wanted !== "machine" && !redisUrl) return { kind: "local", address, redisUrl: undefined, redisPrefix };
   return { kind: redisUrl ? "redis" : "machine", address, redisUrl, redisPrefix };
 }
 

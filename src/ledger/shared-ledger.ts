@@ -34,7 +34,7 @@ export interface MachineOptions {
   recoverMs?: number;
 }
 
-const DEFAULT_RECOVER_MS = 100;
+const DEFAULT_RECOVER_MS = 250;
 /** How often a coordinator on a socket file checks that the file is still its own. */
 const WATCH_MS = 1_000;
 const STATUS_TIMEOUT_MS = 1_000;
@@ -283,8 +283,9 @@ export class SharedLedger implements SlotLedger {
     else handle?.unref();
   }
 
-  private newTable(): SlotTable {
-    const table = new SlotTable();
+  /** `shared`: the machine coordinator's table, which also caps grants by the latest limit any process published. */
+  private newTable(shared = false): SlotTable {
+    const table = new SlotTable(shared ? (account, model) => this.limits.get(`${account}\u0000${model}`)?.state.limit : undefined);
     table.setOwner(this.owner, { host: hostname(), pid: process.pid });
     return table;
   }
@@ -308,7 +309,7 @@ export class SharedLedger implements SlotLedger {
       return;
     }
     if (elected.role === "coordinator") {
-      const table = this.newTable();
+      const table = this.newTable(true);
       const coordinator = new Coordinator(elected.server, table, {
         onLimit: (limit) => this.remoteLimit(limit),
         limits: () => [...this.limits.values()],

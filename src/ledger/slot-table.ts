@@ -36,6 +36,12 @@ export class SlotTable {
   /** While true (right after a take-over, holders re-registering), nothing is granted. */
   private paused = false;
 
+  /**
+   * `limitOf`: the latest limit of a pair any process published. A waiter's cap was computed when its process last
+   * sent it; after another process learned a lower limit it may be stale for a moment: never grant above the latest.
+   */
+  constructor(private readonly limitOf: (account: string, model: string) => number | undefined = () => undefined) {}
+
   setOwner(owner: string, holder: Holder): void {
     this.owners.set(owner, holder);
   }
@@ -113,7 +119,7 @@ export class SlotTable {
         continue;
       }
       // Removed before granting: a grant callback may re-enter (release, acquire).
-      const account = candidates.find((a) => this.inFlight(a, waiter.model) < waiter.cap(a));
+      const account = candidates.find((a) => this.hasRoom(waiter, a));
       if (account !== undefined) {
         this.waiters.splice(i, 1);
         this.take(waiter, account);
@@ -145,10 +151,15 @@ export class SlotTable {
   }
 
   private tryGrant(waiter: TableWaiter, candidates: readonly string[]): boolean {
-    const account = candidates.find((a) => this.inFlight(a, waiter.model) < waiter.cap(a));
+    const account = candidates.find((a) => this.hasRoom(waiter, a));
     if (account === undefined) return false;
     this.take(waiter, account);
     return true;
+  }
+
+  private hasRoom(waiter: TableWaiter, account: string): boolean {
+    const cap = Math.min(waiter.cap(account), this.limitOf(account, waiter.model) ?? Number.POSITIVE_INFINITY);
+    return this.inFlight(account, waiter.model) < cap;
   }
 
   private take(waiter: TableWaiter, account: string): void {

@@ -25,14 +25,18 @@ export class Limits {
     this.now = clock ? () => clock.now() : () => 0;
   }
 
-  /** Called with every state learned here (not those adopted or replaced), e.g. to share it with other processes. */
+  /** Called with every state changed here (not those replaced from elsewhere), e.g. to share it with other processes. */
   observe(observer: (account: string, model: string, state: LimitState) => void): void {
     this.observer = observer;
   }
 
-  /** Takes the state another process learned for the same account, as it is (the ceiling stays this one's). */
+  /**
+   * Takes the state another process learned for the same account, as it is (the ceiling stays this one's). An older
+   * epoch than the one here is a message overtaken by a later change: taking it would count a 1302 twice.
+   */
   replace(account: string, model: string, state: LimitState): void {
     const before = this.get(account, model);
+    if (state.epoch < before.epoch) return;
     this.states.set(pairKey(account, model), { ...state, ceiling: before.ceiling });
   }
 
@@ -49,6 +53,7 @@ export class Limits {
     const recovered = onQuiet(state, this.rules(model), this.now());
     if (recovered !== state) {
       this.states.set(pair, recovered);
+      this.observer?.(account, model, recovered);
       this.onChange({ account, model, from: state.limit, to: recovered.limit, why: "recovery" });
     }
     return recovered;
@@ -101,7 +106,9 @@ export class Limits {
     const clamped = Math.max(1, Math.min(limit, state.ceiling));
     // A limit learned elsewhere was admitted there: no slow start up to it.
     if (clamped !== state.limit) {
-      this.states.set(pairKey(account, model), { ...state, limit: clamped, confirmed: clamped, streak: 0, probeFrom: undefined, recoverTo: undefined, epoch: state.epoch + 1, changedAt: this.now() });
+      const adopted = { ...state, limit: clamped, confirmed: clamped, streak: 0, probeFrom: undefined, recoverTo: undefined, epoch: state.epoch + 1, changedAt: this.now() };
+      this.states.set(pairKey(account, model), adopted);
+      this.observer?.(account, model, adopted);
     }
   }
 

@@ -12,7 +12,7 @@ const ledger = await SharedLedger.machine({
   address: name.startsWith("/") ? { path: name, isFile: true } : { path: `\0${name}`, isFile: false },
   clock: systemClock,
   onWarning: (m) => process.stderr.write(`warning: ${m}\n`),
-  recoverMs: 50,
+  recoverMs: 300,
 });
 const say = (line: string) => process.stdout.write(`${line}\n`);
 

@@ -4,6 +4,8 @@ import { admit, admitGeneral } from "./admission.js";
 import type { AdmissionContext, Rejection } from "./admission.js";
 import type { Timing } from "./config.js";
 import type { FaultQueue } from "./faults.js";
+import type { PromptCache } from "./prompt-cache.js";
+import type { QuotaBook } from "./quota.js";
 import { messageFor } from "./responses.js";
 import { dropMidStream, sendError, sendPlainStatus, serveCompletion, sseError } from "./respond.js";
 import type { Completion } from "./respond.js";
@@ -19,6 +21,8 @@ export interface ChatContext {
   stats: StatsRecorder;
   timing: Timing;
   nextId: () => string;
+  quota?: QuotaBook;
+  promptCache?: PromptCache;
 }
 
 export interface ChatBody {
@@ -91,6 +95,8 @@ export function handleChat(
   };
   if (fault === undefined || fault.kind === "finish-reason") {
     record(200, null, "200", fault?.kind ?? null);
+    ctx.quota?.served(account.id);
+    if (ctx.promptCache) completion.cachedTokens = ctx.promptCache.take(account.id, raw, completion.promptTokens);
     res.once("finish", () => stats.completed());
     return serveCompletion(res, completion);
   }

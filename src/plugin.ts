@@ -85,6 +85,7 @@ async function buildFetch(provider: ProviderId, deps: PluginDeps, sink: NotifySi
     clock: deps.clock,
     random: deps.random,
     fetch: deps.fetch,
+    quotaFetch: deps.fetch,
     notifier,
     // Written as soon as something is learned, not only every 2 s: `opencode run` exits right after answering.
     persist: () => sync?.syncNow() ?? Promise.resolve(),

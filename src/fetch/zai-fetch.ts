@@ -13,6 +13,7 @@ import { abortReason, type Clock } from "../util/clock.js";
 import { formatWait } from "../util/format.js";
 import type { Random } from "../util/random.js";
 import type { Notifier } from "../notify/notifier.js";
+import { Foresight, type ForesightDeps } from "../quota/foresight.js";
 import { giveUp, rebuilt, retryLater } from "./answers.js";
 import { describe, outlook } from "./outlook.js";
 import { react, type Reactions } from "./react.js";
@@ -42,6 +43,10 @@ export interface ZaiFetchDeps {
    * `opencode run` does not exit before it is written. Must not reject.
    */
   persist?: () => Promise<void>;
+  /** Reads the quota endpoint (issue 12); without it no account's quota is read. */
+  quotaFetch?: typeof globalThis.fetch;
+  /** Each new quota reading, to persist for `status`. */
+  onQuota?: ForesightDeps["onQuota"];
 }
 
 /** Models not named in the body (e.g. GET /models) share one unlimited-in-practice lane. */
@@ -52,6 +57,7 @@ export interface ZaiFetch {
   readonly pool: KeyPool;
   readonly scheduler: Scheduler;
   readonly limits: Limits;
+  readonly foresight: Foresight;
 }
 
 /** Builds the fetch OpenCode calls: picks a key, holds a slot, classifies the answer, retries or explains. */
@@ -68,26 +74,9 @@ export function createZaiFetch(deps: ZaiFetchDeps): ZaiFetch {
   const scheduler = new Scheduler(clock, limits);
   const reactions: Reactions = { pool, scheduler, notifier, settings, clock, random };
   const retry = settings.retry;
-  const cursors = new Map<string, number>();
+  const foresight = new Foresight({ pool, slots: { inFlight: (a, m) => scheduler.inFlight(a, m), cap: (a, m) => limits.cap(a, m), waiting: (m) => scheduler.waiting(m), wakeAt: (t) => scheduler.wakeAt(t) }, settings, clock, quotaFetch: deps.quotaFetch, notifier, ...(deps.onQuota ? { onQuota: deps.onQuota } : {}) });
   const decoder = new TextDecoder();
   let seq = 0;
-
-  /** Usable accounts for `model` in the order the strategy prefers; accounts in `avoid` go last. */
-  function candidates(model: string, avoid: ReadonlySet<string>): string[] {
-    const usable = pool.usableAccounts(model, clock.now());
-    let ordered = usable;
-    if (settings.rotation.strategy === "round-robin" && usable.length > 1) {
-      const start = (cursors.get(model) ?? 0) % usable.length;
-      ordered = [...usable.slice(start), ...usable.slice(0, start)];
-    }
-    if (avoid.size === 0) return ordered;
-    return [...ordered.filter((a) => !avoid.has(a)), ...ordered.filter((a) => avoid.has(a))];
-  }
-
-  function advanceCursor(model: string, account: string): void {
-    const usable = pool.usableAccounts(model, clock.now());
-    cursors.set(model, usable.indexOf(account) + 1);
-  }
 
   const zaiFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const outcome = { changed: false };
@@ -102,6 +91,7 @@ export function createZaiFetch(deps: ZaiFetchDeps): ZaiFetch {
     const order = seq++;
     const budgetEnd = clock.now() + retry.budgetMs;
     const avoid = new Set<string>();
+    const turn = foresight.turn(request.url, request.headers, model);
     let attempt = 0;
     let lastFailure = "";
 
@@ -130,7 +120,7 @@ export function createZaiFetch(deps: ZaiFetchDeps): ZaiFetch {
         lease = await scheduler.acquire({
           model,
           seq: order,
-          candidates: () => candidates(model, avoid),
+          candidates: () => foresight.candidates(turn, avoid),
           signal,
           timeoutMs: retry.maxQueueWaitMs,
         });
@@ -141,8 +131,8 @@ export function createZaiFetch(deps: ZaiFetchDeps): ZaiFetch {
         }
         throw error;
       }
-      advanceCursor(model, lease.account);
-      const key = pool.nextKey(lease.account, clock.now());
+      foresight.leased(turn, lease.account);
+      const key = foresight.keyFor(turn, lease.account) ?? pool.nextKey(lease.account, clock.now());
       if (!key) {
         lease.release("other");
         continue;
@@ -151,7 +141,10 @@ export function createZaiFetch(deps: ZaiFetchDeps): ZaiFetch {
       emit({ type: "attempt", attempt, keyId: key.id, account: key.account, model });
       const result = await send(request, key, lease);
       emit({ type: "outcome", attempt, keyId: key.id, account: key.account, model, status: result.status, verdict: result.verdict.kind, code: codeOf(result.verdict) });
-      if (result.response) return result.response;
+      if (result.response) {
+        if (result.verdict.kind === "ok") foresight.served(turn, key);
+        return result.response;
+      }
       const verdict = result.verdict;
       lastFailure = `${key.id}: ${result.status || "network"} ${codeOf(verdict) ?? ""} ${messageOf(verdict)}`.replace(/\s+/g, " ").trim();
       const step = react(reactions, { verdict, key, model, url: request.url, attempt, avoid, limitLowered: result.limitLowered === true });
@@ -268,7 +261,7 @@ export function createZaiFetch(deps: ZaiFetchDeps): ZaiFetch {
     return parts.join("; ");
   }
 
-  return Object.assign(zaiFetch, { pool, scheduler, limits });
+  return Object.assign(zaiFetch, { pool, scheduler, limits, foresight });
 }
 
 function codeOf(verdict: Verdict): string | undefined {

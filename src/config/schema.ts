@@ -102,7 +102,7 @@ export const quotaSchema = z.strictObject({
   enabled: z.boolean().default(true).describe("Poll each account's quota endpoint (no tokens spent) and route away from accounts near their limit."),
   threshold: z.number().gt(0).max(1).default(0.95).describe("Share of a 5-hour or weekly window (0–1) from which new requests go to other accounts."),
   pollIntervalMs: z.number().int().min(5_000).default(300_000).describe("Re-read an account at most this often while it is in use or past the threshold; never while idle."),
-  pollEveryCompletions: z.number().int().min(1).default(10).describe("Also re-read an account after this many completions on it (at most every 15 s)."),
+  pollEveryCompletions: z.number().int().min(1).default(10).describe("Also re-read an account after this many completions on it (at most every 2 s)."),
 });
 
 /** Session stickiness (issue 12): keep a session on the account that served its previous turn (warm prompt cache). */

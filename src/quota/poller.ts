@@ -6,7 +6,7 @@ import { readQuota } from "./read-quota.js";
 import { pastThresholdUntil, type QuotaAnswer, type QuotaReading } from "./reading.js";
 
 /** Completions alone never trigger reads of one account closer together than this. */
-export const MIN_POLL_GAP_MS = 15_000;
+export const MIN_POLL_GAP_MS = 2_000;
 
 /** The part of p-queue the poller uses: tests can pass their own. */
 export interface TaskQueue {
@@ -39,7 +39,7 @@ interface AccountPolls {
 
 /**
  * Reads each account's quota: once at start, after every `pollEveryCompletions` completions on it (at most every
- * 15 s), and every `pollIntervalMs` while it is in use or past the threshold (and something was served since the last
+ * 2 s), and every `pollIntervalMs` while it is in use or past the threshold (and something was served since the last
  * pass); never while idle. At most one read
  * per account in flight, all reads bounded by one queue. Nothing here is awaited by the request path.
  */

@@ -89,7 +89,7 @@ export class Foresight {
       ...(settings.quota.enabled
         ? {
             quota: (a: string) => {
-              const r = this.poller.reading(a);
+              const r = this.poller.projected(a);
               return r === undefined ? undefined : { pastUntil: pastThresholdUntil(r, threshold, now), usedPercent: usedPercent(r, now) };
             },
           }

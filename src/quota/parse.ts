@@ -68,6 +68,8 @@ function parseRow(row: Record<string, unknown>): { kind: WindowKind; window: Quo
   if (percentage > 0 && percentage <= 1 && used !== undefined && limit !== undefined && limit > 0 && Math.abs(used / limit - percentage) < 0.01) {
     percentage *= 100;
   }
+  // The percentage is often rounded to a whole number; used/limit, when they agree with it, say it more precisely.
+  if (used !== undefined && limit !== undefined && limit > 0 && Math.abs((used / limit) * 100 - percentage) < 1) percentage = (used / limit) * 100;
   const window: QuotaWindow = { type, percentage: Math.min(100, Math.max(0, percentage)) };
   if (used !== undefined) window.used = used;
   if (limit !== undefined) window.limit = limit;

@@ -3,6 +3,7 @@ import type { ApiKey } from "../config/keys.js";
 import type { QuotaSettings } from "../config/schema.js";
 import type { Clock } from "../util/clock.js";
 import { readQuota } from "./read-quota.js";
+import { project, rateBetween, type UsageRate } from "./projection.js";
 import { pastThresholdUntil, type QuotaAnswer, type QuotaReading } from "./reading.js";
 
 /** Completions alone never trigger reads of one account closer together than this. */
@@ -35,6 +36,10 @@ interface AccountPolls {
   lastStart: number;
   /** Completions since the last read started. */
   completions: number;
+  /** Completions served here, ever; and that count when the current reading's read started. */
+  served: number;
+  servedAtReading: number;
+  rate: UsageRate;
 }
 
 /**
@@ -58,7 +63,7 @@ export class QuotaPoller {
   constructor(accounts: readonly string[], deps: QuotaPollerDeps) {
     this.deps = deps;
     this.queue = deps.queue ?? new PQueue({ concurrency: 2, intervalCap: 4, interval: 1000 });
-    for (const a of accounts) this.accounts.set(a, { reading: undefined, inFlight: undefined, lastStart: Number.NEGATIVE_INFINITY, completions: 0 });
+    for (const a of accounts) this.accounts.set(a, { reading: undefined, inFlight: undefined, lastStart: Number.NEGATIVE_INFINITY, completions: 0, served: 0, servedAtReading: 0, rate: {} });
   }
 
   /** Starts on the first request (its URL gives the origin); later calls do nothing. */
@@ -73,10 +78,11 @@ export class QuotaPoller {
     return this.accounts.get(account)?.reading;
   }
 
-  /** Takes a reading from elsewhere (another process, via the shared file) when it is newer. */
-  offer(account: string, reading: QuotaReading): void {
+  /** The last reading moved on by what was served here since (see projection.ts). */
+  projected(account: string): QuotaReading | undefined {
     const a = this.accounts.get(account);
-    if (a && (a.reading === undefined || a.reading.at < reading.at)) a.reading = reading;
+    if (a?.reading === undefined) return undefined;
+    return project(a.reading, a.rate, a.served - a.servedAtReading);
   }
 
   /** A completion was served on `account`. */
@@ -84,6 +90,7 @@ export class QuotaPoller {
     const a = this.accounts.get(account);
     if (!a || this.baseUrl === undefined) return;
     a.completions++;
+    a.served++;
     this.activity++;
     const now = this.deps.clock.now();
     if (a.completions >= this.deps.settings.pollEveryCompletions && now - a.lastStart >= MIN_POLL_GAP_MS) void this.poll(account);
@@ -99,10 +106,11 @@ export class QuotaPoller {
     if (!key) return Promise.resolve();
     a.lastStart = this.deps.clock.now();
     a.completions = 0;
+    const servedAtStart = a.served;
     const run = async (): Promise<void> => {
       this.polls++;
       const answer = await readQuota({ fetch: this.deps.fetch, clock: this.deps.clock, ...(this.deps.timeoutMs ? { timeoutMs: this.deps.timeoutMs } : {}) }, baseUrl, key.apiKey);
-      this.take(account, key, answer);
+      this.take(account, key, answer, servedAtStart);
     };
     a.inFlight = this.queue
       .add(run)
@@ -119,11 +127,15 @@ export class QuotaPoller {
     this.queue.clear();
   }
 
-  private take(account: string, key: ApiKey, answer: QuotaAnswer): void {
+  private take(account: string, key: ApiKey, answer: QuotaAnswer, servedAtStart: number): void {
     switch (answer.kind) {
       case "reading": {
         const a = this.accounts.get(account);
-        if (a) a.reading = answer.reading;
+        if (a) {
+          if (a.reading !== undefined) a.rate = rateBetween(a.reading, answer.reading, servedAtStart - a.servedAtReading, a.rate);
+          a.reading = answer.reading;
+          a.servedAtReading = servedAtStart;
+        }
         if (answer.ignoredRows > 0) this.deps.onDebug?.(`quota of ${account}: ${answer.ignoredRows} row(s) of unknown shape ignored`);
         this.deps.onReading?.(account, answer.reading);
         return;

@@ -19,8 +19,8 @@ describe("parseQuotaAnswer", () => {
     expect(ignoredRows).toBe(0);
     expect(r.level).toBe("pro");
     expect(r.at).toBe(AT);
-    expect(r.fiveHour).toEqual({ type: "TOKENS_LIMIT", percentage: 42, used: 342118003, limit: 800000000, remaining: 457881997, resetAt: 1796038708000 });
-    expect(r.weekly?.percentage).toBe(30);
+    expect(r.fiveHour).toEqual({ type: "TOKENS_LIMIT", percentage: expect.closeTo(42.765, 3), used: 342118003, limit: 800000000, remaining: 457881997, resetAt: 1796038708000 });
+    expect(r.weekly?.percentage).toBeCloseTo(30.11, 2);
     expect(r.weekly?.resetAt).toBe(1796313600000);
     expect(r.tools?.type).toBe("TIME_LIMIT");
   });
@@ -28,8 +28,8 @@ describe("parseQuotaAnswer", () => {
   it("reads a CREDIT_LIMIT plan the same way", () => {
     const { reading: r } = reading("credit-limit.json");
     expect(r.level).toBe("lite");
-    expect(r.fiveHour).toMatchObject({ type: "CREDIT_LIMIT", percentage: 96, used: 1930, limit: 2000 });
-    expect(r.weekly).toMatchObject({ type: "CREDIT_LIMIT", percentage: 43 });
+    expect(r.fiveHour).toMatchObject({ type: "CREDIT_LIMIT", percentage: 96.5, used: 1930, limit: 2000 });
+    expect(r.weekly?.percentage).toBeCloseTo(43.08, 2);
     expect(r.tools).toBeUndefined();
   });
 
@@ -67,6 +67,11 @@ describe("parseQuotaAnswer", () => {
     expect(parseQuotaAnswer(200, "[1,2]", AT)).toMatchObject({ kind: "unknown" });
   });
 
+  it("keeps the given percentage when used/limit disagree with it by a point or more", () => {
+    const text = JSON.stringify({ success: true, data: { limits: [{ type: "CREDIT_LIMIT", unit: 3, number: 5, usage: 2000, currentValue: 100, percentage: 40 }] } });
+    expect(reading2(text).fiveHour?.percentage).toBe(40);
+  });
+
   it("derives a percentage from used and limit when it is missing, and clamps it to 0–100", () => {
     const body = (row: object) => JSON.stringify({ success: true, data: { limits: [{ type: "CREDIT_LIMIT", unit: 3, number: 5, ...row }] } });
     expect(reading2(body({ usage: 2000, currentValue: 500 })).fiveHour?.percentage).toBe(25);
@@ -84,8 +89,8 @@ function reading2(text: string) {
 describe("quota readings", () => {
   it("take the higher of the current 5-hour and weekly percentages", () => {
     const { reading: r } = reading("tokens-limit-pro.json");
-    expect(usedPercent(r, AT)).toBe(42);
-    expect(usedPercent(r, 1796038708000)).toBe(30);
+    expect(usedPercent(r, AT)).toBeCloseTo(42.765, 3);
+    expect(usedPercent(r, 1796038708000)).toBeCloseTo(30.11, 2);
   });
 
   it("are past the threshold until the window's reset, and not after it", () => {

@@ -7,8 +7,8 @@
  *    it, all stay, the one with the most left (then the soonest reset) first, and `allPastThreshold` says so.
  * 4. Accounts the request already failed on go last.
  * 5. A session's previous account goes first. When it has no free slot but another account has, the request waits
- *    for it alone for up to `maxWaitMs`, and only if nobody else is waiting for the model (slots and fairness win
- *    under saturation).
+ *    for it alone for up to `maxWaitMs`, while fewer requests wait for the model than all accounts have slots (so
+ *    every waiter can expect a slot within about one turn); past that, slots and fairness win over stickiness.
  */
 
 export interface AccountLoad {
@@ -90,7 +90,8 @@ export function chooseAccounts(input: ChooseInput): Choice {
     const stickyFree = hasFreeSlot(load(sticky.account));
     const otherFree = order.some((a) => a !== sticky.account && hasFreeSlot(load(a)));
     const waitLeft = sticky.maxWaitMs - sticky.waitedMs;
-    if (!stickyFree && otherFree && waitLeft > 0 && sticky.othersWaiting === 0) {
+    const slots = order.reduce((n, a) => n + Math.max(0, load(a).cap), 0);
+    if (!stickyFree && otherFree && waitLeft > 0 && sticky.othersWaiting < slots) {
       holdForSticky = { account: sticky.account, recheckInMs: waitLeft };
       order = [sticky.account];
     }

@@ -52,18 +52,18 @@ describe("chooseAccounts", () => {
     expect(choice.holdForSticky).toBeUndefined();
   });
 
-  it("holds a turn briefly for its full account when nobody else waits", () => {
+  it("holds a turn briefly for its full account while the queue is shorter than all slots", () => {
     const loads = { c: { inFlight: 4, cap: 4 } };
     const choice = chooseAccounts(input({ loads, sticky: { account: "c", waitedMs: 500, maxWaitMs: 2000, othersWaiting: 0 } }));
     expect(choice.order).toEqual(["c"]);
     expect(choice.holdForSticky).toEqual({ account: "c", recheckInMs: 1500 });
   });
 
-  it("does not hold when the wait is used up or others are waiting (slots win under saturation)", () => {
+  it("does not hold when the wait is used up or as many wait as there are slots (slots win under saturation)", () => {
     const loads = { c: { inFlight: 4, cap: 4 } };
     for (const sticky of [
       { account: "c", waitedMs: 2000, maxWaitMs: 2000, othersWaiting: 0 },
-      { account: "c", waitedMs: 0, maxWaitMs: 2000, othersWaiting: 1 },
+      { account: "c", waitedMs: 0, maxWaitMs: 2000, othersWaiting: 12 },
       { account: "c", waitedMs: 0, maxWaitMs: 0, othersWaiting: 0 },
     ]) {
       const choice = chooseAccounts(input({ loads, sticky }));

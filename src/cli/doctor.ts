@@ -5,12 +5,15 @@ import { DEFAULT_BASE_URL, doctorChecks } from "./doctor-checks.js";
 import { PROBE_NOTE, runProbes, type ProbeResult } from "./probe.js";
 import { countLevels, plural, renderCheck, type Check } from "./report.js";
 import { readSetup } from "./setup.js";
+import { quotaKeyChecks } from "../quota/key-check.js";
 
 export interface DoctorOptions {
   provider: ProviderId;
   json: boolean;
   probe: boolean;
   models: string[];
+  /** Check every key through the quota endpoint (issue 12). */
+  keys?: boolean;
 }
 
 export interface DoctorReport {
@@ -30,6 +33,11 @@ export async function doctorCommand(cli: CliEnv, options: DoctorOptions): Promis
   const setup = await readSetup(cli, options.provider);
   const state = setup.statePath === undefined ? undefined : await readStateFile(cli.stateFs, setup.statePath);
   const checks = doctorChecks(setup, state);
+  if (options.keys) {
+    // Every key through the quota endpoint: it spends nothing and names the keys Z.AI refuses.
+    const baseURL = setup.baseURL?.value ?? DEFAULT_BASE_URL[options.provider];
+    checks.push(...(await quotaKeyChecks(setup.keys.loaded?.keys ?? [], baseURL, cli.fetch, cli.clock)));
+  }
   let probe: DoctorReport["probe"];
   if (options.probe) {
     const baseURL = setup.baseURL?.value ?? DEFAULT_BASE_URL[options.provider];

@@ -8,6 +8,8 @@ import type { CliEnv } from "./cli-env.js";
 import { formatLocalTime } from "../util/format.js";
 import { accountStatuses, clearedByReset, describeSource, ignoredEntries, type AccountStatus } from "./status-report.js";
 import { readSetup } from "./setup.js";
+import { quotaFilePath, readQuotaFile } from "../quota/quota-file.js";
+import { quotaLine, quotaStatus, type QuotaStatus } from "../quota/quota-status.js";
 
 export interface StatusOptions {
   provider: ProviderId;
@@ -24,7 +26,7 @@ export interface StatusReport {
   stateProblem?: string;
   configProblem?: string;
   keysFrom: string;
-  accounts: AccountStatus[];
+  accounts: Array<AccountStatus & { quota?: QuotaStatus }>;
   ignoredEntries: number;
   reset?: { target: string; cleared: string[] };
 }
@@ -65,6 +67,7 @@ export async function statusCommand(cli: CliEnv, options: StatusOptions): Promis
   const read = path === undefined ? undefined : await readStateFile(cli.stateFs, path);
   const section = read?.kind === "ok" ? (read.file.providers[options.provider] ?? emptyProviderState()) : emptyProviderState();
   const state = pruneState(section, now);
+  const quotas = path === undefined ? undefined : await readQuotaFile(cli.stateFs, quotaFilePath(path));
   const report: StatusReport = {
     command: "status",
     version: cli.version,
@@ -75,7 +78,10 @@ export async function statusCommand(cli: CliEnv, options: StatusOptions): Promis
     ...(read?.kind === "unreadable" ? { stateProblem: read.problem } : {}),
     ...(setup.keys.loadError ? { configProblem: setup.keys.loadError } : {}),
     keysFrom: describeSource(loaded?.keySource ?? "none", setup.keys.path, setup.keys.envVariable),
-    accounts: accountStatuses({ keys, state, ids, now }),
+    accounts: accountStatuses({ keys, state, ids, now }).map((a) => {
+      const quota = quotas && quotaStatus(quotas, options.provider, a.account, ids);
+      return quota ? { ...a, quota } : a;
+    }),
     ignoredEntries: ignoredEntries(state, ids),
     ...(reset ? { reset } : {}),
   };
@@ -107,6 +113,7 @@ export function renderStatus(report: StatusReport, now: number): string {
       lines.push(`  learned limit: ${limit.model} at most ${limit.limit} in flight (learned ${formatLocalTime(Date.parse(limit.learnedAt), now)})`);
     }
     for (const u of account.unavailable) lines.push(`  unavailable: ${u.model}: ${u.why}`);
+    if (account.quota) lines.push(`  ${quotaLine(account.quota, now)}`);
   }
   if (report.ignoredEntries > 0) lines.push("", `${report.ignoredEntries} state entr${report.ignoredEntries === 1 ? "y is" : "ies are"} for keys or accounts not configured now (ignored)`);
   return `${lines.join("\n")}\n`;

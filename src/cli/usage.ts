@@ -5,6 +5,7 @@ Commands:
                     where keys come from, the keys file (parses, mode 0600, no duplicates), the endpoint.
     --probe         Also send one tiny request per key (spends a little quota) and report what Z.AI says.
     --models a,b    Models to probe (default: glm-4.7).
+    --keys          Also check every key through Z.AI's quota endpoint (spends nothing); names the refused ones.
   status            Per account and key: usable or not and why, cooldowns, learned limits, unavailable models.
     --reset <id>    Clear cooldowns and disabled marks of a key id, an account, or "all".
 

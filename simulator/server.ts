@@ -3,6 +3,7 @@ import { createServer } from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { AccountRegistry } from "./accounts.js";
+import { LateRelease } from "./close-notice.js";
 import { authenticate } from "./admission.js";
 import type { AdmissionContext } from "./admission.js";
 import { handleChat, keyFrom } from "./chat.js";
@@ -16,7 +17,7 @@ import { PromptCache } from "./prompt-cache.js";
 import { parseQuotaControl, QUOTA_CONTROL_PATH, QUOTA_PATH, QuotaBook, type QuotaControl, type QuotaSnapshot } from "./quota.js";
 import { sendError, sendJson } from "./respond.js";
 import { StatsRecorder } from "./stats.js";
-import type { Fault, Simulator, SimulatorConfig, SimulatorStats, UsageWindow } from "./types.js";
+import type { CloseNotice, Fault, Simulator, SimulatorConfig, SimulatorStats, UsageWindow } from "./types.js";
 
 export const CODING_BASE = "/api/coding/paas/v4";
 export const GENERAL_BASE = "/api/paas/v4";
@@ -34,6 +35,7 @@ export async function startSimulator(config: SimulatorConfig): Promise<Simulator
   const tracker = new ConcurrencyTracker();
   const faults = new FaultQueue();
   const stats = new StatsRecorder();
+  const late = new LateRelease(config.closeNotice);
   const admission: AdmissionContext = {
     registry,
     tracker,
@@ -52,6 +54,7 @@ export async function startSimulator(config: SimulatorConfig): Promise<Simulator
     nextId: () => `chatcmpl-sim-${++sequence}`,
     quota,
     promptCache: new PromptCache(),
+    late,
   };
 
   const api = {
@@ -62,6 +65,7 @@ export async function startSimulator(config: SimulatorConfig): Promise<Simulator
     inject: (...list: Fault[]): void => list.forEach((fault) => faults.add(fault)),
     pendingFaults: (): Fault[] => faults.pending(),
     clearFaults: (): void => faults.clear(),
+    setCloseNotice: (notice: CloseNotice | null): void => late.set(notice),
     stats: (): SimulatorStats => ({
       ...stats.snapshot(),
       inFlight: tracker.inFlight(),
@@ -130,6 +134,7 @@ export async function startSimulator(config: SimulatorConfig): Promise<Simulator
     closing ??= new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();
+      late.flush();
     });
     return closing;
   };

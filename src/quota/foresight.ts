@@ -69,6 +69,7 @@ export class Foresight {
   /** The request's turn: its session (from OpenCode's headers) and start; starts polling on the first request. */
   turn(url: string, headers: Headers, model: string): Turn {
     this.poller.start(url);
+    this.poller.tick();
     const session = this.deps.settings.affinity.enabled ? sessionOf(headers) : { id: undefined, parent: undefined };
     return { model, session, startedAt: this.deps.clock.now() };
   }

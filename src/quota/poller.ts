@@ -1,7 +1,7 @@
 import PQueue from "p-queue";
 import type { ApiKey } from "../config/keys.js";
 import type { QuotaSettings } from "../config/schema.js";
-import type { Clock } from "../util/clock.js";
+import { systemClock, type Clock } from "../util/clock.js";
 import { readQuota } from "./read-quota.js";
 import { project, rateBetween, type UsageRate } from "./projection.js";
 import { pastThresholdUntil, type QuotaAnswer, type QuotaReading } from "./reading.js";
@@ -17,7 +17,13 @@ export interface TaskQueue {
 
 export interface QuotaPollerDeps {
   settings: QuotaSettings;
+  /** Time for the polling rules (reading ages, gaps, the periodic pass). */
   clock: Clock;
+  /**
+   * Timers for a read's timeout only: a real-time safety net, so by default the system's (unref'd) and not the
+   * injected clock, which then never holds a quota timer. Tests that exercise the timeout pass their fake clock.
+   */
+  timers?: Pick<Clock, "setTimer">;
   fetch: typeof globalThis.fetch;
   /** The key to read an account with now (a usable one), or undefined to skip it. */
   keyFor(account: string): ApiKey | undefined;
@@ -53,7 +59,7 @@ export class QuotaPoller {
   private readonly queue: TaskQueue;
   private readonly accounts = new Map<string, AccountPolls>();
   private baseUrl: string | undefined;
-  private cancelTimer: (() => void) | undefined;
+  private lastPass = Number.NEGATIVE_INFINITY;
   private closed = false;
   /** Completions on any account since the last periodic pass: none means idle, and an idle pass reads nothing. */
   private activity = 0;
@@ -70,8 +76,25 @@ export class QuotaPoller {
   start(baseUrl: string): void {
     if (this.baseUrl !== undefined || this.closed || !this.deps.settings.enabled) return;
     this.baseUrl = baseUrl;
+    this.lastPass = this.deps.clock.now();
     for (const account of this.accounts.keys()) void this.poll(account);
-    this.arm();
+  }
+
+  /**
+   * The periodic pass, run from the request path's events instead of a timer (so an idle process reads nothing
+   * and holds no timer): every `pollIntervalMs`, accounts used since their last read or past the threshold.
+   */
+  tick(): void {
+    if (this.baseUrl === undefined || this.closed) return;
+    const now = this.deps.clock.now();
+    if (now - this.lastPass < this.deps.settings.pollIntervalMs) return;
+    this.lastPass = now;
+    const active = this.activity > 0;
+    this.activity = 0;
+    for (const [account, a] of this.accounts) {
+      const past = a.reading !== undefined && pastThresholdUntil(a.reading, this.deps.settings.threshold, now) !== undefined;
+      if (active && (a.completions > 0 || past)) void this.poll(account);
+    }
   }
 
   reading(account: string): QuotaReading | undefined {
@@ -94,6 +117,7 @@ export class QuotaPoller {
     this.activity++;
     const now = this.deps.clock.now();
     if (a.completions >= this.deps.settings.pollEveryCompletions && now - a.lastStart >= MIN_POLL_GAP_MS) void this.poll(account);
+    this.tick();
   }
 
   /** Reads `account` now unless a read of it is already in flight (then that one is returned). */
@@ -109,7 +133,7 @@ export class QuotaPoller {
     const servedAtStart = a.served;
     const run = async (): Promise<void> => {
       this.polls++;
-      const answer = await readQuota({ fetch: this.deps.fetch, clock: this.deps.clock, ...(this.deps.timeoutMs ? { timeoutMs: this.deps.timeoutMs } : {}) }, baseUrl, key.apiKey);
+      const answer = await readQuota({ fetch: this.deps.fetch, clock: this.deps.clock, timers: this.deps.timers ?? systemClock, ...(this.deps.timeoutMs ? { timeoutMs: this.deps.timeoutMs } : {}) }, baseUrl, key.apiKey);
       this.take(account, key, answer, servedAtStart);
     };
     a.inFlight = this.queue
@@ -123,7 +147,6 @@ export class QuotaPoller {
 
   close(): void {
     this.closed = true;
-    this.cancelTimer?.();
     this.queue.clear();
   }
 
@@ -149,20 +172,5 @@ export class QuotaPoller {
       default:
         answer satisfies never;
     }
-  }
-
-  /** The periodic pass: accounts used since their last read, or past the threshold (to see them come back). */
-  private arm(): void {
-    this.cancelTimer = this.deps.clock.setTimer(() => {
-      if (this.closed) return;
-      const now = this.deps.clock.now();
-      const active = this.activity > 0;
-      this.activity = 0;
-      for (const [account, a] of this.accounts) {
-        const past = a.reading !== undefined && pastThresholdUntil(a.reading, this.deps.settings.threshold, now) !== undefined;
-        if (active && (a.completions > 0 || past)) void this.poll(account);
-      }
-      this.arm();
-    }, this.deps.settings.pollIntervalMs);
   }
 }

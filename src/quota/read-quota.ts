@@ -8,6 +8,8 @@ export const DEFAULT_QUOTA_TIMEOUT_MS = 10_000;
 export interface ReadQuotaDeps {
   fetch: typeof globalThis.fetch;
   clock: Clock;
+  /** Runs the timeout; default `clock`. */
+  timers?: Pick<Clock, "setTimer">;
   timeoutMs?: number;
 }
 
@@ -21,7 +23,7 @@ export async function readQuota(deps: ReadQuotaDeps, baseUrl: string, apiKey: st
   let cancel = (): void => {};
   // A fetch that ignores its signal must not hold the read either: the timeout answers on its own.
   const timeout = new Promise<QuotaAnswer>((resolve) => {
-    cancel = deps.clock.setTimer(() => {
+    cancel = (deps.timers ?? deps.clock).setTimer(() => {
       controller.abort(new Error("quota read timed out"));
       resolve({ kind: "unknown", why: `no answer within ${timeoutMs} ms` });
     }, timeoutMs);

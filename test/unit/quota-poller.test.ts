@@ -28,6 +28,7 @@ function rig(options: { over?: object; respond?: (url: string, auth: string) => 
   const poller = new QuotaPoller(["a", "b"], {
     settings: settings(options.over),
     clock,
+    timers: clock,
     fetch,
     queue: direct,
     keyFor: key,
@@ -65,15 +66,22 @@ describe("QuotaPoller", () => {
     expect(calls.map((c) => c.auth)).toEqual(["sk-test-a", "sk-test-b", "sk-test-a"]);
   });
 
-  it("reads only accounts in use at the periodic pass, and nothing while idle", async () => {
+  it("reads only accounts in use at the periodic pass, and nothing while idle; holds no timer", async () => {
     const { clock, calls, poller } = rig();
     poller.start(BASE);
     await settle();
+    expect(clock.pendingTimers()).toBe(0);
     poller.completed("b");
-    clock.advance(60_000);
+    clock.advance(59_000);
+    poller.tick();
+    await settle();
+    expect(calls).toHaveLength(2);
+    clock.advance(1_000);
+    poller.tick();
     await settle();
     expect(calls.map((c) => c.auth)).toEqual(["sk-test-a", "sk-test-b", "sk-test-b"]);
     clock.advance(10 * 60_000);
+    poller.tick();
     await settle();
     expect(calls).toHaveLength(3);
   });

@@ -75,6 +75,7 @@ export async function createEngine(provider: ProviderId, deps: EngineDeps, authK
   const persist = () => sync?.syncNow() ?? Promise.resolve();
   const statePath = stateFilePath(deps.io.env, deps.io.homedir);
   const ids = stateIds(loaded.keys);
+  let quotaWrites = Promise.resolve();
   const lifecycle = createLifecycle({
     provider,
     keys: loaded.keys,
@@ -91,9 +92,10 @@ export async function createEngine(provider: ProviderId, deps: EngineDeps, authK
     // Quota readings for `status`, beside the state file (issue 12).
     onQuota: (account, reading, sessions) => {
       if (statePath === undefined) return;
-      writeQuotaReading(nodeStateFs, quotaFilePath(statePath), provider, ids.storedAccount(account), reading, sessions).catch((error: unknown) =>
-        notifier.log("debug", `quota file not written: ${error instanceof Error ? error.message : String(error)}`),
-      );
+      // One write at a time, so two accounts' readings do not overwrite each other.
+      quotaWrites = quotaWrites
+        .then(() => writeQuotaReading(nodeStateFs, quotaFilePath(statePath), provider, ids.storedAccount(account), reading, sessions))
+        .catch((error: unknown) => notifier.log("debug", `quota file not written: ${error instanceof Error ? error.message : String(error)}`));
     },
     ...(deps.onEvent ? { onEvent: deps.onEvent } : {}),
   });

@@ -18,6 +18,8 @@ import { checkL2, renderLedgerMulti, runLedgerMulti } from "./scenarios/ledger-m
 import { checkS1, runS1 } from "./scenarios/s1-saturation.js";
 import { checkS2, runS2 } from "./scenarios/s2-wrong-limits.js";
 import { checkS3, runS3 } from "./scenarios/s3-limit-drop.js";
+import { checkSticky, renderSticky, runSticky } from "./scenarios/sticky.js";
+import { checkQuota, renderQuota, runQuotaThreshold } from "./scenarios/quota-threshold.js";
 
 function cpuModel(): string {
   try {
@@ -88,6 +90,22 @@ const scenarios: Record<string, () => Promise<void>> = {
   S3: () => load("S3 limit drops 4 → 2 at 50% of the ideal time, back to 4 at 75%", runS3, checkS3),
   S4: overhead,
   S5: memory,
+  S6: async () => {
+    const results = [await runSticky(12), await runSticky(24)];
+    say("## S6 session stickiness: 3 accounts × limit 4, sessions × 10 turns, history resent each turn (issue 12)");
+    say();
+    say(renderSticky(results));
+    say();
+    for (const r of results) checkSticky(r, targets);
+  },
+  S7: async () => {
+    const rows = await runQuotaThreshold();
+    say("## S7 quota threshold: one account at 90% of its 5-hour window, one at 10%; 8 agents × 40 requests (issue 12)");
+    say();
+    say(renderQuota(rows));
+    say();
+    checkQuota(rows, targets);
+  },
   L1: async () => {
     const rows = await runLedgerOverhead();
     say("## L1 slot ledger overhead: acquire + release, uncontended, 5,000 sequential each");

@@ -6,6 +6,8 @@ import type { Timing } from "./config.js";
 import type { LateRelease } from "./close-notice.js";
 import { ECHO_KEY_MESSAGE, expandMessage } from "./faults.js";
 import type { FaultQueue } from "./faults.js";
+import type { PromptCache } from "./prompt-cache.js";
+import type { QuotaBook } from "./quota.js";
 import { errorBody, messageFor } from "./responses.js";
 import {
   cutBody,
@@ -32,6 +34,8 @@ export interface ChatContext {
   nextId: () => string;
   /** Frees the slot of a request whose client went away, as late as Z.AI notices it. */
   late: LateRelease;
+  quota?: QuotaBook;
+  promptCache?: PromptCache;
 }
 
 export interface ChatBody {
@@ -112,6 +116,8 @@ export function handleChat(
   if (fault?.kind === "sse-error" && fault.lineEnding !== undefined) completion.lineEnding = fault.lineEnding;
   if (fault === undefined || fault.kind === "finish-reason" || fault.kind === "line-endings") {
     record(200, null, "200", fault?.kind ?? null);
+    ctx.quota?.served(account.id);
+    if (ctx.promptCache) completion.cachedTokens = ctx.promptCache.take(account.id, raw, completion.promptTokens);
     res.once("finish", () => stats.completed());
     return serveCompletion(res, completion);
   }

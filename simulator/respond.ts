@@ -83,6 +83,8 @@ export interface Completion {
   promptTokens: number;
   headers: Record<string, string>;
   finishReason: string;
+  /** Prompt tokens served from the account's prompt cache (see prompt-cache.ts). */
+  cachedTokens?: number;
   /** SSE line endings (default "lf"). */
   lineEnding?: LineEnding;
 }
@@ -96,7 +98,7 @@ function withEnding(frames: string[], ending: LineEnding | undefined): string[] 
 
 export function serveCompletion(res: ServerResponse, c: Completion): void {
   const pieces = contentPieces(c.timing.chunks);
-  const usage = usageFor(c.promptTokens, pieces);
+  const usage = usageFor(c.promptTokens, pieces, c.cachedTokens);
   const { latencyMs, gapMs } = c.timing;
   if (!c.stream) {
     const body = completionBody(c.ctx, pieces, usage, c.finishReason);

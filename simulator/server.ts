@@ -13,6 +13,8 @@ import { resolveConfig } from "./config.js";
 import { CONTROL_PREFIX, handleControl } from "./control.js";
 import { FaultQueue } from "./faults.js";
 import { modelList } from "./responses.js";
+import { PromptCache } from "./prompt-cache.js";
+import { parseQuotaControl, QUOTA_CONTROL_PATH, QUOTA_PATH, QuotaBook, type QuotaControl, type QuotaSnapshot } from "./quota.js";
 import { sendError, sendJson } from "./respond.js";
 import { StatsRecorder } from "./stats.js";
 import type { CloseNotice, Fault, Simulator, SimulatorConfig, SimulatorStats, UsageWindow } from "./types.js";
@@ -42,6 +44,7 @@ export async function startSimulator(config: SimulatorConfig): Promise<Simulator
     unavailableModels: resolved.unavailableModels,
     now: resolved.now,
   };
+  const quota = new QuotaBook(registry, resolved.now);
   let sequence = 0;
   const chat: ChatContext = {
     admission,
@@ -49,12 +52,16 @@ export async function startSimulator(config: SimulatorConfig): Promise<Simulator
     stats,
     timing: resolved.timing,
     nextId: () => `chatcmpl-sim-${++sequence}`,
+    quota,
+    promptCache: new PromptCache(),
     late,
   };
 
   const api = {
     setLimit: (account: string, model: string, limit: number): void => registry.setLimit(account, model, limit),
     setUsageWindow: (account: string, window: UsageWindow | null): void => registry.setUsageWindow(account, window),
+    setQuota: (control: QuotaControl): void => quota.set(control),
+    quota: (): Record<string, QuotaSnapshot> => quota.snapshot(),
     inject: (...list: Fault[]): void => list.forEach((fault) => faults.add(fault)),
     pendingFaults: (): Fault[] => faults.pending(),
     clearFaults: (): void => faults.clear(),
@@ -82,11 +89,23 @@ export async function startSimulator(config: SimulatorConfig): Promise<Simulator
       if ("kind" in account) return sendError(res, account.status, account.code, account.message);
       return sendJson(res, 200, modelList(resolved.models, Math.floor(resolved.now() / 1000)));
     }
+    if (path === QUOTA_PATH && method === "GET") return sendJson(res, 200, quota.answer(admission, keyFrom(req.headers)));
+    if (path === QUOTA_CONTROL_PATH) return quotaControl(res, method, raw);
     if (path.startsWith(`${CONTROL_PREFIX}/`)) {
       const answer = handleControl(api, method, path.slice(CONTROL_PREFIX.length), raw);
       return sendJson(res, answer.status, JSON.stringify(answer.body));
     }
     sendError(res, 404, "404", `Not Found: ${method} ${path}`);
+  };
+
+  const quotaControl = (res: ServerResponse, method: string, raw: string): void => {
+    if (method === "GET") return sendJson(res, 200, JSON.stringify(quota.snapshot()));
+    try {
+      quota.set(parseQuotaControl(raw.trim() === "" ? undefined : JSON.parse(raw)));
+      sendJson(res, 200, JSON.stringify({ ok: true }));
+    } catch (error) {
+      sendJson(res, error instanceof Error && error.name === "UnknownAccountError" ? 404 : 400, JSON.stringify({ error: String(error instanceof Error ? error.message : error) }));
+    }
   };
 
   const server = createServer((req, res) =>

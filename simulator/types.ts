@@ -229,6 +229,10 @@ export interface Simulator {
   setLimit(account: string, model: string, limit: number): void;
   /** Replace an account's usage window (null removes it); the used count starts again at 0. */
   setUsageWindow(account: string, window: UsageWindow | null): void;
+  /** Quota endpoint: an account's answer shape, plan level, 5-hour / weekly percentages (see quota.ts). */
+  setQuota(control: import("./quota.js").QuotaControl): void;
+  /** Per account: shape, level, percentages and how often its quota was read. */
+  quota(): Record<string, import("./quota.js").QuotaSnapshot>;
   inject(...faults: Fault[]): void;
   /** Faults not yet consumed, `times` = remaining uses. */
   pendingFaults(): Fault[];

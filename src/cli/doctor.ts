@@ -5,12 +5,15 @@ import { DEFAULT_BASE_URL, doctorChecks } from "./doctor-checks.js";
 import { gatherDoctorFacts } from "./doctor-facts.js";
 import { PROBE_NOTE, runProbes, type ProbeResult } from "./probe.js";
 import { countLevels, plural, renderCheck, type Check } from "./report.js";
+import { quotaKeyChecks } from "../quota/key-check.js";
 
 export interface DoctorOptions {
   provider: ProviderId;
   json: boolean;
   probe: boolean;
   models: string[];
+  /** Check every key through the quota endpoint (issue 12). */
+  keys?: boolean;
 }
 
 export interface DoctorReport {
@@ -31,6 +34,11 @@ export async function doctorCommand(cli: CliEnv, options: DoctorOptions): Promis
   const { setup } = facts;
   const ledger = await inspectLedger({ env: cli.env, homedir: cli.homedir, statePath: setup.statePath, provider: options.provider, redisFromFile: setup.keys.loaded?.settings.redis });
   const checks = [...doctorChecks(facts), ledgerCheck(ledger)];
+  if (options.keys) {
+    // Every key through the quota endpoint: it spends nothing and names the keys Z.AI refuses.
+    const baseURL = setup.baseURL?.value ?? DEFAULT_BASE_URL[options.provider];
+    checks.push(...(await quotaKeyChecks(setup.keys.loaded?.keys ?? [], baseURL, cli.fetch, cli.clock)));
+  }
   let probe: DoctorReport["probe"];
   if (options.probe) {
     const baseURL = setup.baseURL?.value ?? DEFAULT_BASE_URL[options.provider];

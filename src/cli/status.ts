@@ -10,6 +10,8 @@ import type { CliEnv } from "./cli-env.js";
 import { formatLocalTime } from "../util/format.js";
 import { accountStatuses, clearedByReset, describeSource, ignoredEntries, learnedResets, type AccountStatus } from "./status-report.js";
 import { readSetup } from "./setup.js";
+import { quotaFilePath, readQuotaFile } from "../quota/quota-file.js";
+import { quotaLine, quotaStatus, type QuotaStatus } from "../quota/quota-status.js";
 
 export interface StatusOptions {
   provider: ProviderId;
@@ -26,7 +28,7 @@ export interface StatusReport {
   stateProblem?: string;
   configProblem?: string;
   keysFrom: string;
-  accounts: AccountStatus[];
+  accounts: Array<AccountStatus & { quota?: QuotaStatus }>;
   ignoredEntries: number;
   /** What a `--reset` cleared, and how many learned limits it left in place (only `--reset learned...` resets those). */
   reset?: { target: string; cleared: string[]; learnedKept: number };
@@ -74,6 +76,7 @@ export async function statusCommand(cli: CliEnv, options: StatusOptions): Promis
   const read = path === undefined ? undefined : await readStateFile(cli.stateFs, path);
   const section = read?.kind === "ok" ? (read.file.providers[options.provider] ?? emptyProviderState()) : emptyProviderState();
   const state = pruneState(section, now);
+  const quotas = path === undefined ? undefined : await readQuotaFile(cli.stateFs, quotaFilePath(path));
   const report: StatusReport = {
     command: "status",
     version: cli.version,
@@ -84,7 +87,10 @@ export async function statusCommand(cli: CliEnv, options: StatusOptions): Promis
     ...(read?.kind === "unreadable" ? { stateProblem: read.problem } : {}),
     ...(setup.keys.loadError ? { configProblem: setup.keys.loadError } : {}),
     keysFrom: describeSource(loaded?.keySource ?? "none", setup.keys.path, setup.keys.envVariable),
-    accounts: accountStatuses({ keys, state, ids, now, startOf }),
+    accounts: accountStatuses({ keys, state, ids, now, startOf }).map((a) => {
+      const quota = quotas && quotaStatus(quotas, options.provider, a.account, ids);
+      return quota ? { ...a, quota } : a;
+    }),
     ignoredEntries: ignoredEntries(state, ids),
     ...(reset ? { reset } : {}),
     ledger: await inspectLedger({ env: cli.env, homedir: cli.homedir, statePath: path, provider: options.provider, redisFromFile: loaded?.settings.redis }),
@@ -125,6 +131,7 @@ export function renderStatus(report: StatusReport, now: number): string {
       lines.push(`  learned limit: ${limit.model} at most ${limit.limit} in flight (${start}; learned ${formatLocalTime(Date.parse(limit.learnedAt), now)})`);
     }
     for (const u of account.unavailable) lines.push(`  unavailable: ${u.model}: ${u.why}`);
+    if (account.quota) lines.push(`  ${quotaLine(account.quota, now)}`);
   }
   if (report.ledger) lines.push("", ...renderLedger(report.ledger));
   if (report.ignoredEntries > 0) lines.push("", `${report.ignoredEntries} state entr${report.ignoredEntries === 1 ? "y is" : "ies are"} for keys or accounts not configured now (ignored)`);

@@ -6,6 +6,7 @@ Commands:
                     problem with line/column, mode 0600), the endpoint, a writable state directory.
     --probe         Also send one tiny request per key (spends a little quota) and report what Z.AI says.
     --models a,b    Models to probe (default: glm-4.7).
+    --keys          Also check every key through Z.AI's quota endpoint (spends nothing); names the refused ones.
   status            Per account and key: usable or not and why, cooldowns, learned limits, unavailable models.
     --reset <id>    Clear cooldowns, disabled keys and unavailable models of a key id, an account, or "all"
                     (learned limits stay).

@@ -1,0 +1,52 @@
+import { PROVIDERS, type ProviderId } from "../config/schema.js";
+
+/**
+ * Options of the 2.x plugin entry `{ "package": "oc-zai-multi-account", "options": { ... } }` (`ctx.options`).
+ * The 2.x server may run as a background service whose environment is not the terminal's
+ * (opencode-v2.md section 1), so everything a user needs can be set here; environment variables still work.
+ */
+export interface V2Options {
+  /** Keys file path; default: ZAI_KEYS_FILE, else <config>/opencode/zai-keys.json. */
+  keysFile: string | undefined;
+  /** Providers to serve. */
+  providers: ProviderId[];
+  /**
+   * Longest time `http.request` may spend before answering (slot wait, retries, cooldown waits). The host's
+   * header timeout (packages/ai/src/schema/options.ts `headerTimeout`, 300 000 ms) covers both HTTP hooks.
+   */
+  requestBudgetMs: number;
+  /** An answer parked for `http.response` (or handed back and never read) is cancelled after this, freeing its slot. */
+  leaseTtlMs: number;
+}
+
+export const V2_DEFAULTS = { requestBudgetMs: 240_000, leaseTtlMs: 120_000 } as const;
+export const HOST_HEADER_TIMEOUT_MS = 300_000;
+
+/** Reads `ctx.options`; a bad field is named in the thrown error (setup logs it and registers nothing). */
+export function parseV2Options(raw: Readonly<Record<string, unknown>> | undefined, defaultProviders: readonly ProviderId[]): V2Options {
+  const options = raw ?? {};
+  const keysFile = options.keysFile;
+  if (keysFile !== undefined && (typeof keysFile !== "string" || keysFile.length === 0)) {
+    throw new Error(`plugin option "keysFile" must be a non-empty path string`);
+  }
+  let providers = [...defaultProviders];
+  if (options.providers !== undefined) {
+    const list = options.providers;
+    if (!Array.isArray(list) || list.length === 0 || !list.every((p): p is ProviderId => PROVIDERS.includes(p as ProviderId))) {
+      throw new Error(`plugin option "providers" must be a non-empty list of ${PROVIDERS.map((p) => `"${p}"`).join(", ")}`);
+    }
+    providers = [...new Set(list)];
+  }
+  const requestBudgetMs = duration(options, "requestBudgetMs", V2_DEFAULTS.requestBudgetMs, HOST_HEADER_TIMEOUT_MS - 1);
+  const leaseTtlMs = duration(options, "leaseTtlMs", V2_DEFAULTS.leaseTtlMs, Number.MAX_SAFE_INTEGER);
+  return { keysFile, providers, requestBudgetMs, leaseTtlMs };
+}
+
+function duration(options: Readonly<Record<string, unknown>>, name: string, fallback: number, max: number): number {
+  const value = options[name];
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > max) {
+    throw new Error(`plugin option "${name}" must be a whole number of milliseconds from 1 to ${max}`);
+  }
+  return value;
+}

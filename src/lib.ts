@@ -1,6 +1,10 @@
 /** The library API, for tools and tests. Not loaded by OpenCode (which calls every export of the main entry). */
-export { createProviderPlugin, SERVICE, AUTH_METHOD_LABEL, type PluginDeps } from "./plugin.js";
+export { createProviderPlugin, SERVICE, AUTH_METHOD_LABEL, type PluginDeps } from "./hosts/opencode-v1.js";
+export { createEngine, type Engine, type EngineDeps } from "./engine/engine.js";
+export { EngineRegistry, processEngines } from "./engine/registry.js";
 export { createZaiFetch, type ZaiFetch, type ZaiFetchDeps, type FetchEvent } from "./fetch/zai-fetch.js";
+export { createLifecycle, type Lifecycle, type LifecycleDeps, type Attempt, type Start } from "./fetch/lifecycle.js";
+export { createAnswers, CODE_HEADER, MESSAGE_PREFIX, type Answers, type PluginErrorCode } from "./fetch/answers.js";
 export { classify, CODE_RULES, isCodingEndpoint, type Answer } from "./classify/classify.js";
 export type { Verdict, VerdictKind } from "./classify/verdict.js";
 export { parseUpstreamError, parseSseError, type UpstreamError } from "./classify/parse.js";
@@ -22,7 +26,7 @@ export { ConfigError, isConfigError } from "./errors.js";
 export { Notifier, type NotifySink } from "./notify/notifier.js";
 export { systemClock, type Clock } from "./util/clock.js";
 export { systemRandom, type Random } from "./util/random.js";
-export { fingerprint, redact } from "./util/redact.js";
+export { fingerprint, redact, Redactor } from "./util/redact.js";
 export { backoffDelay } from "./retry/backoff.js";
 export { attachStateSync, DEFAULT_SYNC_INTERVAL_MS, type StateSync, type StateSyncOptions } from "./state/state-sync.js";
 export { stateFilePath, STATE_FILE_OFF } from "./state/paths.js";

@@ -3,9 +3,9 @@
  * next to (or instead of) `"oc-zai-multi-account"`. Its keys are never sent to z.ai. Same shape as the main entry
  * (see src/index.ts); under 2.x its `setup` serves zhipuai-coding-plan unless `options.providers` says otherwise.
  */
-import { processV2Deps } from "./hosts/process.js";
+import { createProviderPlugin } from "./hosts/opencode-v1.js";
 import { createV2Setup } from "./hosts/opencode-v2.js";
-import { createProviderPlugin } from "./plugin.js";
+import { processV2Deps } from "./hosts/process.js";
 
 const plugin = {
   id: "oc-zai-multi-account-zhipu",

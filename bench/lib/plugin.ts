@@ -1,5 +1,5 @@
 /** The plugin's fetch built the way the library API documents it, with real time and a silent notifier. */
-import { createZaiFetch, keysFileSchema, Notifier, systemClock, systemRandom, type ApiKey, type FetchEvent, type KeysFileInput, type ZaiFetch } from "../../src/lib.js";
+import { createZaiFetch, keysFileSchema, Notifier, Redactor, systemClock, systemRandom, type ApiKey, type FetchEvent, type KeysFileInput, type ZaiFetch } from "../../src/lib.js";
 
 export interface AccountKeys {
   account: string;
@@ -20,6 +20,6 @@ export function pluginFetch(
 ): ZaiFetch {
   const { keys: _k, $schema: _s, ...parsed } = keysFileSchema.parse(settings);
   const clock = systemClock;
-  const notifier = new Notifier({ clock, sink: { toast() {}, log() {} }, secrets: () => [], toasts: false, intervalMs: 0 });
+  const notifier = new Notifier({ clock, sink: { toast() {}, log() {} }, redactor: new Redactor(), toasts: false, intervalMs: 0 });
   return createZaiFetch({ keys: apiKeys(accounts), settings: parsed, clock, random: systemRandom, fetch, notifier, ...(onEvent ? { onEvent } : {}) });
 }

@@ -65,12 +65,31 @@ export const retrySchema = z.strictObject({
   maxDelayMs: z.number().int().min(0).default(30_000).describe("Largest single backoff."),
   maxQueueWaitMs: z.number().int().min(0).default(600_000).describe("How long a request may wait for a free concurrency slot before it is given back as 429."),
   maxCooldownWaitMs: z.number().int().min(0).default(30_000).describe("Cooldowns shorter than this are waited out inside the plugin; longer ones are handed to OpenCode as 429 with retry-after-ms."),
+  maxWaitMs: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe("Fail fast: when every account is cooling for longer than this, answer at once with a final error naming the accounts and reset times, instead of waiting (for scripts and CI). Unset: wait."),
+  cancelGraceMs: z
+    .number()
+    .int()
+    .min(0)
+    .max(10_000)
+    .default(250)
+    .describe("A slot freed by a cancelled or aborted stream is reused only after this long: Z.AI notices a closed connection a moment later and would answer the next request 1302."),
 });
 
 export const adaptiveSchema = z.strictObject({
   enabled: z.boolean().default(true).describe("Learn each (account, model) limit from 1302 answers."),
   decreaseFactor: z.number().gt(0).lt(1).default(0.5).describe("On a 1302 the limit is multiplied by this (never below 1)."),
   increaseAfter: z.number().int().min(1).default(20).describe("Clean completions, at full use of the limit, before it rises by one."),
+  recoverAfterMs: z
+    .number()
+    .int()
+    .min(0)
+    .default(1_800_000)
+    .describe("A learned limit below its ceiling is tried one higher after this long without a 1302 (Z.AI raises limits off-peak). 0 disables."),
 });
 
 export const notificationsSchema = z.strictObject({

@@ -1,4 +1,5 @@
 import { isTemporary, type Blocker } from "../pool/key-pool.js";
+import type { ProviderId } from "../config/schema.js";
 import { formatLocalTime, formatWait } from "../util/format.js";
 
 /** When no account can take a request: wait until a moment, or stop because nothing will change. */
@@ -6,10 +7,19 @@ export type Outlook =
   | { kind: "wait"; until: number; message: string }
   | { kind: "never"; status: 401 | 403; code: "no_usable_keys" | "model_unavailable"; message: string; wrongEndpoint: boolean };
 
-export const CODING_ENDPOINT = "https://api.z.ai/api/coding/paas/v4";
+/** The Coding Plan endpoint of each provider: Coding Plan keys work only there. */
+export const CODING_ENDPOINTS: Readonly<Record<ProviderId, string>> = {
+  "zai-coding-plan": "https://api.z.ai/api/coding/paas/v4",
+  "zhipuai-coding-plan": "https://open.bigmodel.cn/api/coding/paas/v4",
+};
+export const CODING_ENDPOINT = CODING_ENDPOINTS["zai-coding-plan"];
+
+export function codingEndpoint(provider: ProviderId): string {
+  return CODING_ENDPOINTS[provider];
+}
 
 /** Pure: turns the blockers of every account into what to tell the caller. */
-export function outlook(blockers: readonly Blocker[], model: string, now: number): Outlook {
+export function outlook(blockers: readonly Blocker[], model: string, now: number, endpoint: string = CODING_ENDPOINT): Outlook {
   const temporary = blockers.filter(isTemporary);
   if (temporary.length > 0) {
     const until = Math.min(...temporary.map((b) => b.until));
@@ -20,7 +30,7 @@ export function outlook(blockers: readonly Blocker[], model: string, now: number
     const wrongEndpoint = unavailable.some((b) => b.wrongEndpoint);
     const codes = [...new Set(unavailable.map((b) => b.code))].join("/");
     const hint = wrongEndpoint
-      ? ` Z.AI answered ${codes} "Insufficient balance", which from a non-coding endpoint means the wrong door: Coding Plan keys work only on ${CODING_ENDPOINT}. Remove the baseURL override or point it there.`
+      ? ` Z.AI answered ${codes} "Insufficient balance", which from a non-coding endpoint means the wrong door: Coding Plan keys work only on ${endpoint}. Remove the baseURL override or point it there.`
       : ` Z.AI answered ${codes}: the model is not in the plan of ${unavailable.length === 1 ? "this account" : "these accounts"}. This is about the plan, not about load, so retrying cannot fix it: pick another model or upgrade the plan.`;
     return {
       kind: "never",

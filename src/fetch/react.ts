@@ -8,7 +8,7 @@ import type { Scheduler } from "../scheduler/scheduler.js";
 import type { Clock } from "../util/clock.js";
 import { formatLocalTime, formatWait } from "../util/format.js";
 import type { Random } from "../util/random.js";
-import { giveUp } from "./answers.js";
+import type { Answers } from "./answers.js";
 import { quotable } from "./opencode-retry.js";
 
 /** What a failed attempt may change: the key pool, the scheduler's wake-ups, the user's notifications. */
@@ -19,6 +19,11 @@ export interface Reactions {
   settings: Settings;
   clock: Clock;
   random: Random;
+  answers: Answers;
+  /** The provider's Coding Plan endpoint (hints name it). */
+  endpoint: string;
+  /** Models an account can still be asked for (for 1211 advice). */
+  models: (account: string) => string[];
 }
 
 /** One failed attempt, as classified. */
@@ -60,11 +65,18 @@ export function react(ctx: Reactions, failure: Failure): Step {
       return { kind: "retry", delayMs: 0 };
     case "key-invalid":
       pool.disableKey(key.id, `rejected (${verdict.code ?? "401"})`, verdict.code, now);
-      notifier.toast("key-disabled", `Key "${key.label}" was rejected by Z.AI (${verdict.code ?? "401"}: ${verdict.message || "invalid"}); it is disabled until OpenCode restarts.`);
+      notifier.toast(
+        "key-disabled",
+        `Key "${key.label}" was rejected by Z.AI (${verdict.code ?? "401"}: ${verdict.message || "invalid"}); it stays disabled for 24 h in every OpenCode process on this machine. After fixing it: \`npx oc-zai-multi-account status --reset ${key.id}\`.`,
+      );
       return { kind: "retry", delayMs: 0 };
     case "account-unusable":
       pool.disableAccount(account, `${verdict.code}: ${verdict.message}`, verdict.code, now);
-      notifier.toast("account-disabled", `Account "${account}" is unusable (${verdict.code}: ${verdict.message}); its keys are disabled until OpenCode restarts.`, "error");
+      notifier.toast(
+        "account-disabled",
+        `Account "${account}" is unusable (${verdict.code}: ${verdict.message}); its keys stay disabled for 24 h in every OpenCode process on this machine. After fixing it: \`npx oc-zai-multi-account status --reset ${account}\`.`,
+        "error",
+      );
       return { kind: "retry", delayMs: 0 };
     case "concurrency": {
       // The lowered limit already keeps this account below what Z.AI refused. When it was not lowered (already
@@ -106,26 +118,29 @@ export function react(ctx: Reactions, failure: Failure): Step {
       notifier.toast(
         "model-unavailable",
         verdict.wrongEndpoint
-          ? `Z.AI answered ${verdict.code} "Insufficient balance" on ${failure.url}: Coding Plan keys need the coding endpoint (.../api/coding/paas/v4).`
+          ? `Z.AI answered ${verdict.code} "Insufficient balance" on ${failure.url}: Coding Plan keys need the coding endpoint ${ctx.endpoint}.`
           : `${model} is not in the plan of account "${account}" (${verdict.code}); other accounts will serve it.`,
       );
       return { kind: "retry", delayMs: 0 };
     case "fatal":
-      return { kind: "return", response: fatal(notifier, verdict, model) };
+      return { kind: "return", response: fatal(ctx, verdict, model, account) };
     default:
       return verdict satisfies never;
   }
 }
 
-function fatal(notifier: Notifier, verdict: Extract<Verdict, { kind: "fatal" }>, model: string): Response {
+function fatal(ctx: Reactions, verdict: Extract<Verdict, { kind: "fatal" }>, model: string, account: string): Response {
+  const { answers, notifier } = ctx;
   if (verdict.reason === "unknown-model") {
     if (verdict.code !== "1211") {
       const said = quotable(verdict.message);
-      return giveUp(400, verdict.code, `Z.AI refused the request (${verdict.code})${said ? `: ${said}` : "."}`);
+      return answers.giveUp(400, verdict.code, `Z.AI refused the request (${verdict.code})${said ? `: ${said}` : "."}`);
     }
-    return giveUp(400, "1211", `Z.AI does not know the model "${model}" (1211 Unknown Model). Check the model id: \`opencode models zai-coding-plan\` lists the ones OpenCode knows.`);
+    const usable = ctx.models(account).filter((m) => m !== model);
+    const advice = usable.length > 0 ? `Models account "${account}" can be asked for: ${usable.join(", ")}.` : "Check the model id against your plan.";
+    return answers.giveUp(400, "1211", `Z.AI does not know the model "${model}" (1211 Unknown Model), although OpenCode lists it: Z.AI has not enabled it for this endpoint yet, or renamed it. ${advice}`);
   }
   notifier.toast("account-disabled", `Z.AI flagged usage under its Fair Usage Policy (1313). The plugin does not retry or switch accounts to get around it.`, "error");
   const said = quotable(verdict.message);
-  return giveUp(403, "1313", `Z.AI throttled this request under its Fair Usage Policy (1313${said ? `: ${said}` : ""}). Not retried and not moved to another account: doing so deepens the violation. Reduce parallel agents and wait before continuing.`);
+  return answers.giveUp(403, "1313", `Z.AI throttled this request under its Fair Usage Policy (1313${said ? `: ${said}` : ""}). Not retried and not moved to another account: doing so deepens the violation. Reduce parallel agents and wait before continuing.`);
 }

@@ -1,15 +1,18 @@
+import type { LeaseOutcome } from "../scheduler/outcome.js";
+
 /**
- * A response body that streams `head` then the rest of `reader`, and calls `done` exactly once when the
- * body has been read to its end, cancelled, has errored, or `signal` aborted. Nothing is buffered.
+ * A response body that streams `head` then the rest of `reader`, and calls `done` exactly once: `completed` when
+ * read to its end, `cancelled` when the reader cancelled it or `signal` aborted, `failed` when it errored.
+ * Nothing is buffered.
  */
 export function releasingBody(
   head: readonly Uint8Array[],
   reader: ReadableStreamDefaultReader<Uint8Array>,
-  done: (outcome: "completed" | "other") => void,
+  done: (outcome: Extract<LeaseOutcome, "completed" | "cancelled" | "failed">) => void,
   signal: AbortSignal | undefined,
 ): ReadableStream<Uint8Array> {
   let finished = false;
-  const finish = (outcome: "completed" | "other") => {
+  const finish = (outcome: "completed" | "cancelled" | "failed") => {
     if (finished) return;
     finished = true;
     signal?.removeEventListener("abort", onAbort);
@@ -17,7 +20,7 @@ export function releasingBody(
   };
   const onAbort = () => {
     reader.cancel(signal?.reason).catch(() => {});
-    finish("other");
+    finish("cancelled");
   };
   if (signal?.aborted) onAbort();
   else signal?.addEventListener("abort", onAbort, { once: true });
@@ -37,12 +40,12 @@ export function releasingBody(
           controller.enqueue(value);
         }
       } catch (error) {
-        finish("other");
+        finish(signal?.aborted ? "cancelled" : "failed");
         controller.error(error);
       }
     },
     cancel(reason) {
-      finish("other");
+      finish("cancelled");
       return reader.cancel(reason);
     },
   });

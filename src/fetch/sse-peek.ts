@@ -1,3 +1,4 @@
+import { createParser } from "eventsource-parser";
 import { parseSseError, type UpstreamError } from "../classify/parse.js";
 
 export type PeekResult =
@@ -6,77 +7,44 @@ export type PeekResult =
   /** The first event is content: `chunks` were read and must be sent before the rest of `reader`. */
   | { kind: "content"; chunks: Uint8Array[]; reader: ReadableStreamDefaultReader<Uint8Array> };
 
-const MAX_PEEK_BYTES = 64 * 1024;
+/** Past this many bytes without a data event, the stream is handed on as it is. */
+export const MAX_PEEK_BYTES = 64 * 1024;
 
 /**
- * Reads a 200 SSE stream up to its first event that carries data, to catch errors Z.AI sends inside
- * streams (`data: {"error":...}`, `event: error`) before any content reaches the caller. Nothing past
- * that first event is read: the stream is not buffered.
+ * Reads a 200 SSE stream up to its first event that carries data, to catch errors Z.AI sends inside streams
+ * (`data: {"error":...}`, `event: error`) before any content reaches the caller. Framing (LF, CRLF, CR-only line
+ * endings, comments, multi-line data) is eventsource-parser's. Nothing past that first event is read.
  */
-export async function peekFirstEvent(body: ReadableStream<Uint8Array>, decoder: TextDecoder): Promise<PeekResult> {
+export async function peekFirstEvent(body: ReadableStream<Uint8Array>): Promise<PeekResult> {
   const reader = body.getReader();
+  const decoder = new TextDecoder();
   const chunks: Uint8Array[] = [];
-  let text = "";
-  let searchFrom = 0;
+  let first: UpstreamError | "content" | undefined;
+  const parser = createParser({
+    onEvent(event) {
+      first ??= inspect(event.event, event.data);
+    },
+  });
+  let bytes = 0;
   for (;;) {
     const { done, value } = await reader.read();
     if (value) {
       chunks.push(value);
-      // Decoded whole each time (no streaming state), so one decoder serves concurrent requests.
-      text = decoder.decode(chunks.length === 1 ? value : concat(chunks));
+      bytes += value.byteLength;
+      parser.feed(decoder.decode(value, { stream: true }));
     }
-    for (;;) {
-      const end = eventEnd(text, searchFrom);
-      if (end === -1) break;
-      const event = text.slice(searchFrom, end);
-      searchFrom = end;
-      const verdict = inspectEvent(event);
-      if (verdict === "skip") continue;
-      if (verdict === "content") return { kind: "content", chunks, reader };
+    if (done) parser.feed("\n\n"); // a last event without its blank line still counts
+    if (first === "content" || ((done || bytes > MAX_PEEK_BYTES) && first === undefined)) return { kind: "content", chunks, reader };
+    if (first !== undefined) {
       await reader.cancel().catch(() => {});
-      return { kind: "error", error: verdict };
-    }
-    if (done || text.length > MAX_PEEK_BYTES) {
-      const tail = text.slice(searchFrom);
-      const verdict = tail.trim() ? inspectEvent(tail) : "skip";
-      if (verdict !== "skip" && verdict !== "content") {
-        await reader.cancel().catch(() => {});
-        return { kind: "error", error: verdict };
-      }
-      return { kind: "content", chunks, reader };
+      return { kind: "error", error: first };
     }
   }
 }
 
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
-  }
-  return out;
-}
-
-function eventEnd(text: string, from: number): number {
-  const lf = text.indexOf("\n\n", from);
-  const crlf = text.indexOf("\r\n\r\n", from);
-  if (lf === -1 && crlf === -1) return -1;
-  if (crlf === -1 || (lf !== -1 && lf < crlf)) return lf + 2;
-  return crlf + 4;
-}
-
-function inspectEvent(event: string): UpstreamError | "content" | "skip" {
-  let type = "message";
-  const data: string[] = [];
-  for (const line of event.split(/\r?\n/)) {
-    if (line.startsWith("event:")) type = line.slice(6).trim();
-    else if (line.startsWith("data:")) data.push(line.slice(5).trimStart());
-  }
-  if (data.length === 0) return type === "error" ? { code: undefined, message: "error event in stream" } : "skip";
-  const payload = data.join("\n");
-  const error = parseSseError(payload);
+function inspect(type: string | undefined, data: string): UpstreamError | "content" {
+  const error = parseSseError(data);
   if (error) return error;
-  if (type === "error") return { code: undefined, message: payload.slice(0, 500) };
+  if (type === "error") return { code: undefined, message: data.slice(0, 500) || "error event in stream" };
   return "content";
 }

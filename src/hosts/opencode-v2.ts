@@ -1,40 +1,48 @@
 /**
- * The OpenCode 2.x adapter: `setup(ctx)` registers three session hooks per served provider over the shared engine.
- * Host behaviour it relies on (anomalyco/opencode; summarized in the shared host notes opencode-v2.md):
+ * The OpenCode 2.x adapter: `setup(ctx)` registers three session hooks per served provider over the process's
+ * engine (the same one the 1.x adapter, src/hosts/opencode-v1.ts, uses). Host behaviour it relies on
+ * (anomalyco/opencode; summarized in the shared host notes opencode-v2.md):
  * - packages/core/src/session/model-http.ts: `http.request` runs, the host sends whatever `event.request` is left,
  *   then `http.response` gets `{ request: <that same object>, response }` before any status check.
  * - packages/core/src/plugin/hooks.ts: `hook(name, cb, { providerID })` only fires for that provider.
  * - packages/plugin/src/promise/adapter.ts: a rejected callback is a defect that fails the user's turn, so every
- *   callback here catches everything and leaves the event as it was.
- * - packages/ai/src/route/executor.ts: a failed response's record keeps the request's headers (older revisions
- *   unredacted), so the host is never given a request that carries a key (see `stub` below).
+ *   callback here catches everything, logs it, and leaves the event as it was.
+ * - packages/core/src/session/runner/retry.ts: the `retry` hook sees the policy's decision and may change it.
  */
+import type { ConfigIO } from "../config/load.js";
 import type { ProviderId } from "../config/schema.js";
-import { retryLater } from "../fetch/answers.js";
+import type { Engine } from "../engine/engine.js";
+import type { EngineRegistry } from "../engine/registry.js";
+import type { Attempt } from "../fetch/lifecycle.js";
+import { normalizeRequest } from "../fetch/request.js";
 import type { Clock } from "../util/clock.js";
-import { redact } from "../util/redact.js";
-import type { V2Context, V2HttpRequestEvent, V2HttpResponseEvent, V2Plugin, V2RetryEvent, V2Registration, V2SessionHook } from "./opencode-v2-types.js";
+import type { Random } from "../util/random.js";
+import { engineFor } from "./opencode-v1.js";
+import type { V2Context, V2HttpRequestEvent, V2HttpResponseEvent, V2Plugin, V2Registration, V2RetryEvent, V2SessionHook } from "./opencode-v2-types.js";
 import { forHost, RetryNotes } from "./v2-answers.js";
+import { Budget } from "./v2-budget.js";
 import { parseV2Options, type V2Options } from "./v2-options.js";
-import { Parking } from "./v2-parking.js";
-
-/** The engine for one provider, as the adapter uses it: the 1.x fetch semantics on a web Request. */
-export interface V2Engine {
-  run(request: Request): Promise<Response>;
-}
+import { guardUnread, Parking } from "./v2-parking.js";
 
 export type V2LogLevel = "info" | "warn" | "error";
 
 export interface V2Deps {
   clock: Clock;
-  /** The shared engine for (provider, keys file); the same one every instance and the 1.x adapter get. */
-  engine(provider: ProviderId, options: V2Options): Promise<V2Engine>;
+  random: Random;
+  /** How the engine sends upstream (all attempts with transport "plugin", re-issues with "host"). */
+  fetch: typeof globalThis.fetch;
+  /** Shared with the 1.x adapter: one engine per provider and keys file in the process. */
+  registry: EngineRegistry;
+  /** Configuration access for an entry's options (its `keysFile` wins over ZAI_KEYS_FILE). */
+  io(options: V2Options): ConfigIO;
   log(level: V2LogLevel, message: string): void;
 }
 
+/** What `http.request` left for `http.response`: an answer to substitute, or an attempt the host is sending. */
+type Parked = { kind: "answer"; response: Response } | { kind: "attempt"; engine: Engine; attempt: Attempt; budget: Budget };
+
 /**
- * The request the host sends in place of the real one: no key, no network. The engine has already made the
- * upstream call(s) with real keys; its answer is substituted in `http.response`. A fresh object per request,
+ * The request the host sends when the engine answers by itself: no key, no network. A fresh object per request,
  * because it is the WeakMap key that links the two hooks.
  */
 export function stubRequest(): Request {
@@ -45,14 +53,14 @@ export function stubRequest(): Request {
 export function createV2Setup(defaultProviders: readonly ProviderId[], deps: V2Deps): V2Plugin["setup"] {
   return async (ctx: V2Context) => {
     const session = ctx.session;
-    // 1.18.x calls setup too, with a reduced context and no session (opencode-v2.md section 8): its own
-    // loader already ran `server()`, so nothing is started here.
+    // 1.18.x calls setup too, with a reduced context and no session (opencode-v2.md section 8): its own loader
+    // already runs `server()` on the same engine, so nothing is started here.
     if (!session || typeof session.hook !== "function") return;
     let options: V2Options;
     try {
       options = parseV2Options(ctx.options, defaultProviders);
     } catch (error) {
-      deps.log("error", `oc-zai-multi-account: ${errorText(error)}; the plugin is inactive`);
+      deps.log("error", `${errorText(error)}; the plugin is inactive`);
       return;
     }
     const hook: V2SessionHook = (name, callback, filter) => session.hook!(name, callback, filter);
@@ -66,56 +74,84 @@ export function createV2Setup(defaultProviders: readonly ProviderId[], deps: V2D
 
 async function registerProvider(hook: V2SessionHook, provider: ProviderId, options: V2Options, deps: V2Deps): Promise<V2Registration[]> {
   const { clock, log } = deps;
-  const parking = new Parking(clock, options.leaseTtlMs, (what) =>
-    log("warn", `${provider}: an answer was ${what === "unclaimed" ? "never collected by http.response" : "never read"}; cancelled, its slot is free`),
-  );
+  const parking = new Parking<Parked>(clock, options.leaseTtlMs);
   const notes = new RetryNotes();
-  let engine: Promise<V2Engine> | undefined;
-  const filter = { providerID: provider };
+  const sink = {
+    toast: ({ message, variant }: { message: string; variant: string }) => log(variant === "error" ? "error" : "warn", message),
+    log: ({ level, message }: { level: string; message: string }) => log(level === "error" || level === "warn" ? level : "info", message),
+  };
+  const engine = () => engineFor(deps.registry, provider, { clock, random: deps.random, fetch: deps.fetch, io: deps.io(options), sink }, undefined);
+  const reclaimed = (what: string) => log("warn", `${provider}: ${what}; dropped after ${options.leaseTtlMs} ms, its slot is free`);
   const guard = <E>(name: string, body: (event: E) => Promise<void>) => async (event: E) => {
     try {
       await body(event);
     } catch (error) {
-      log("error", `${provider}: ${name} hook failed, request left as it was: ${errorText(error)}`);
+      log("error", `${provider}: ${name} hook failed, event left as it was: ${errorText(error)}`);
     }
+  };
+  const answerWith = (event: V2HttpRequestEvent, response: Response) => {
+    const stub = stubRequest();
+    parking.park(stub, { kind: "answer", response }, () => {
+      reclaimed("an answer was never collected by http.response");
+      response.body?.cancel().catch(() => {});
+    });
+    event.request = stub;
   };
 
   const onRequest = guard<V2HttpRequestEvent>("http.request", async (event) => {
-    engine ??= deps.engine(provider, options);
-    const current = await engine;
-    const original = event.request;
-    const bytes = original.method === "GET" || original.method === "HEAD" ? undefined : await original.clone().arrayBuffer();
-    const controller = new AbortController();
-    const stop = clock.setTimer(() => controller.abort(new Error("request budget spent")), options.requestBudgetMs);
-    let answer: Response;
-    try {
-      answer = await current.run(
-        new Request(original.url, {
-          method: original.method,
-          headers: original.headers,
-          ...(bytes === undefined ? {} : { body: bytes }),
-          signal: controller.signal,
-        }),
-      );
-    } catch (error) {
-      if (!controller.signal.aborted) throw error;
-      // Bounded below the host's 300 s header timeout (packages/ai/src/schema/options.ts): time will fix it.
-      answer = retryLater("queue_timeout", `no ${event.model.id} answer within ${Math.round(options.requestBudgetMs / 1000)} s (all slots busy or cooling); try again shortly`, 1000);
-    } finally {
-      stop();
+    const current = await engine();
+    const lifecycle = current.lifecycle;
+    if (!lifecycle) return answerWith(event, current.refusal!());
+    const budget = new Budget(clock, options.requestBudgetMs);
+    const outgoing = await normalizeRequest(event.request.clone(), { signal: budget.signal });
+    const late = () => current.answers.retryLater("queue_timeout", `no ${event.model.id} answer within ${Math.round(options.requestBudgetMs / 1000)} s (slots busy or accounts cooling); try again shortly`, 1000);
+    if (options.transport === "plugin") {
+      // The engine sends with real keys (and retries); the host only ever sends the keyless stub.
+      const answer = await lifecycle.run(outgoing).catch((error: unknown) => (budget.expired ? late() : Promise.reject(error)));
+      budget.stop();
+      return answerWith(event, answer);
     }
-    const stub = stubRequest();
-    parking.park(stub, answer);
-    event.request = stub;
+    const started = await lifecycle.start(outgoing).catch((error: unknown) => (budget.expired ? { kind: "answer" as const, response: late() } : Promise.reject(error)));
+    if (started.kind === "answer") {
+      budget.stop();
+      return answerWith(event, started.response);
+    }
+    const { attempt } = started;
+    const sent = new Request(attempt.url, {
+      method: outgoing.method,
+      headers: attempt.headers,
+      ...(outgoing.body === undefined ? {} : { body: outgoing.body }),
+    });
+    parking.park(sent, { kind: "attempt", engine: current, attempt, budget }, () => {
+      reclaimed("an attempt never reached http.response");
+      budget.stop();
+      attempt.abandon();
+    });
+    event.request = sent;
   });
 
   const onResponse = guard<V2HttpResponseEvent>("http.response", async (event) => {
     const parked = parking.claim(event.request);
-    if (!parked) return; // not a request this instance answered (e.g. its http.request failed): leave it
-    await event.response.body?.cancel().catch(() => {}); // the stub's own answer
-    const shown = forHost(parked);
+    if (!parked) return; // not a request this instance took (e.g. its http.request failed): leave it
+    let response: Response;
+    if (parked.kind === "answer") {
+      await event.response.body?.cancel().catch(() => {}); // the stub's own answer
+      response = parked.response;
+    } else {
+      const { engine: current, attempt, budget } = parked;
+      try {
+        response = await current.lifecycle!.finish(attempt, event.response);
+      } catch (error) {
+        attempt.abandon();
+        if (!budget.expired) throw error;
+        response = current.answers.retryLater("queue_timeout", `no ${event.model.id} answer within ${Math.round(options.requestBudgetMs / 1000)} s; try again shortly`, 1000);
+      } finally {
+        budget.stop();
+      }
+    }
+    const shown = forHost(response);
     notes.set(RetryNotes.key(event.sessionID, event.model.providerID, event.model.id), shown.note);
-    event.response = shown.response;
+    event.response = guardUnread(shown.response, clock, options.leaseTtlMs, () => reclaimed("an answer handed to the host was never read"));
   });
 
   const onRetry = guard<V2RetryEvent>("retry", async (event) => {
@@ -125,11 +161,10 @@ async function registerProvider(hook: V2SessionHook, provider: ProviderId, optio
     else if (event.decision.retry) event.decision = { retry: true, delay: note.delayMs };
   });
 
+  const filter = { providerID: provider };
   return [await hook("http.request", onRequest, filter), await hook("http.response", onResponse, filter), await hook("retry", onRetry, filter)];
 }
 
 function errorText(error: unknown): string {
-  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  return redact(text, []);
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
-

@@ -15,8 +15,15 @@ export interface V2Options {
    * header timeout (packages/ai/src/schema/options.ts `headerTimeout`, 300 000 ms) covers both HTTP hooks.
    */
   requestBudgetMs: number;
-  /** An answer parked for `http.response` (or handed back and never read) is cancelled after this, freeing its slot. */
+  /** An attempt or answer parked for `http.response` (or handed back and never read) is dropped after this, freeing its slot. */
   leaseTtlMs: number;
+  /**
+   * Who sends the upstream request. "plugin" (default): the engine sends with the real key and the host sends a
+   * keyless stub, so no key ever sits in a request the host records (packages/ai/src/route/executor.ts keeps the
+   * request's headers in failure records; older revisions unredacted). "host": the host sends the first attempt with
+   * the key set in `http.request` (the engine still re-issues failures itself).
+   */
+  transport: "plugin" | "host";
 }
 
 export const V2_DEFAULTS = { requestBudgetMs: 240_000, leaseTtlMs: 120_000 } as const;
@@ -39,7 +46,9 @@ export function parseV2Options(raw: Readonly<Record<string, unknown>> | undefine
   }
   const requestBudgetMs = duration(options, "requestBudgetMs", V2_DEFAULTS.requestBudgetMs, HOST_HEADER_TIMEOUT_MS - 1);
   const leaseTtlMs = duration(options, "leaseTtlMs", V2_DEFAULTS.leaseTtlMs, Number.MAX_SAFE_INTEGER);
-  return { keysFile, providers, requestBudgetMs, leaseTtlMs };
+  const transport = options.transport ?? "plugin";
+  if (transport !== "plugin" && transport !== "host") throw new Error(`plugin option "transport" must be "plugin" or "host"`);
+  return { keysFile, providers, requestBudgetMs, leaseTtlMs, transport };
 }
 
 function duration(options: Readonly<Record<string, unknown>>, name: string, fallback: number, max: number): number {

@@ -1,5 +1,5 @@
 import type { Clock } from "../util/clock.js";
-import { redact } from "../util/redact.js";
+import type { Redactor } from "../util/redact.js";
 
 export type ToastVariant = "info" | "success" | "warning" | "error";
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -15,8 +15,8 @@ export type ToastKind = "key-disabled" | "account-disabled" | "usage-window" | "
 export interface NotifierOptions {
   clock: Clock;
   sink: NotifySink;
-  /** Key material to scrub from anything shown or logged. */
-  secrets: () => Iterable<string>;
+  /** Scrubs key material from anything shown or logged. */
+  redactor: Redactor;
   toasts: boolean;
   /** Minimum time between two toasts of one kind. */
   intervalMs: number;
@@ -50,11 +50,11 @@ export class Notifier {
   }
 
   private clean(text: string): string {
-    return redact(text, this.options.secrets());
+    return this.options.redactor.redact(text);
   }
 
   private cleanExtra(extra: Record<string, unknown>): Record<string, unknown> {
-    return JSON.parse(this.clean(JSON.stringify(extra))) as Record<string, unknown>;
+    return this.options.redactor.redactDeep(extra);
   }
 }
 

@@ -7,6 +7,8 @@
  *   four times as often, so capacity returns soon after Z.AI restores it.
  * - Slow start: at most one request above the highest count Z.AI has admitted, so a limit configured too high costs
  *   one 1302, not a burst of them.
+ * - Recovery over time: a limit below its ceiling is tried one higher after `recoverAfterMs` without a change
+ *   (Z.AI changes limits by time of day), so one bad hour does not keep an account slow for days.
  */
 
 export interface LimitState {
@@ -25,12 +27,16 @@ export interface LimitState {
   probeAfter: number;
   /** A proven level the limit dropped from: climbing back up to it is tried often. */
   recoverTo: number | undefined;
+  /** When the limit last went down or was last raised by time (ms; 0 = never). */
+  changedAt: number;
 }
 
 export interface AdaptiveRules {
   enabled: boolean;
   decreaseFactor: number;
   increaseAfter: number;
+  /** 0 disables recovery over time. */
+  recoverAfterMs: number;
 }
 
 /** A failed increase makes the next one wait this many times longer, up to MAX_PROBE_BACKOFF × `increaseAfter`. */
@@ -39,8 +45,18 @@ const MAX_PROBE_BACKOFF = 64;
 /** Below a proven level, increases are tried this many times as often. */
 const RECOVERY_SPEEDUP = 4;
 
-export function initialLimit(start: number, ceiling: number, increaseAfter = 20): LimitState {
-  return { limit: start, ceiling: Math.max(start, ceiling), streak: 0, epoch: 0, confirmed: 0, probeFrom: undefined, probeAfter: increaseAfter, recoverTo: undefined };
+export function initialLimit(start: number, ceiling: number, increaseAfter = 20, now = 0): LimitState {
+  return { limit: start, ceiling: Math.max(start, ceiling), streak: 0, epoch: 0, confirmed: 0, probeFrom: undefined, probeAfter: increaseAfter, recoverTo: undefined, changedAt: now };
+}
+
+/**
+ * Time passed without a 1302 or a change: a limit below its ceiling is tried one higher (as a probe, so a 1302
+ * reverts it without halving). Called before the state is used.
+ */
+export function onQuiet(state: LimitState, rules: AdaptiveRules, now: number): LimitState {
+  if (!rules.enabled || rules.recoverAfterMs <= 0 || state.limit >= state.ceiling || state.probeFrom !== undefined) return state;
+  if (now - state.changedAt < rules.recoverAfterMs) return state;
+  return { ...state, limit: state.limit + 1, probeFrom: state.limit, streak: 0, epoch: state.epoch + 1, changedAt: now };
 }
 
 /** How many may be in flight now: the limit, and while learning, one above what has been admitted. */
@@ -57,7 +73,7 @@ export function onAdmitted(state: LimitState, inFlight: number): LimitState {
  * A 1302 came back. `othersInFlight` is how many other requests of the pair were in flight when the
  * refused one was sent: the real limit is at most that, so the new limit is never above it.
  */
-export function onConcurrencyRefused(state: LimitState, rules: AdaptiveRules, grantEpoch: number, othersInFlight: number): LimitState {
+export function onConcurrencyRefused(state: LimitState, rules: AdaptiveRules, grantEpoch: number, othersInFlight: number, now = state.changedAt): LimitState {
   if (!rules.enabled || grantEpoch < state.epoch) return state;
   const bound = Math.max(othersInFlight, 1);
   const fast = Math.max(1, Math.ceil(rules.increaseAfter / RECOVERY_SPEEDUP));
@@ -81,7 +97,7 @@ export function onConcurrencyRefused(state: LimitState, rules: AdaptiveRules, gr
   }
   limit = Math.max(1, Math.min(limit, bound));
   const next = { ...state, limit, streak: 0, probeFrom: undefined, probeAfter, recoverTo, confirmed: Math.min(state.confirmed, limit) };
-  return limit === state.limit ? next : { ...next, epoch: state.epoch + 1 };
+  return limit === state.limit ? next : { ...next, epoch: state.epoch + 1, changedAt: now };
 }
 
 /** A request completed cleanly. `saturated`: the pair was at its limit when it was granted. */

@@ -1,13 +1,14 @@
 import { DEFAULT_MODEL_LIMITS, DEFAULT_OTHER_MODEL_LIMIT, type Settings } from "../config/schema.js";
 import { pairKey } from "../pool/pool-state.js";
-import { admissionCap, initialLimit, onAdmitted, onCompleted, onConcurrencyRefused, type AdaptiveRules, type LimitState } from "./adaptive-limit.js";
+import type { Clock } from "../util/clock.js";
+import { admissionCap, initialLimit, onAdmitted, onCompleted, onConcurrencyRefused, onQuiet, type AdaptiveRules, type LimitState } from "./adaptive-limit.js";
 
 export interface LimitChange {
   account: string;
   model: string;
   from: number;
   to: number;
-  why: "1302" | "clean-run";
+  why: "1302" | "clean-run" | "recovery";
 }
 
 /** The current concurrency limit of every (account, model) pair, starting from settings and learning from outcomes. */
@@ -15,10 +16,12 @@ export class Limits {
   private readonly states = new Map<string, LimitState>();
   private readonly settings: Settings;
   private readonly onChange: (change: LimitChange) => void;
+  private readonly now: () => number;
 
-  constructor(settings: Settings, onChange: (change: LimitChange) => void = () => {}) {
+  constructor(settings: Settings, onChange: (change: LimitChange) => void = () => {}, clock?: Pick<Clock, "now">) {
     this.settings = settings;
     this.onChange = onChange;
+    this.now = clock ? () => clock.now() : () => 0;
   }
 
   get(account: string, model: string): LimitState {
@@ -27,10 +30,16 @@ export class Limits {
     if (!state) {
       const configured = this.settings.models[model];
       const start = configured?.maxConcurrency ?? DEFAULT_MODEL_LIMITS[model] ?? DEFAULT_OTHER_MODEL_LIMIT;
-      state = initialLimit(start, configured?.ceiling ?? start, this.settings.adaptive.increaseAfter);
+      state = initialLimit(start, configured?.ceiling ?? start, this.settings.adaptive.increaseAfter, this.now());
       this.states.set(pair, state);
+      return state;
     }
-    return state;
+    const recovered = onQuiet(state, this.rules(model), this.now());
+    if (recovered !== state) {
+      this.states.set(pair, recovered);
+      this.onChange({ account, model, from: state.limit, to: recovered.limit, why: "recovery" });
+    }
+    return recovered;
   }
 
   limit(account: string, model: string): number {
@@ -49,7 +58,7 @@ export class Limits {
   }
 
   refused(account: string, model: string, grantEpoch: number, othersInFlight: number): void {
-    this.update(account, model, (s, rules) => onConcurrencyRefused(s, rules, grantEpoch, othersInFlight), "1302");
+    this.update(account, model, (s, rules) => onConcurrencyRefused(s, rules, grantEpoch, othersInFlight, this.now()), "1302");
   }
 
   completed(account: string, model: string, saturated: boolean): void {
@@ -64,13 +73,21 @@ export class Limits {
     });
   }
 
+  /** Forgets what was learned (all, or one account and/or model): limits start again from settings. */
+  reset(account?: string, model?: string): void {
+    for (const pair of [...this.states.keys()]) {
+      const [a = "", m = ""] = pair.split("\u0000");
+      if ((account === undefined || a === account) && (model === undefined || m === model)) this.states.delete(pair);
+    }
+  }
+
   /** Adopts a limit learned elsewhere (another process, a previous run). */
   adopt(account: string, model: string, limit: number): void {
     const state = this.get(account, model);
     const clamped = Math.max(1, Math.min(limit, state.ceiling));
     // A limit learned elsewhere was admitted there: no slow start up to it.
     if (clamped !== state.limit) {
-      this.states.set(pairKey(account, model), { ...state, limit: clamped, confirmed: clamped, streak: 0, probeFrom: undefined, recoverTo: undefined, epoch: state.epoch + 1 });
+      this.states.set(pairKey(account, model), { ...state, limit: clamped, confirmed: clamped, streak: 0, probeFrom: undefined, recoverTo: undefined, epoch: state.epoch + 1, changedAt: this.now() });
     }
   }
 
@@ -80,6 +97,7 @@ export class Limits {
       enabled: this.settings.models[model]?.adaptive ?? adaptive.enabled,
       decreaseFactor: adaptive.decreaseFactor,
       increaseAfter: adaptive.increaseAfter,
+      recoverAfterMs: adaptive.recoverAfterMs,
     };
   }
 

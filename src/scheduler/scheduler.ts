@@ -2,6 +2,15 @@ import { pairKey } from "../pool/pool-state.js";
 import { abortReason, type Clock } from "../util/clock.js";
 import { NoCandidatesError, QueueTimeoutError } from "./errors.js";
 import type { Limits } from "./limits.js";
+import { explainedByCancel, OUTCOME_EFFECTS, type LeaseOutcome } from "./outcome.js";
+
+/** What releasing a lease changed. */
+export interface ReleaseEffect {
+  /** The 1302 lowered the pair's learned limit. */
+  limitLowered: boolean;
+  /** The 1302 came right after a cancelled stream freed a slot of the pair: not counted against the limit. */
+  explained: boolean;
+}
 
 /** A held concurrency slot on one (account, model). Released exactly once. */
 export interface Lease {
@@ -13,10 +22,14 @@ export interface Lease {
   readonly othersInFlight: number;
   /** The pair was at its limit once this one was granted. */
   readonly saturated: boolean;
+  /** When the slot was granted. */
+  readonly grantedAt: number;
   /** Z.AI took the request (no 1302): the pair is proven to admit this many at once. */
   admitted(): void;
-  /** `completed`: clean success; `refused`: answered 1302; `other`: anything else. Idempotent. */
-  release(outcome: "completed" | "refused" | "other"): void;
+  /** Frees the slot; what follows from `outcome` is in OUTCOME_EFFECTS. Only the first call counts. */
+  release(outcome: LeaseOutcome): ReleaseEffect;
+  /** Released already? */
+  readonly released: boolean;
 }
 
 export interface AcquireRequest {
@@ -47,10 +60,28 @@ export class Scheduler {
   private readonly inFlightByPair = new Map<string, number>();
   private readonly waiters: Waiter[] = [];
   private readonly wakeTimers = new Map<number, () => void>();
+  /** Slots freed by cancelled streams, still in their grace (their timers). */
+  private readonly graceTimers = new Set<() => void>();
+  /** When a cancelled stream's slot was last handed on, per pair. */
+  private readonly lastCancelFreed = new Map<string, number>();
+  private readonly cancelGraceMs: number;
 
-  constructor(clock: Clock, limits: Limits) {
+  constructor(clock: Clock, limits: Limits, options: { cancelGraceMs?: number } = {}) {
     this.clock = clock;
     this.limits = limits;
+    this.cancelGraceMs = options.cancelGraceMs ?? 0;
+  }
+
+  /** Leases held (granted, not yet handed on) across all pairs, slots in cancel grace included. */
+  totalInFlight(): number {
+    let n = 0;
+    for (const count of this.inFlightByPair.values()) n += count;
+    return n;
+  }
+
+  /** Timers the scheduler has running (wake-ups and cancel graces): zero when idle. */
+  pendingTimers(): number {
+    return this.wakeTimers.size + this.graceTimers.size;
   }
 
   inFlight(account: string, model: string): number {
@@ -139,10 +170,11 @@ export class Scheduler {
     }
   }
 
-  /** Cancels pending wake timers (waiters keep their own timers and signals). */
+  /** Cancels pending wake timers and hands on slots still in their cancel grace (waiters keep their own timers). */
   close(): void {
     for (const cancel of this.wakeTimers.values()) cancel();
     this.wakeTimers.clear();
+    for (const cancel of [...this.graceTimers]) cancel();
   }
 
   private grant(account: string, model: string): Lease {
@@ -150,29 +182,63 @@ export class Scheduler {
     const others = this.inFlightByPair.get(pair) ?? 0;
     this.inFlightByPair.set(pair, others + 1);
     const state = this.limits.get(account, model);
+    const grantedAt = this.clock.now();
     let released = false;
+    const none: ReleaseEffect = { limitLowered: false, explained: false };
     return {
       account,
       model,
       epoch: state.epoch,
       othersInFlight: others,
       saturated: others + 1 >= state.limit,
+      grantedAt,
+      get released() {
+        return released;
+      },
       admitted: () => {
         this.limits.admitted(account, model, others + 1);
         // Slow start: an admission may open one more slot.
         if (this.waiters.length > 0) this.dispatch();
       },
       release: (outcome) => {
-        if (released) return;
+        if (released) return none;
         released = true;
-        const now = (this.inFlightByPair.get(pair) ?? 1) - 1;
-        if (now === 0) this.inFlightByPair.delete(pair);
-        else this.inFlightByPair.set(pair, now);
-        if (outcome === "completed") this.limits.completed(account, model, others + 1 >= state.limit);
-        if (outcome === "refused") this.limits.refused(account, model, state.epoch, others);
-        if (this.waiters.length > 0) this.dispatch();
+        const effect = OUTCOME_EFFECTS[outcome];
+        let result = none;
+        if (effect.learn === "completed") this.limits.completed(account, model, others + 1 >= state.limit);
+        if (effect.learn === "refused") {
+          if (explainedByCancel(grantedAt, this.lastCancelFreed.get(pair), this.cancelGraceMs)) {
+            result = { limitLowered: false, explained: true };
+          } else {
+            const before = this.limits.limit(account, model);
+            this.limits.refused(account, model, state.epoch, others);
+            result = { limitLowered: this.limits.limit(account, model) < before, explained: false };
+          }
+        }
+        if (effect.grace && this.cancelGraceMs > 0) this.freeAfterGrace(pair);
+        else this.free(pair);
+        return result;
       },
     };
+  }
+
+  private free(pair: string): void {
+    const left = (this.inFlightByPair.get(pair) ?? 1) - 1;
+    if (left <= 0) this.inFlightByPair.delete(pair);
+    else this.inFlightByPair.set(pair, left);
+    if (this.waiters.length > 0) this.dispatch();
+  }
+
+  /** Keeps the slot taken while Z.AI may still count the cancelled stream, then hands it on. */
+  private freeAfterGrace(pair: string): void {
+    const done = () => {
+      if (!this.graceTimers.delete(done)) return;
+      cancelTimer();
+      this.lastCancelFreed.set(pair, this.clock.now());
+      this.free(pair);
+    };
+    const cancelTimer = this.clock.setTimer(done, this.cancelGraceMs);
+    this.graceTimers.add(done);
   }
 
   private insert(waiter: Waiter): void {

@@ -21,6 +21,8 @@ export interface StateSyncOptions {
   path: string | undefined;
   /** File problems, as messages naming the file. Called at most once per distinct problem in a row. */
   onWarning: (message: string) => void;
+  /** Scrubs key material from what is written (reasons quote upstream text). Default: nothing to scrub. */
+  redact?: (text: string) => string;
   /** Called after a sync changed the pool or the limits (another process's cooldown arrived, a reset cleared one). */
   onChange?: () => void;
   /** Time between background syncs. */
@@ -77,7 +79,8 @@ export async function attachStateSync(options: StateSyncOptions): Promise<StateS
     const inFile = read.kind === "ok" && file.providers[provider] !== undefined;
     const unchanged = inFile ? sameJson(merged, fromFile) : read.kind !== "corrupt" && isEmpty(merged);
     if (unchanged) return undefined;
-    return { ...file, providers: { ...file.providers, [provider]: merged } };
+    const clean = options.redact ? (JSON.parse(options.redact(JSON.stringify(merged))) as ProviderState) : merged;
+    return { ...file, providers: { ...file.providers, [provider]: clean } };
   };
 
   const syncOnce = async () => {

@@ -1,4 +1,4 @@
-import { createZaiFetch, keysFileSchema, Notifier, type ApiKey, type FetchEvent, type KeysFileInput } from "../../src/lib.js";
+import { createZaiFetch, keysFileSchema, Notifier, Redactor, type ApiKey, type FetchEvent, type KeysFileInput } from "../../src/lib.js";
 import { FakeClock } from "./fake-clock.js";
 import { recordingSink } from "./sink.js";
 
@@ -44,7 +44,7 @@ export function harness(options: { keys: ApiKey[]; upstream: ReturnType<typeof s
   const { sink, toasts, logs } = recordingSink();
   const { keys: _k, $schema: _s, ...settings } = keysFileSchema.parse(options.settings ?? {});
   const events: FetchEvent[] = [];
-  const notifier = new Notifier({ clock, sink, secrets: () => options.keys.map((k) => k.apiKey), toasts: true, intervalMs: 300_000 });
+  const notifier = new Notifier({ clock, sink, redactor: new Redactor(options.keys.map((k) => k.apiKey)), toasts: true, intervalMs: 300_000 });
   const fetch = createZaiFetch({
     keys: options.keys,
     settings,

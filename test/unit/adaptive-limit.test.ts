@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { admissionCap, initialLimit, onAdmitted, onCompleted, onConcurrencyRefused } from "../../src/scheduler/adaptive-limit.js";
 
-const rules = { enabled: true, decreaseFactor: 0.5, increaseAfter: 3 };
+const rules = { enabled: true, decreaseFactor: 0.5, increaseAfter: 3, recoverAfterMs: 0 };
 
 describe("adaptive limit", () => {
   it("halves on a 1302, bounded by what was in flight", () => {

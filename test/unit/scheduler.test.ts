@@ -43,11 +43,11 @@ describe("Scheduler", () => {
     const order: number[] = [];
     const w3 = scheduler.acquire(req(3, ["A", "B"])).then((l) => (order.push(3), l));
     const w2 = scheduler.acquire(req(2, ["A", "B"])).then((l) => (order.push(2), l));
-    b.release("other");
+    b.release("failed");
     const first = await Promise.race([w2, w3]);
     expect(first.account).toBe("B");
     expect(order).toEqual([2]);
-    a.release("other");
+    a.release("failed");
     expect((await w3).account).toBe("A");
   });
 
@@ -60,7 +60,7 @@ describe("Scheduler", () => {
     controller.abort();
     await expect(waiting).rejects.toMatchObject({ name: "AbortError" });
     expect(scheduler.waiting()).toBe(0);
-    held.release("other");
+    held.release("failed");
     expect(scheduler.inFlight("A", "m")).toBe(0);
   });
 
@@ -78,7 +78,7 @@ describe("Scheduler", () => {
     const held = await scheduler.acquire(req(0, () => usable));
     const waiting = scheduler.acquire(req(1, () => usable));
     usable = [];
-    held.release("other");
+    held.release("failed");
     await expect(waiting).rejects.toBeInstanceOf(NoCandidatesError);
   });
 
@@ -90,7 +90,7 @@ describe("Scheduler", () => {
     usable = ["B"]; // A started cooling while the request waited, B came back
     scheduler.dispatch();
     expect((await waiting).account).toBe("B");
-    blocker.release("other");
+    blocker.release("failed");
   });
 
   it("dispatches again at a wake-up time (a hold or cooldown ends)", async () => {

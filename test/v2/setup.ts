@@ -8,8 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createV2Setup, type V2Deps, type V2LogLevel } from "../../src/hosts/opencode-v2.js";
-import { shimEngines } from "../../src/hosts/engine-shim.js";
-import { nodeConfigIO, PLACEHOLDER_KEY, systemClock, type KeysFileInput, type ProviderId } from "../../src/lib.js";
+import { EngineRegistry, nodeConfigIO, PLACEHOLDER_KEY, systemClock, type KeysFileInput, type ProviderId } from "../../src/lib.js";
 import { startSimulator } from "../../simulator/server.js";
 import type { Simulator, SimulatorConfig } from "../../simulator/types.js";
 import { FakeClock } from "../helpers/fake-clock.js";
@@ -56,7 +55,15 @@ export async function v2Env(options: V2EnvOptions): Promise<V2Env> {
   const logs: V2Env["logs"] = [];
   const log = (level: V2LogLevel, message: string) => logs.push({ level, message });
   const io = nodeConfigIO({ HOME: dir, ZAI_KEYS_FILE: keysPath, ZAI_STATE_FILE: "off" });
-  const deps: V2Deps = { clock, log, engine: shimEngines({ clock, random: () => 0.5, io }, log), ...options.deps };
+  const deps: V2Deps = {
+    clock,
+    random: () => 0.5,
+    fetch: (url, init) => globalThis.fetch(url, init),
+    registry: new EngineRegistry(), // this test's process: shared by its instances, not by other tests
+    io: () => io,
+    log,
+    ...options.deps,
+  };
   // Decoded as 2.x decodes any module default (load.ts), from an object shaped like the package's.
   const plugin = decodeDefault({ default: { id: "oc-zai-multi-account", server: () => ({}), setup: createV2Setup(options.providers ?? ["zai-coding-plan"], deps) } });
   const revision = options.revision ?? "later";

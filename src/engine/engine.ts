@@ -1,0 +1,112 @@
+import { PLACEHOLDER_KEY } from "../config/keys.js";
+import { loadConfig, type ConfigIO } from "../config/load.js";
+import type { ProviderId } from "../config/schema.js";
+import { isConfigError } from "../errors.js";
+import { createAnswers, type Answers } from "../fetch/answers.js";
+import { createLifecycle, type FetchEvent, type Lifecycle } from "../fetch/lifecycle.js";
+import { Notifier, type NotifySink } from "../notify/notifier.js";
+import { stateFilePath } from "../state/paths.js";
+import { attachStateSync, type StateSync } from "../state/state-sync.js";
+import type { Clock } from "../util/clock.js";
+import type { Random } from "../util/random.js";
+import { Redactor } from "../util/redact.js";
+
+/** Everything from the outside world, injectable; real defaults in production. */
+export interface EngineDeps {
+  clock: Clock;
+  random: Random;
+  fetch: typeof globalThis.fetch;
+  io: ConfigIO;
+  sink: NotifySink;
+  onEvent?: (event: FetchEvent) => void;
+}
+
+/**
+ * The core one process runs per provider and keys file, whatever host drives it: configuration loaded once,
+ * the request lifecycle (keys, slots, classifier, reactions), notifications, the redactor, shared state.
+ * Hosts are thin adapters over `lifecycle` (src/hosts/).
+ */
+export interface Engine {
+  readonly provider: ProviderId;
+  /** Undefined when the configuration is unusable: then `refusal` answers every request. */
+  readonly lifecycle: Lifecycle | undefined;
+  readonly refusal: (() => Response) | undefined;
+  readonly notifier: Notifier;
+  readonly redactor: Redactor;
+  readonly answers: Answers;
+  /** Persists what was learned now (awaited before an answer that changed something). */
+  persist(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Loads the configuration and builds the core. Never throws: a broken configuration becomes a refusal. */
+export async function createEngine(provider: ProviderId, deps: EngineDeps, authKey: string | undefined): Promise<Engine> {
+  const redactor = new Redactor(authKey && authKey !== PLACEHOLDER_KEY ? [authKey] : []);
+  const answers = createAnswers(redactor);
+  const notifierWith = (toasts: boolean, intervalMs: number) => new Notifier({ clock: deps.clock, sink: deps.sink, redactor, toasts, intervalMs });
+  const refusing = (notifier: Notifier, message: string): Engine => {
+    notifier.toast("config", message, "error");
+    const refusal = () => answers.giveUp(400, "config_invalid", message);
+    return { provider, lifecycle: undefined, refusal, notifier, redactor, answers, persist: async () => {}, close: async () => {} };
+  };
+  let loaded;
+  try {
+    loaded = await loadConfig(deps.io, provider, authKey);
+  } catch (error) {
+    const message = isConfigError(error) ? `Z.AI keys configuration is invalid: ${error.message}` : `Z.AI keys could not be loaded: ${String(error)}`;
+    return refusing(notifierWith(true, 0), message);
+  }
+  redactor.add(loaded.keys.map((k) => k.apiKey));
+  const { notifications } = loaded.settings;
+  const notifier = notifierWith(notifications.toasts, notifications.intervalMs);
+  for (const warning of loaded.warnings) notifier.toast("config", warning, "warning");
+  if (loaded.keys.length === 0) {
+    return refusing(
+      notifier,
+      `no API keys for ${provider}: set ZAI_API_KEYS, or list keys in ${loaded.keysFile}, or store a real key with \`opencode providers login --provider ${provider}\`.`,
+    );
+  }
+  const accounts = new Set(loaded.keys.map((k) => k.account)).size;
+  notifier.log("info", `${provider}: ${loaded.keys.length} key(s) in ${accounts} account(s) from ${loaded.keySource === "file" ? loaded.keysFile : loaded.keySource}`);
+  let sync: StateSync | undefined;
+  const persist = () => sync?.syncNow() ?? Promise.resolve();
+  const lifecycle = createLifecycle({
+    provider,
+    keys: loaded.keys,
+    settings: loaded.settings,
+    clock: deps.clock,
+    random: deps.random,
+    fetch: deps.fetch,
+    notifier,
+    redactor,
+    answers,
+    // Written as soon as something is learned, not only every 2 s: `opencode run` exits right after answering.
+    persist,
+    ...(deps.onEvent ? { onEvent: deps.onEvent } : {}),
+  });
+  // Cooldowns, disabled keys, unavailable models and learned limits, shared with other OpenCode processes.
+  sync = await attachStateSync({
+    provider,
+    pool: lifecycle.pool,
+    limits: lifecycle.limits,
+    keys: loaded.keys,
+    clock: deps.clock,
+    path: stateFilePath(deps.io.env, deps.io.homedir),
+    redact: (text) => redactor.redact(text),
+    onWarning: (message) => notifier.log("warn", message),
+    onChange: () => lifecycle.scheduler.wakeAt(deps.clock.now()),
+  });
+  return {
+    provider,
+    lifecycle,
+    refusal: undefined,
+    notifier,
+    redactor,
+    answers,
+    persist,
+    close: async () => {
+      lifecycle.scheduler.close();
+      await sync?.close();
+    },
+  };
+}

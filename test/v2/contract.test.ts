@@ -120,10 +120,10 @@ describe.each(COMBOS)("under the $revision host classifier, transport $transport
     expect(env.sim.stats().requests).toBe(1);
   });
 
-  it("1308 waits until the reset: the host retries once, after the real remaining window", async () => {
+  it.each([10, 20])("1308 waits until the reset (%i min away; the host alone caps a provider delay at 15 min): one host retry, at the reset", async (minutes) => {
     env = await v2Env({ revision, options, sim: { accounts: [{ id: "A", keys: ["sk-test-a"] }] }, keysFile: { keys: keyEntries("A:sk-test-a") } });
     // Z.AI's reset stamps have whole seconds: a reset on a second boundary is what the plugin can know exactly.
-    const resetAt = Math.ceil((env.clock.now() + 10 * 60_000) / 1000) * 1000;
+    const resetAt = Math.ceil((env.clock.now() + minutes * 60_000) / 1000) * 1000;
     env.sim.setUsageWindow("A", { requests: 1, resetAt });
     const e = env;
     e.clock.setTimer(() => e.sim.setUsageWindow("A", null), resetAt - e.clock.now()); // the window resets (not before)

@@ -21,7 +21,7 @@ import { engineFor } from "./opencode-v1.js";
 import type { V2Context, V2HttpRequestEvent, V2HttpResponseEvent, V2Plugin, V2Registration, V2RetryEvent, V2SessionHook } from "./opencode-v2-types.js";
 import { forHost, RetryNotes } from "./v2-answers.js";
 import { Budget } from "./v2-budget.js";
-import { parseV2Options, type V2Options } from "./v2-options.js";
+import { parseV2Options, UNREAD_TTL_MS, type V2Options } from "./v2-options.js";
 import { guardUnread, Parking } from "./v2-parking.js";
 
 export type V2LogLevel = "info" | "warn" | "error";
@@ -81,7 +81,7 @@ async function registerProvider(hook: V2SessionHook, provider: ProviderId, optio
     log: ({ level, message }: { level: string; message: string }) => log(level === "error" || level === "warn" ? level : "info", message),
   };
   const engine = () => engineFor(deps.registry, provider, { clock, random: deps.random, fetch: deps.fetch, io: deps.io(options), sink }, undefined);
-  const reclaimed = (what: string) => log("warn", `${provider}: ${what}; dropped after ${options.leaseTtlMs} ms, its slot is free`);
+  const reclaimed = (what: string) => log("warn", `${provider}: ${what}; dropped, its slot is free`);
   const guard = <E>(name: string, body: (event: E) => Promise<void>) => async (event: E) => {
     try {
       await body(event);
@@ -151,7 +151,7 @@ async function registerProvider(hook: V2SessionHook, provider: ProviderId, optio
     }
     const shown = forHost(response);
     notes.set(RetryNotes.key(event.sessionID, event.model.providerID, event.model.id), shown.note);
-    event.response = guardUnread(shown.response, clock, options.leaseTtlMs, () => reclaimed("an answer handed to the host was never read"));
+    event.response = guardUnread(shown.response, clock, Math.min(options.leaseTtlMs, UNREAD_TTL_MS), () => reclaimed("an answer handed to the host was never read"));
   });
 
   const onRetry = guard<V2RetryEvent>("retry", async (event) => {

@@ -26,8 +26,15 @@ export interface V2Options {
   transport: "plugin" | "host";
 }
 
-export const V2_DEFAULTS = { requestBudgetMs: 240_000, leaseTtlMs: 120_000 } as const;
 export const HOST_HEADER_TIMEOUT_MS = 300_000;
+/**
+ * Defaults. Lease TTL by transport: with "plugin" only the host's send of the local stub lies between the hooks
+ * (milliseconds), so an answer not collected within 15 s was abandoned; with "host" the host's upstream send lies
+ * between them, bounded by its header timeout, so an attempt is abandoned after that plus a margin.
+ */
+export const V2_DEFAULTS = { requestBudgetMs: 240_000, leaseTtlMs: { plugin: 15_000, host: HOST_HEADER_TIMEOUT_MS + 30_000 } } as const;
+/** A body handed to the host that it has not started to read after this (or the lease TTL, if shorter) is cancelled. */
+export const UNREAD_TTL_MS = 15_000;
 
 /** Reads `ctx.options`; a bad field is named in the thrown error (setup logs it and registers nothing). */
 export function parseV2Options(raw: Readonly<Record<string, unknown>> | undefined, defaultProviders: readonly ProviderId[]): V2Options {
@@ -45,9 +52,9 @@ export function parseV2Options(raw: Readonly<Record<string, unknown>> | undefine
     providers = [...new Set(list)];
   }
   const requestBudgetMs = duration(options, "requestBudgetMs", V2_DEFAULTS.requestBudgetMs, HOST_HEADER_TIMEOUT_MS - 1);
-  const leaseTtlMs = duration(options, "leaseTtlMs", V2_DEFAULTS.leaseTtlMs, Number.MAX_SAFE_INTEGER);
   const transport = options.transport ?? "plugin";
   if (transport !== "plugin" && transport !== "host") throw new Error(`plugin option "transport" must be "plugin" or "host"`);
+  const leaseTtlMs = duration(options, "leaseTtlMs", V2_DEFAULTS.leaseTtlMs[transport], Number.MAX_SAFE_INTEGER);
   return { keysFile, providers, requestBudgetMs, leaseTtlMs, transport };
 }
 

@@ -6,7 +6,8 @@ import { FakeClock } from "../helpers/fake-clock.js";
 
 describe("2.x options", () => {
   it("defaults, and errors that name the option", () => {
-    expect(parseV2Options(undefined, ["zai-coding-plan"])).toEqual({ keysFile: undefined, providers: ["zai-coding-plan"], requestBudgetMs: 240_000, leaseTtlMs: 120_000, transport: "plugin" });
+    expect(parseV2Options(undefined, ["zai-coding-plan"])).toEqual({ keysFile: undefined, providers: ["zai-coding-plan"], requestBudgetMs: 240_000, leaseTtlMs: 15_000, transport: "plugin" });
+    expect(parseV2Options({ transport: "host" }, ["zai-coding-plan"]).leaseTtlMs).toBe(330_000);
     expect(() => parseV2Options({ providers: [] }, ["zai-coding-plan"])).toThrow(/"providers"/);
     expect(() => parseV2Options({ requestBudgetMs: 300_000 }, ["zai-coding-plan"])).toThrow(/"requestBudgetMs".*299999/);
     expect(() => parseV2Options({ keysFile: 3 }, ["zai-coding-plan"])).toThrow(/"keysFile"/);

@@ -13,7 +13,7 @@ import type { ConfigIO } from "../config/load.js";
 import type { ProviderId } from "../config/schema.js";
 import type { Engine } from "../engine/engine.js";
 import type { EngineRegistry } from "../engine/registry.js";
-import type { Attempt } from "../fetch/lifecycle.js";
+import type { Attempt, Start } from "../fetch/lifecycle.js";
 import { normalizeRequest } from "../fetch/request.js";
 import type { Clock } from "../util/clock.js";
 import type { Random } from "../util/random.js";
@@ -107,11 +107,21 @@ async function registerProvider(hook: V2SessionHook, provider: ProviderId, optio
     const late = () => current.answers.retryLater("queue_timeout", `no ${event.model.id} answer within ${Math.round(options.requestBudgetMs / 1000)} s (slots busy or accounts cooling); try again shortly`, 1000);
     if (options.transport === "plugin") {
       // The engine sends with real keys (and retries); the host only ever sends the keyless stub.
-      const answer = await lifecycle.run(outgoing).catch((error: unknown) => (budget.expired ? late() : Promise.reject(error)));
-      budget.stop();
+      let answer: Response;
+      try {
+        answer = await lifecycle.run(outgoing).catch((error: unknown) => (budget.expired ? late() : Promise.reject(error)));
+      } finally {
+        budget.stop();
+      }
       return answerWith(event, answer);
     }
-    const started = await lifecycle.start(outgoing).catch((error: unknown) => (budget.expired ? { kind: "answer" as const, response: late() } : Promise.reject(error)));
+    let started: Start;
+    try {
+      started = await lifecycle.start(outgoing).catch((error: unknown) => (budget.expired ? { kind: "answer" as const, response: late() } : Promise.reject(error)));
+    } catch (error) {
+      budget.stop();
+      throw error;
+    }
     if (started.kind === "answer") {
       budget.stop();
       return answerWith(event, started.response);

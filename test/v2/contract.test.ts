@@ -205,6 +205,25 @@ describe("robustness", () => {
     expect(env.logs.some((l) => /never (collected by|reached) http\.response/.test(l.message))).toBe(true);
   });
 
+  it.each(["plugin", "host"] as const)("transport %s: a slot wait is cut at the request budget (240 s), below the host's 300 s header timeout, as a 429 to retry", async (transport) => {
+    env = await v2Env({
+      manualClock: true,
+      options: { leaseTtlMs: 3_600_000, transport },
+      sim: { accounts: [{ id: "A", keys: ["sk-test-a"], limits: { "glm-4.7": 1 } }] },
+      keysFile: { keys: keyEntries("A:sk-test-a"), models: { "glm-4.7": { maxConcurrency: 1, adaptive: false } } },
+    });
+    expect((await env.turn({ interruptAfterRequestHookOn: 1 })).interrupted).toBe(true); // holds the only slot
+    void env.turn({ sessionID: "ses_2" });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(env.host.records.failures).toHaveLength(0);
+    env.clock.advance(240_000);
+    for (let i = 0; i < 40 && env.host.records.failures.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    const failure = env.host.records.failures[0];
+    expect(failure?.response.status).toBe(429);
+    expect(failure?.response.headers["x-should-retry"]).toBe("true");
+    expect(failure?.body).toMatch(/queue_timeout/);
+  });
+
   it("a host without the plugin storms on raw 1113 under the older classifier (what the plugin prevents)", async () => {
     sim = await startSimulator({ accounts: [{ id: "A", keys: ["sk-test-a"] }], unavailableModels: ["glm-4.7"] });
     const host = new V2Host({ revision: "older", clock: new FakeClock() });

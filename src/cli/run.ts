@@ -1,12 +1,15 @@
 import { parseCommand } from "./args.js";
 import type { CliEnv } from "./cli-env.js";
 import { doctorCommand } from "./doctor.js";
+import { redactingEnv } from "./redacting-env.js";
 import { statusCommand } from "./status.js";
 import { USAGE } from "./usage.js";
 
 /** Runs one CLI invocation; resolves to the exit code. Unexpected errors are reported, not thrown. */
-export async function runCli(argv: readonly string[], cli: CliEnv): Promise<number> {
+export async function runCli(argv: readonly string[], raw: CliEnv): Promise<number> {
   const command = parseCommand(argv);
+  // Everything a command prints passes the redactor: state-file reasons and probe answers quote upstream text.
+  const cli = await redactingEnv(raw);
   try {
     switch (command.kind) {
       case "help":

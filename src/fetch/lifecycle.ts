@@ -37,8 +37,8 @@ export interface LifecycleDeps {
   state?: PoolState;
   onEvent?: (event: FetchEvent) => void;
   /**
-   * Saves what was learned where other processes see it. Started after every change, never awaited on the
-   * request path except once before answering a request that changed something. Must not reject.
+   * Saves what was learned where other processes see it. Started after every change; before answering a request
+   * that changed something it is waited for at most PERSIST_WAIT_MS. Must not reject.
    */
   persist?: () => Promise<void>;
 }
@@ -69,6 +69,9 @@ export interface Lifecycle {
   readonly scheduler: Scheduler;
   readonly limits: Limits;
 }
+
+/** The longest a request's answer waits for what it taught to be written (the write goes on after). */
+const PERSIST_WAIT_MS = 200;
 
 /** Models not named in the body (e.g. GET /models) share one unlimited-in-practice lane. */
 const NO_MODEL = "(none)";
@@ -252,8 +255,17 @@ export function createLifecycle(deps: LifecycleDeps): Lifecycle {
     }
   }
 
+  /**
+   * Before answering a request that changed something, give the write a short head start (`opencode run` exits
+   * right after its answer), but never wait on the state file's lock longer than PERSIST_WAIT_MS.
+   */
   async function done(run: Run, response: Response): Promise<Response> {
-    if (run.changed) await persist();
+    if (run.changed) {
+      let cancel = () => {};
+      const bound = new Promise<void>((resolve) => (cancel = clock.setTimer(resolve, PERSIST_WAIT_MS)));
+      await Promise.race([persist(), bound]);
+      cancel();
+    }
     return response;
   }
 

@@ -66,8 +66,8 @@ export function engineFor(registry: EngineRegistry, provider: ProviderId, deps: 
 export function v1Fetch(engine: Engine): typeof globalThis.fetch {
   const { lifecycle } = engine;
   if (!lifecycle) return async () => engine.refusal!();
-  const fetch = async (input: string | URL | Request, init?: RequestInit) => lifecycle.run(await normalizeRequest(input, init));
-  return Object.assign(fetch, { lifecycle, pool: lifecycle.pool, scheduler: lifecycle.scheduler, limits: lifecycle.limits }) as typeof globalThis.fetch;
+  const run = async (input: string | URL | Request, init?: RequestInit) => lifecycle.run(await normalizeRequest(input, init));
+  return Object.assign(run, { lifecycle, pool: lifecycle.pool, scheduler: lifecycle.scheduler, limits: lifecycle.limits }) as typeof globalThis.fetch;
 }
 
 /** The keys file named by the plugin entry's options wins over ZAI_KEYS_FILE. */

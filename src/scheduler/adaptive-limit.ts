@@ -50,13 +50,14 @@ export function initialLimit(start: number, ceiling: number, increaseAfter = 20,
 }
 
 /**
- * Time passed without a 1302 or a change: a limit below its ceiling is tried one higher (as a probe, so a 1302
- * reverts it without halving). Called before the state is used.
+ * Time passed without a 1302 or a change: a limit below its ceiling is tried one higher. Steps taken this way stay
+ * unproven (a 1302 reverts to the last proven level without halving) until a clean completion at the limit proves
+ * them. Called before the state is used.
  */
 export function onQuiet(state: LimitState, rules: AdaptiveRules, now: number): LimitState {
-  if (!rules.enabled || rules.recoverAfterMs <= 0 || state.limit >= state.ceiling || state.probeFrom !== undefined) return state;
+  if (!rules.enabled || rules.recoverAfterMs <= 0 || state.limit >= state.ceiling) return state;
   if (now - state.changedAt < rules.recoverAfterMs) return state;
-  return { ...state, limit: state.limit + 1, probeFrom: state.limit, streak: 0, epoch: state.epoch + 1, changedAt: now };
+  return { ...state, limit: state.limit + 1, probeFrom: state.probeFrom ?? state.limit, streak: 0, epoch: state.epoch + 1, changedAt: now };
 }
 
 /** How many may be in flight now: the limit, and while learning, one above what has been admitted. */

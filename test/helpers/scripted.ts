@@ -1,4 +1,4 @@
-import { createZaiFetch, keysFileSchema, Notifier, Redactor, type ApiKey, type FetchEvent, type KeysFileInput } from "../../src/lib.js";
+import { createZaiFetch, keysFileSchema, Notifier, Redactor, type ApiKey, type FetchEvent, type KeysFileInput, type ProviderId } from "../../src/lib.js";
 import { FakeClock } from "./fake-clock.js";
 import { recordingSink } from "./sink.js";
 
@@ -39,7 +39,14 @@ export function keys(...specs: string[]): ApiKey[] {
   });
 }
 
-export function harness(options: { keys: ApiKey[]; upstream: ReturnType<typeof scriptedUpstream>; settings?: KeysFileInput; clock?: FakeClock; random?: () => number }) {
+export function harness(options: {
+  keys: ApiKey[];
+  upstream: ReturnType<typeof scriptedUpstream>;
+  settings?: KeysFileInput;
+  clock?: FakeClock;
+  random?: () => number;
+  provider?: ProviderId;
+}) {
   const clock = options.clock ?? new FakeClock();
   const { sink, toasts, logs } = recordingSink();
   const { keys: _k, $schema: _s, ...settings } = keysFileSchema.parse(options.settings ?? {});
@@ -53,6 +60,7 @@ export function harness(options: { keys: ApiKey[]; upstream: ReturnType<typeof s
     fetch: options.upstream.fetch,
     notifier,
     onEvent: (e) => events.push(e),
+    ...(options.provider ? { provider: options.provider } : {}),
   });
   const call = (model = "glm-4.7", url = "https://api.z.ai/api/coding/paas/v4/chat/completions", init: RequestInit = {}) =>
     fetch(url, { method: "POST", headers: { "content-type": "application/json", authorization: "Bearer placeholder" }, body: JSON.stringify({ model, stream: true }), ...init });

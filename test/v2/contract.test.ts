@@ -47,10 +47,14 @@ describe("loading as 2.x loads a package", () => {
   });
 
   it("setup under 1.18's reduced context registers nothing and starts nothing", async () => {
-    env = await v2Env({ sim: { accounts: [{ id: "A", keys: ["sk-test-a"] }] } });
+    const registry = new EngineRegistry();
+    env = await v2Env({ sim: { accounts: [{ id: "A", keys: ["sk-test-a"] }] }, keysFile: { keys: keyEntries("A:sk-test-a") }, deps: { registry } });
     const plugin = env.plugin;
     expect(plugin.kind).toBe("setup");
     if (plugin.kind === "setup") expect(await plugin.setup(reducedV1Context())).toBeUndefined();
+    expect(registry.size).toBe(0);
+    expect((await env.turn()).ok).toBe(true); // the full-context instance starts the engine on its first request
+    expect(registry.size).toBe(1);
   });
 
   it("bad options: nothing registered, the reason logged", async () => {

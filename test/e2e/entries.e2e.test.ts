@@ -1,7 +1,10 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { startSimulator } from "../../simulator/server.js";
 import type { Simulator } from "../../simulator/types.js";
-import { makeEnv, ocRun, PLACEHOLDER, PLUGIN, PLUGIN_ZHIPU, type OcEnv } from "./harness.js";
+import { makeEnv, ocRun, PLACEHOLDER, PLUGIN, PLUGIN_ZHIPU, runOc, type OcEnv } from "./harness.js";
 
 /**
  * The package's entries are `{ id, server, setup }` objects (for OpenCode 1.x and 2.x): the real 1.18.33 binary
@@ -53,5 +56,17 @@ describe("e2e: both entries with the { id, server, setup } export shape", () => 
     expect(cnSeen.every((a) => a === "Bearer sk-test-cn-1")).toBe(true);
     expect(sim.stats().authorizations.join()).not.toContain(PLACEHOLDER);
     console.log(`case 10 (two entries, two providers): ${Date.now() - started} ms, keys seen ${JSON.stringify(sim.stats().byKey)}`);
+  });
+
+  it("case 11: OpenCode's Bun runtime fetches the keyless data: stub the 2.x adapter hands the host", async () => {
+    const probe = fileURLToPath(new URL("./fixtures/data-url-probe.js", import.meta.url));
+    env = makeEnv({ baseURL: "http://127.0.0.1:9/api/coding/paas/v4", plugins: [`file://${probe}`] });
+    const out = join(env.root, "probe.json");
+    env.env.PROBE_OUT = out;
+    const run = await runOc(env, ["models", "zai-coding-plan"]);
+    expect(run.code).toBe(0);
+    const seen = JSON.parse(readFileSync(out, "utf8")) as { ok: boolean; status?: number; body?: string; bun?: string };
+    expect(seen).toMatchObject({ ok: true, status: 200, body: "{}" });
+    console.log(`case 11: Bun ${seen.bun} fetched the data: stub`);
   });
 });

@@ -105,6 +105,20 @@ describe.each(COMBOS)("under the $revision host classifier, transport $transport
     expect(stats.maxInFlight.A?.["glm-4.7"]).toBe(2);
   });
 
+  it("1302 from an over-estimated limit is absorbed inside the plugin (re-issued, limit learned): no host retry", async () => {
+    env = await v2Env({
+      revision,
+      options,
+      sim: { accounts: [{ id: "A", keys: ["sk-test-a"], limits: { "glm-4.7": 1 } }], latencyMs: 100 },
+      keysFile: { keys: keyEntries("A:sk-test-a"), models: { "glm-4.7": { maxConcurrency: 3 } } },
+    });
+    const e = env;
+    const turns = await Promise.all([0, 1, 2, 3].map((i) => e.turn({ sessionID: `ses_${i}` })));
+    expect(turns.every((t) => t.ok && t.attempts === 1 && t.retries.length === 0)).toBe(true);
+    expect(e.sim.stats().byCode["1302"] ?? 0).toBeGreaterThanOrEqual(1);
+    expect(e.sim.stats().completed).toBe(4);
+  });
+
   it("1113 (model not in any plan) ends at once: one final answer, no host retry", async () => {
     env = await v2Env({ revision, options, sim: { accounts: [{ id: "A", keys: ["sk-test-a"] }, { id: "B", keys: ["sk-test-b"] }], unavailableModels: ["glm-4.7"] }, keysFile: { keys: keyEntries("A:sk-test-a", "B:sk-test-b") } });
     const turn = await env.turn();

@@ -3,6 +3,7 @@ import { createServer } from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { AccountRegistry } from "./accounts.js";
+import { LateRelease } from "./close-notice.js";
 import { authenticate } from "./admission.js";
 import type { AdmissionContext } from "./admission.js";
 import { handleChat, keyFrom } from "./chat.js";
@@ -14,7 +15,7 @@ import { FaultQueue } from "./faults.js";
 import { modelList } from "./responses.js";
 import { sendError, sendJson } from "./respond.js";
 import { StatsRecorder } from "./stats.js";
-import type { Fault, Simulator, SimulatorConfig, SimulatorStats, UsageWindow } from "./types.js";
+import type { CloseNotice, Fault, Simulator, SimulatorConfig, SimulatorStats, UsageWindow } from "./types.js";
 
 export const CODING_BASE = "/api/coding/paas/v4";
 export const GENERAL_BASE = "/api/paas/v4";
@@ -32,6 +33,7 @@ export async function startSimulator(config: SimulatorConfig): Promise<Simulator
   const tracker = new ConcurrencyTracker();
   const faults = new FaultQueue();
   const stats = new StatsRecorder();
+  const late = new LateRelease(config.closeNotice);
   const admission: AdmissionContext = {
     registry,
     tracker,
@@ -47,6 +49,7 @@ export async function startSimulator(config: SimulatorConfig): Promise<Simulator
     stats,
     timing: resolved.timing,
     nextId: () => `chatcmpl-sim-${++sequence}`,
+    late,
   };
 
   const api = {
@@ -55,6 +58,7 @@ export async function startSimulator(config: SimulatorConfig): Promise<Simulator
     inject: (...list: Fault[]): void => list.forEach((fault) => faults.add(fault)),
     pendingFaults: (): Fault[] => faults.pending(),
     clearFaults: (): void => faults.clear(),
+    setCloseNotice: (notice: CloseNotice | null): void => late.set(notice),
     stats: (): SimulatorStats => ({
       ...stats.snapshot(),
       inFlight: tracker.inFlight(),
@@ -111,6 +115,7 @@ export async function startSimulator(config: SimulatorConfig): Promise<Simulator
     closing ??= new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();
+      late.flush();
     });
     return closing;
   };

@@ -13,6 +13,8 @@ import { calibrate } from "./scenarios/calibrate.js";
 import { AGENTS, DEADLINE_FACTOR, renderLoad, REQUESTS_PER_AGENT, STREAM_MS, type LoadReport } from "./scenarios/load.js";
 import { checkS4, renderOverhead, runOverhead } from "./scenarios/overhead.js";
 import { checkS5, renderMemory, runMemory } from "./scenarios/memory.js";
+import { checkL1, renderLedgerOverhead, runLedgerOverhead } from "./scenarios/ledger-overhead.js";
+import { checkL2, renderLedgerMulti, runLedgerMulti } from "./scenarios/ledger-multi.js";
 import { checkS1, runS1 } from "./scenarios/s1-saturation.js";
 import { checkS2, runS2 } from "./scenarios/s2-wrong-limits.js";
 import { checkS3, runS3 } from "./scenarios/s3-limit-drop.js";
@@ -32,15 +34,21 @@ const started = performance.now();
 const targets = new Targets();
 
 say(`# oc-zai-multi-account benchmark`);
-say(`machine: ${availableParallelism()} cores, ${cpuModel()}, node ${process.version}, ${new Date().toISOString()}`);
+const bun = (globalThis as { Bun?: { version: string } }).Bun;
+const runtime = bun ? `bun ${bun.version} (reports node ${process.version})` : `node ${process.version}`;
+say(`machine: ${availableParallelism()} cores, ${cpuModel()}, ${runtime}, ${new Date().toISOString()}`);
+say(`command: ${process.env.BENCH_ONLY ? `BENCH_ONLY=${process.env.BENCH_ONLY} ` : ""}${bun ? "bun bench/run.ts" : "npm run bench"}`);
 say();
 
 const cal = await calibrate();
 say(`calibration: a nominal ${STREAM_MS} ms simulator stream takes ${cal.streamMsMean.toFixed(1)} ms (mean), ${cal.streamMsP99.toFixed(1)} ms (p99) with plain fetch, 12 at a time;`);
 say(`so no contender can exceed an efficiency of about ${(STREAM_MS / cal.streamMsMean).toFixed(3)} in S1–S3.`);
 say();
-say("S1–S3 columns: efficiency = requests done × 200 ms ÷ slot-time the accounts offered until the end (ideal ÷ actual");
-say("time when all are done); time \"cut at\" = the deadline came first, unfinished requests were aborted and are not counted;");
+say("S1–S3: every contender gets the same workload and the same deadline. A baseline is another way to use the same");
+say("keys: seed-004 (the earlier, simpler plugin: round-robin over all keys, 60 s cooldown, retry once) and one key with");
+say("no plugin; OpenCode's own retry runs around every contender. Columns: not done = not answered by the deadline (failed");
+say("or still waiting); efficiency = requests answered × 200 ms ÷ slot-time the accounts offered until the end (ideal ÷");
+say("actual time when all are done); time \"cut at\" = the deadline came first and unfinished requests were aborted;");
 say("caller failures = error answers the OpenCode-like caller saw (each one is a retry there); queue wait = first call →");
 say("start of the upstream attempt that was served, timestamped in the upstream fetch every contender is given;");
 say("max in flight = the simulator's high-water mark on the busiest account.");
@@ -80,6 +88,22 @@ const scenarios: Record<string, () => Promise<void>> = {
   S3: () => load("S3 limit drops 4 → 2 at 50% of the ideal time, back to 4 at 75%", runS3, checkS3),
   S4: overhead,
   S5: memory,
+  L1: async () => {
+    const rows = await runLedgerOverhead();
+    say("## L1 slot ledger overhead: acquire + release, uncontended, 5,000 sequential each");
+    say();
+    say(renderLedgerOverhead(rows));
+    say();
+    checkL1(rows, targets);
+  },
+  L2: async () => {
+    const rows = await runLedgerMulti();
+    say("## L2 several processes, one account limit: 2 accounts × real limit 3, 150 ms streams, 10 agents × 6 streams per process");
+    say();
+    say(renderLedgerMulti(rows));
+    say();
+    checkL2(rows, targets);
+  },
 };
 for (const [id, run] of Object.entries(scenarios)) if (selected(id)) await run();
 

@@ -40,7 +40,7 @@ export function parseCommand(argv: readonly string[]): Command {
   const json = values.json === true;
   if (name === "status") {
     const reset = typeof values.reset === "string" ? values.reset.trim() : undefined;
-    if (reset === "") return { kind: "usage-error", message: "--reset needs a key id, an account or all" };
+    if (reset === "") return { kind: "usage-error", message: "--reset needs a key id, an account, all, or learned[:<account>[/<model>]]" };
     return { kind: "status", provider: provider as ProviderId, json, reset };
   }
   const models = typeof values.models === "string" ? values.models.split(",").map((m) => m.trim()).filter(Boolean) : DEFAULT_PROBE_MODELS;

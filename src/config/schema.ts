@@ -8,9 +8,20 @@ import { z } from "zod";
 export const PROVIDERS = ["zai-coding-plan", "zhipuai-coding-plan"] as const;
 export type ProviderId = (typeof PROVIDERS)[number];
 
-/** Starting concurrency per (account, model), from measurements on a Coding Plan (seed 000). */
+/**
+ * Starting concurrency per (account, model). First the models OpenCode 1.18.33 lists for zai-coding-plan: glm-4.7
+ * measured on a Coding Plan (seed 000, Feb 2026); the GLM-5 family not measured, so the 1–2 users report for GLM-5
+ * class models. Then older models some plans still serve (seed 000). Adaptive limits learn the real value from 1302s;
+ * raise `maxConcurrency` (and `ceiling`) in the keys file when a plan allows more.
+ */
 export const DEFAULT_MODEL_LIMITS: Readonly<Record<string, number>> = {
   "glm-4.7": 10,
+  "glm-5-turbo": 2,
+  "glm-5.2": 2,
+  "glm-5.2-highspeed": 2,
+  "glm-5.3": 2,
+  "glm-5.3-flash": 2,
+  "glm-5.3-highspeed": 2,
   "glm-4.6": 8,
   "glm-4.5": 10,
   "glm-4.5-air": 10,
@@ -111,6 +122,11 @@ export const keysFileSchema = z.strictObject({
     .min(0)
     .default(3_600_000)
     .describe("After a 1113/1311, how long before the (account, model) pair is tried again (plans get upgraded)."),
+  redis: z
+    .string()
+    .regex(/^rediss?:\/\//, "must start with redis:// or rediss://")
+    .optional()
+    .describe("Share slots, learned limits and waiting queues with OpenCode on other machines through this Redis (ZAI_REDIS_URL overrides)."),
 });
 
 export type KeysFileInput = z.input<typeof keysFileSchema>;

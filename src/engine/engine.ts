@@ -4,6 +4,7 @@ import type { ProviderId } from "../config/schema.js";
 import { isConfigError } from "../errors.js";
 import { createAnswers, type Answers } from "../fetch/answers.js";
 import { createLifecycle, type FetchEvent, type Lifecycle } from "../fetch/lifecycle.js";
+import { chooseLedger, createLedger } from "../ledger/create.js";
 import { Notifier, type NotifySink } from "../notify/notifier.js";
 import { stateFilePath } from "../state/paths.js";
 import { attachStateSync, type StateSync } from "../state/state-sync.js";
@@ -68,9 +69,17 @@ export async function createEngine(provider: ProviderId, deps: EngineDeps, authK
   }
   const accounts = new Set(loaded.keys.map((k) => k.account)).size;
   notifier.log("info", `${provider}: ${loaded.keys.length} key(s) in ${accounts} account(s) from ${loaded.keySource === "file" ? loaded.keysFile : loaded.keySource}`);
+  const statePath = stateFilePath(deps.io.env, deps.io.homedir);
+  // Slots shared by every OpenCode process of the user on this machine, or through Redis (docs/ledger.md).
+  const ledger = await createLedger(chooseLedger(deps.io.env, deps.io.homedir, statePath, provider, loaded.settings.redis), {
+    clock: deps.clock,
+    onWarning: (message) => notifier.log("warn", redactor.redact(message)),
+  });
   let sync: StateSync | undefined;
-  const persist = () => sync?.syncNow() ?? Promise.resolve();
+  // Never waits for another process's state-file lock: then a background sync writes it a moment later.
+  const persist = () => sync?.syncSoon() ?? Promise.resolve();
   const lifecycle = createLifecycle({
+    ledger,
     provider,
     keys: loaded.keys,
     settings: loaded.settings,
@@ -91,7 +100,7 @@ export async function createEngine(provider: ProviderId, deps: EngineDeps, authK
     limits: lifecycle.limits,
     keys: loaded.keys,
     clock: deps.clock,
-    path: stateFilePath(deps.io.env, deps.io.homedir),
+    path: statePath,
     redact: (text) => redactor.redact(text),
     onWarning: (message) => notifier.log("warn", message),
     onChange: () => lifecycle.scheduler.wakeAt(deps.clock.now()),
@@ -107,6 +116,7 @@ export async function createEngine(provider: ProviderId, deps: EngineDeps, authK
     close: async () => {
       lifecycle.scheduler.close();
       await sync?.close();
+      await ledger.close();
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { ApiKey } from "../config/keys.js";
 import { DEFAULT_MODEL_LIMITS, type ProviderId, type Settings } from "../config/schema.js";
+import type { SlotLedger } from "../ledger/ledger.js";
 import type { Notifier } from "../notify/notifier.js";
 import { KeyPool } from "../pool/key-pool.js";
 import { emptyPoolState, type PoolState } from "../pool/pool-state.js";
@@ -35,6 +36,8 @@ export interface LifecycleDeps {
   redactor: Redactor;
   answers: Answers;
   state?: PoolState;
+  /** Where slots live and requests wait (src/ledger); this process only when not given. */
+  ledger?: SlotLedger;
   onEvent?: (event: FetchEvent) => void;
   /**
    * Saves what was learned where other processes see it. Started after every change; before answering a request
@@ -109,7 +112,7 @@ export function createLifecycle(deps: LifecycleDeps): Lifecycle {
     },
     clock,
   );
-  const scheduler = new Scheduler(clock, limits, { cancelGraceMs: settings.retry.cancelGraceMs });
+  const scheduler = new Scheduler(clock, limits, { cancelGraceMs: settings.retry.cancelGraceMs, ledger: deps.ledger });
   const reactions: Reactions = { pool, scheduler, notifier, settings, clock, random, answers, endpoint, models: knownModels };
   const retry = settings.retry;
   const cursors = new Map<string, number>();

@@ -17,11 +17,23 @@ export class Limits {
   private readonly settings: Settings;
   private readonly onChange: (change: LimitChange) => void;
   private readonly now: () => number;
+  private observer: ((account: string, model: string, state: LimitState) => void) | undefined;
 
   constructor(settings: Settings, onChange: (change: LimitChange) => void = () => {}, clock?: Pick<Clock, "now">) {
     this.settings = settings;
     this.onChange = onChange;
     this.now = clock ? () => clock.now() : () => 0;
+  }
+
+  /** Called with every state learned here (not those adopted or replaced), e.g. to share it with other processes. */
+  observe(observer: (account: string, model: string, state: LimitState) => void): void {
+    this.observer = observer;
+  }
+
+  /** Takes the state another process learned for the same account, as it is (the ceiling stays this one's). */
+  replace(account: string, model: string, state: LimitState): void {
+    const before = this.get(account, model);
+    this.states.set(pairKey(account, model), { ...state, ceiling: before.ceiling });
   }
 
   get(account: string, model: string): LimitState {
@@ -54,7 +66,9 @@ export class Limits {
   admitted(account: string, model: string, inFlight: number): void {
     const state = this.get(account, model);
     const next = onAdmitted(state, inFlight);
-    if (next !== state) this.states.set(pairKey(account, model), next);
+    if (next === state) return;
+    this.states.set(pairKey(account, model), next);
+    this.observer?.(account, model, next);
   }
 
   refused(account: string, model: string, grantEpoch: number, othersInFlight: number): void {
@@ -106,6 +120,7 @@ export class Limits {
     const after = step(before, this.rules(model));
     if (after === before) return;
     this.states.set(pairKey(account, model), after);
+    this.observer?.(account, model, after);
     if (after.limit !== before.limit) this.onChange({ account, model, from: before.limit, to: after.limit, why });
   }
 }

@@ -1,6 +1,7 @@
+import type { LedgerKind, LedgerStatus, SlotGrant, SlotLedger, SlotRequest } from "../ledger/ledger.js";
+import { SharedLedger } from "../ledger/shared-ledger.js";
 import { pairKey } from "../pool/pool-state.js";
-import { abortReason, type Clock } from "../util/clock.js";
-import { NoCandidatesError, QueueTimeoutError } from "./errors.js";
+import type { Clock } from "../util/clock.js";
 import type { Limits } from "./limits.js";
 import { explainedByCancel, OUTCOME_EFFECTS, type LeaseOutcome } from "./outcome.js";
 
@@ -42,14 +43,6 @@ export interface AcquireRequest {
   timeoutMs: number;
 }
 
-interface Waiter {
-  request: AcquireRequest;
-  enqueuedAt: number;
-  resolve(lease: Lease): void;
-  reject(error: unknown): void;
-  cleanup(): void;
-}
-
 /**
  * Account-wide slots per model: no (account, model) ever has more requests in flight than its limit.
  * Requests that find no free slot wait first come, first served, for the first slot on any of their accounts.
@@ -57,8 +50,9 @@ interface Waiter {
 export class Scheduler {
   private readonly clock: Clock;
   private readonly limits: Limits;
-  private readonly inFlightByPair = new Map<string, number>();
-  private readonly waiters: Waiter[] = [];
+  private readonly ledger: SlotLedger;
+  /** Leases of this process granted and not yet handed on (cancel graces included). */
+  private held = 0;
   private readonly wakeTimers = new Map<number, () => void>();
   /** Slots freed by cancelled streams, still in their grace (their timers). */
   private readonly graceTimers = new Set<() => void>();
@@ -66,17 +60,34 @@ export class Scheduler {
   private readonly lastCancelFreed = new Map<string, number>();
   private readonly cancelGraceMs: number;
 
-  constructor(clock: Clock, limits: Limits, options: { cancelGraceMs?: number } = {}) {
+  /** `ledger`: where slots live and requests wait (this process by default; machine-wide or Redis: src/ledger). */
+  constructor(clock: Clock, limits: Limits, options: { cancelGraceMs?: number; ledger?: SlotLedger | undefined } = {}) {
     this.clock = clock;
     this.limits = limits;
     this.cancelGraceMs = options.cancelGraceMs ?? 0;
+    const ledger = options.ledger ?? SharedLedger.local(clock);
+    this.ledger = ledger;
+    // A learned limit is the account's: shared with every process on the same ledger.
+    limits.observe((account, model, state) => ledger.publishLimit({ account, model, state }));
+    ledger.onLimit(({ account, model, state }) => {
+      limits.replace(account, model, state);
+      ledger.poke();
+    });
   }
 
-  /** Leases held (granted, not yet handed on) across all pairs, slots in cancel grace included. */
+  /** Where the slots live: "local", "machine" or "redis". */
+  get ledgerKind(): LedgerKind {
+    return this.ledger.kind;
+  }
+
+  /** Slots in flight, holders and queues across every process sharing the ledger (for `status`). */
+  ledgerStatus(): Promise<LedgerStatus> {
+    return this.ledger.status();
+  }
+
+  /** Leases held (granted, not yet handed on) by this process, slots in cancel grace included. */
   totalInFlight(): number {
-    let n = 0;
-    for (const count of this.inFlightByPair.values()) n += count;
-    return n;
+    return this.held;
   }
 
   /** Timers the scheduler has running (wake-ups and cancel graces): zero when idle. */
@@ -85,7 +96,7 @@ export class Scheduler {
   }
 
   inFlight(account: string, model: string): number {
-    return this.inFlightByPair.get(pairKey(account, model)) ?? 0;
+    return this.ledger.inFlight(account, model);
   }
 
   hasFreeSlot(account: string, model: string): boolean {
@@ -94,48 +105,20 @@ export class Scheduler {
 
   /** Requests waiting for a slot (of one model, or all). */
   waiting(model?: string): number {
-    return model === undefined ? this.waiters.length : this.waiters.filter((w) => w.request.model === model).length;
-  }
-
-  /** Takes a free slot on the first candidate that has one, without waiting. */
-  tryAcquire(model: string, candidates: readonly string[]): Lease | undefined {
-    const account = candidates.find((a) => this.hasFreeSlot(a, model));
-    return account === undefined ? undefined : this.grant(account, model);
+    return this.ledger.waiting(model);
   }
 
   acquire(request: AcquireRequest): Promise<Lease> {
-    const { signal } = request;
-    if (signal?.aborted) return Promise.reject(abortReason(signal));
-    if (this.waiters.length === 0) {
-      // Fast path: nobody is queued ahead, so a free slot can be taken without enqueueing.
-      const candidates = request.candidates();
-      if (candidates.length === 0) return Promise.reject(new NoCandidatesError());
-      const lease = this.tryAcquire(request.model, candidates);
-      if (lease) return Promise.resolve(lease);
-    }
-    return new Promise<Lease>((resolve, reject) => {
-      const onAbort = () => {
-        this.remove(waiter);
-        reject(abortReason(signal));
-      };
-      const cancelTimer = this.clock.setTimer(() => {
-        this.remove(waiter);
-        reject(new QueueTimeoutError(this.clock.now() - waiter.enqueuedAt));
-      }, request.timeoutMs);
-      const waiter: Waiter = {
-        request,
-        enqueuedAt: this.clock.now(),
-        resolve,
-        reject,
-        cleanup: () => {
-          cancelTimer();
-          signal?.removeEventListener("abort", onAbort);
-        },
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
-      this.insert(waiter);
-      this.dispatch();
-    });
+    const { model } = request;
+    const slot: SlotRequest = {
+      model,
+      seq: request.seq,
+      candidates: request.candidates,
+      cap: (account) => this.limits.cap(account, model),
+      signal: request.signal,
+      timeoutMs: request.timeoutMs,
+    };
+    return this.ledger.acquire(slot, (grant) => this.lease(grant));
   }
 
   /** Re-runs dispatch at `time` (when a hold or cooldown ends, an account may take waiters again). */
@@ -148,26 +131,9 @@ export class Scheduler {
     this.wakeTimers.set(time, cancel);
   }
 
-  /** Grants free slots to waiters in arrival order. */
+  /** Grants free slots to waiters in arrival order (candidates or caps may have changed). */
   dispatch(): void {
-    for (let i = 0; i < this.waiters.length; ) {
-      const waiter = this.waiters[i]!;
-      const candidates = waiter.request.candidates();
-      if (candidates.length === 0) {
-        this.waiters.splice(i, 1);
-        waiter.cleanup();
-        waiter.reject(new NoCandidatesError());
-        continue;
-      }
-      const lease = this.tryAcquire(waiter.request.model, candidates);
-      if (lease) {
-        this.waiters.splice(i, 1);
-        waiter.cleanup();
-        waiter.resolve(lease);
-        continue;
-      }
-      i++;
-    }
+    this.ledger.poke();
   }
 
   /** Cancels pending wake timers and hands on slots still in their cancel grace (waiters keep their own timers). */
@@ -177,14 +143,19 @@ export class Scheduler {
     for (const cancel of [...this.graceTimers]) cancel();
   }
 
-  private grant(account: string, model: string): Lease {
+  private lease(grant: SlotGrant): Lease {
+    const { account, model } = grant;
     const pair = pairKey(account, model);
-    const others = this.inFlightByPair.get(pair) ?? 0;
-    this.inFlightByPair.set(pair, others + 1);
+    const others = grant.othersInFlight;
     const state = this.limits.get(account, model);
     const grantedAt = this.clock.now();
+    this.held++;
     let released = false;
     const none: ReleaseEffect = { limitLowered: false, explained: false };
+    const free = () => {
+      this.held--;
+      grant.release();
+    };
     return {
       account,
       model,
@@ -198,7 +169,7 @@ export class Scheduler {
       admitted: () => {
         this.limits.admitted(account, model, others + 1);
         // Slow start: an admission may open one more slot.
-        if (this.waiters.length > 0) this.dispatch();
+        if (this.ledger.waiting() > 0) this.ledger.poke();
       },
       release: (outcome) => {
         if (released) return none;
@@ -215,41 +186,22 @@ export class Scheduler {
             result = { limitLowered: this.limits.limit(account, model) < before, explained: false };
           }
         }
-        if (effect.grace && this.cancelGraceMs > 0) this.freeAfterGrace(pair);
-        else this.free(pair);
+        if (effect.grace && this.cancelGraceMs > 0) this.freeAfterGrace(pair, free);
+        else free();
         return result;
       },
     };
   }
 
-  private free(pair: string): void {
-    const left = (this.inFlightByPair.get(pair) ?? 1) - 1;
-    if (left <= 0) this.inFlightByPair.delete(pair);
-    else this.inFlightByPair.set(pair, left);
-    if (this.waiters.length > 0) this.dispatch();
-  }
-
   /** Keeps the slot taken while Z.AI may still count the cancelled stream, then hands it on. */
-  private freeAfterGrace(pair: string): void {
+  private freeAfterGrace(pair: string, free: () => void): void {
     const done = () => {
       if (!this.graceTimers.delete(done)) return;
       cancelTimer();
       this.lastCancelFreed.set(pair, this.clock.now());
-      this.free(pair);
+      free();
     };
     const cancelTimer = this.clock.setTimer(done, this.cancelGraceMs);
     this.graceTimers.add(done);
-  }
-
-  private insert(waiter: Waiter): void {
-    let i = this.waiters.length;
-    while (i > 0 && this.waiters[i - 1]!.request.seq > waiter.request.seq) i--;
-    this.waiters.splice(i, 0, waiter);
-  }
-
-  private remove(waiter: Waiter): void {
-    const i = this.waiters.indexOf(waiter);
-    if (i >= 0) this.waiters.splice(i, 1);
-    waiter.cleanup();
   }
 }

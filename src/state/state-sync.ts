@@ -1,6 +1,6 @@
 import type { ApiKey } from "../config/keys.js";
 import type { Clock } from "../util/clock.js";
-import { isStateError } from "./errors.js";
+import { isStateError, StateLockTimeoutError } from "./errors.js";
 import { stateIds } from "./ids.js";
 import type { LockOptions } from "./lock.js";
 import { applyToMemory, snapshotMemory, type LimitsView, type PoolView } from "./memory.js";
@@ -34,6 +34,11 @@ export interface StateSyncOptions {
 export interface StateSync {
   /** Lock → read → merge both ways → write if changed → unlock. Never rejects; problems go to onWarning. */
   syncNow(): Promise<void>;
+  /**
+   * For the request path: syncs now only if no other sync is queued and the lock is free at once; otherwise leaves
+   * it to a background sync right after. Never waits for a lock. Never rejects.
+   */
+  syncSoon(): Promise<void>;
   /** Stops the timer and syncs one last time. */
   close(): Promise<void>;
 }
@@ -46,7 +51,7 @@ export const DEFAULT_SYNC_INTERVAL_MS = 2_000;
  */
 export async function attachStateSync(options: StateSyncOptions): Promise<StateSync> {
   const { provider, pool, limits, clock, path, onWarning } = options;
-  if (path === undefined) return { syncNow: async () => {}, close: async () => {} };
+  if (path === undefined) return { syncNow: async () => {}, syncSoon: async () => {}, close: async () => {} };
   const fs = options.fs ?? nodeStateFs;
   const ids = stateIds(options.keys ?? pool.keys);
   const intervalMs = options.intervalMs ?? DEFAULT_SYNC_INTERVAL_MS;
@@ -83,26 +88,57 @@ export async function attachStateSync(options: StateSyncOptions): Promise<StateS
     return { ...file, providers: { ...file.providers, [provider]: clean } };
   };
 
-  const syncOnce = async () => {
+  /** Returns false when `tryOnly` and the lock was held by someone else (nothing was done). */
+  const syncOnce = async (tryOnly: boolean): Promise<boolean> => {
     changed = false;
+    const lock = tryOnly ? { ...options.lock, timeoutMs: 0 } : options.lock;
     try {
-      const read = await updateStateFile(fs, path, clock, merge, { cleanTemps: first, ...(options.lock ? { lock: options.lock } : {}) });
+      const read = await updateStateFile(fs, path, clock, merge, { cleanTemps: first, ...(lock ? { lock } : {}) });
       first = false;
       if (read.kind === "ok" || read.kind === "missing") lastWarning = undefined;
     } catch (error) {
+      if (tryOnly && error instanceof StateLockTimeoutError) return false;
       warn(isStateError(error) ? error.message : `state file ${path}: ${String(error)}`);
     }
-    if (!changed) return;
+    if (!changed) return true;
     try {
       options.onChange?.();
     } catch (error) {
       warn(`state sync onChange failed: ${String(error)}`);
     }
+    return true;
   };
 
-  const syncNow = () => {
-    running = running.then(syncOnce);
-    return running;
+  /** Syncs queued or running; a change made meanwhile may have missed the running one's snapshot. */
+  /** Syncs queued or running that may wait for the lock. */
+  let blocking = 0;
+  let again = false;
+  const run = (tryOnly: boolean): Promise<boolean> => {
+    if (!tryOnly) blocking++;
+    const done = running.then(() => syncOnce(tryOnly));
+    running = done.then(
+      () => {},
+      () => {},
+    );
+    return done.finally(() => {
+      if (!tryOnly) blocking--;
+      if (blocking === 0 && again) {
+        again = false;
+        void syncNow();
+      }
+    });
+  };
+
+  const syncNow = () => run(false).then(() => {});
+
+  const syncSoon = async () => {
+    if (blocking > 0) {
+      // A sync that may wait for the lock is queued or running (it may have read memory before this change):
+      // one more runs after it, in the background.
+      again = true;
+      return;
+    }
+    if (!(await run(true))) void syncNow();
   };
 
   const schedule = () => {
@@ -116,6 +152,7 @@ export async function attachStateSync(options: StateSyncOptions): Promise<StateS
   schedule();
   return {
     syncNow,
+    syncSoon,
     close: async () => {
       closed = true;
       cancelTimer?.();

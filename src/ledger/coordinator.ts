@@ -1,0 +1,136 @@
+import type { Server, Socket } from "node:net";
+import type { SharedLimit } from "./ledger.js";
+import { readMessages, send, type ClientMessage, type ServerMessage } from "./protocol.js";
+import type { SlotTable, TableWaiter } from "./slot-table.js";
+
+interface Remote {
+  socket: Socket;
+  owner: string | undefined;
+  waiters: Map<string, { cands: string[]; caps: Record<string, number> }>;
+}
+
+export interface CoordinatorHooks {
+  /** A limit learned by another process arrived (also forwarded to the rest). */
+  onLimit(limit: SharedLimit): void;
+  /** Every limit known here, sent to a process when it joins. */
+  limits(): SharedLimit[];
+}
+
+/**
+ * The machine ledger's coordinator: the process that bound the socket serves the others on it. Their slots and
+ * waiters go into the same table as its own; a closed connection frees that process's slots at once.
+ */
+export class Coordinator {
+  private readonly remotes = new Set<Remote>();
+  private abandoned = false;
+
+  constructor(
+    private readonly server: Server,
+    private readonly table: SlotTable,
+    private readonly hooks: CoordinatorHooks,
+  ) {
+    server.on("connection", (socket) => this.accept(socket));
+  }
+
+  /** Sends a limit learned in this process to every other process. */
+  broadcast(message: ServerMessage, except?: Remote): void {
+    for (const remote of this.remotes) if (remote !== except && remote.owner !== undefined) send(remote.socket, message);
+  }
+
+  get connections(): number {
+    return this.remotes.size;
+  }
+
+  /**
+   * Stops serving without closing the server: closing unlinks the socket path, which now belongs to another
+   * coordinator (ours was replaced). The clients re-elect and find that one.
+   */
+  abandon(): void {
+    this.abandoned = true;
+    for (const remote of this.remotes) remote.socket.destroy();
+  }
+
+  close(): Promise<void> {
+    for (const remote of this.remotes) remote.socket.destroy();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  private accept(socket: Socket): void {
+    if (this.abandoned) return void socket.destroy();
+    socket.unref();
+    socket.setNoDelay?.(true);
+    const remote: Remote = { socket, owner: undefined, waiters: new Map() };
+    this.remotes.add(remote);
+    readMessages<ClientMessage>(socket, (message) => this.handle(remote, message));
+    const gone = () => {
+      if (!this.remotes.delete(remote)) return;
+      if (remote.owner !== undefined) this.table.dropOwner(remote.owner);
+    };
+    socket.on("close", gone);
+    socket.on("error", () => socket.destroy());
+  }
+
+  private handle(remote: Remote, message: ClientMessage): void {
+    switch (message.t) {
+      case "hello":
+        remote.owner = message.owner;
+        this.table.setOwner(message.owner, { pid: message.pid, host: message.host });
+        for (const limit of this.hooks.limits()) send(remote.socket, { t: "limit", ...limit });
+        return;
+      case "snap":
+        send(remote.socket, { t: "snap", id: message.id, pid: process.pid, pairs: this.table.status() });
+        return;
+      case "limit": {
+        const limit = { account: message.account, model: message.model, state: message.state };
+        this.hooks.onLimit(limit);
+        this.broadcast({ t: "limit", ...limit }, remote);
+        return;
+      }
+    }
+    const owner = remote.owner;
+    if (owner === undefined) return;
+    switch (message.t) {
+      case "acq": {
+        const values = { cands: message.cands, caps: message.caps };
+        remote.waiters.set(message.id, values);
+        const waiter: TableWaiter = {
+          id: `${owner}/${message.id}`,
+          owner,
+          model: message.model,
+          at: message.at,
+          seq: message.seq,
+          candidates: () => values.cands,
+          cap: (account) => values.caps[account] ?? 0,
+          grant: (account, others) => {
+            remote.waiters.delete(message.id);
+            send(remote.socket, { t: "grant", id: message.id, account, others });
+          },
+          reject: () => {
+            remote.waiters.delete(message.id);
+            send(remote.socket, { t: "nocand", id: message.id });
+          },
+        };
+        this.table.acquire(waiter);
+        return;
+      }
+      case "upd": {
+        const values = remote.waiters.get(message.id);
+        if (!values) return;
+        values.cands = message.cands;
+        values.caps = message.caps;
+        this.table.dispatch();
+        return;
+      }
+      case "cancel":
+        remote.waiters.delete(message.id);
+        this.table.cancel(`${owner}/${message.id}`);
+        return;
+      case "hold":
+        this.table.hold(`${owner}/${message.id}`, owner, message.account, message.model);
+        return;
+      case "rel":
+        this.table.release(`${owner}/${message.id}`);
+        return;
+    }
+  }
+}

@@ -1,0 +1,46 @@
+import type { Socket } from "node:net";
+import type { LimitState } from "../scheduler/adaptive-limit.js";
+import type { PairStatus } from "./ledger.js";
+
+/** Newline-delimited JSON between the machine coordinator and the other processes. */
+export type ClientMessage =
+  | { t: "hello"; owner: string; pid: number; host: string }
+  | { t: "acq"; id: string; model: string; cands: string[]; caps: Record<string, number>; at: number; seq: number }
+  | { t: "upd"; id: string; cands: string[]; caps: Record<string, number> }
+  | { t: "cancel"; id: string }
+  | { t: "hold"; id: string; account: string; model: string }
+  | { t: "rel"; id: string }
+  | { t: "limit"; account: string; model: string; state: LimitState }
+  | { t: "snap"; id: string };
+
+export type ServerMessage =
+  | { t: "grant"; id: string; account: string; others: number }
+  | { t: "nocand"; id: string }
+  | { t: "limit"; account: string; model: string; state: LimitState }
+  | { t: "snap"; id: string; pid: number; pairs: PairStatus[] };
+
+/** Feeds every complete line received on `socket` to `onMessage`; lines that are not JSON objects are dropped. */
+export function readMessages<T extends { t: string }>(socket: Socket, onMessage: (message: T) => void): void {
+  let buffer = "";
+  socket.setEncoding("utf8");
+  socket.on("data", (chunk: string) => {
+    buffer += chunk;
+    let newline = buffer.indexOf("\n");
+    while (newline >= 0) {
+      const line = buffer.slice(0, newline);
+      buffer = buffer.slice(newline + 1);
+      newline = buffer.indexOf("\n");
+      let message: unknown;
+      try {
+        message = JSON.parse(line);
+      } catch {
+        continue;
+      }
+      if (typeof message === "object" && message !== null && typeof (message as { t?: unknown }).t === "string") onMessage(message as T);
+    }
+  });
+}
+
+export function send(socket: Socket, message: ClientMessage | ServerMessage): void {
+  if (!socket.destroyed && socket.writable) socket.write(`${JSON.stringify(message)}\n`);
+}

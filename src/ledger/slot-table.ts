@@ -1,0 +1,170 @@
+import { NoCandidatesError } from "../scheduler/errors.js";
+import type { Holder, PairStatus } from "./ledger.js";
+
+/** A waiter as the table sees it: from this process (live functions) or from another (last values it sent). */
+export interface TableWaiter {
+  id: string;
+  owner: string;
+  model: string;
+  /** Wall-clock arrival; orders waiters of different owners. */
+  at: number;
+  /** Arrival order inside the owner; orders waiters of the same owner. */
+  seq: number;
+  candidates(): readonly string[];
+  cap(account: string): number;
+  grant(account: string, othersInFlight: number): void;
+  reject(error: unknown): void;
+}
+
+interface TableLease {
+  account: string;
+  model: string;
+  owner: string;
+}
+
+const pairOf = (account: string, model: string) => `${account}\u0000${model}`;
+
+/**
+ * The slots of every (account, model): in-flight leases by owner, and one first-come-first-served queue.
+ * Synchronous and transport-free: the in-process ledger and the machine coordinator both run on it.
+ */
+export class SlotTable {
+  private readonly leases = new Map<string, TableLease>();
+  private readonly counts = new Map<string, number>();
+  private readonly waiters: TableWaiter[] = [];
+  private readonly owners = new Map<string, Holder>();
+  /** While true (right after a take-over, holders re-registering), nothing is granted. */
+  private paused = false;
+
+  setOwner(owner: string, holder: Holder): void {
+    this.owners.set(owner, holder);
+  }
+
+  inFlight(account: string, model: string): number {
+    return this.counts.get(pairOf(account, model)) ?? 0;
+  }
+
+  waiting(owner?: string, model?: string): number {
+    return this.waiters.filter((w) => (owner === undefined || w.owner === owner) && (model === undefined || w.model === model)).length;
+  }
+
+  /** Grants at once when nobody waits and a candidate has room; queues otherwise. */
+  acquire(waiter: TableWaiter): void {
+    if (this.waiters.length === 0 && !this.paused) {
+      const candidates = waiter.candidates();
+      if (candidates.length === 0) return waiter.reject(new NoCandidatesError());
+      if (this.tryGrant(waiter, candidates)) return;
+    }
+    this.insert(waiter);
+    this.dispatch();
+  }
+
+  /** Records a slot already in flight (a holder re-registering after a take-over); may exceed the cap. */
+  hold(id: string, owner: string, account: string, model: string): void {
+    if (this.leases.has(id)) return;
+    this.leases.set(id, { account, model, owner });
+    const pair = pairOf(account, model);
+    this.counts.set(pair, (this.counts.get(pair) ?? 0) + 1);
+  }
+
+  release(id: string): void {
+    const lease = this.leases.get(id);
+    if (!lease) return;
+    this.leases.delete(id);
+    const pair = pairOf(lease.account, lease.model);
+    const left = (this.counts.get(pair) ?? 1) - 1;
+    if (left <= 0) this.counts.delete(pair);
+    else this.counts.set(pair, left);
+    if (this.waiters.length > 0) this.dispatch();
+  }
+
+  /** Removes a waiter (timed out, aborted, cancelled). */
+  cancel(id: string): void {
+    const i = this.waiters.findIndex((w) => w.id === id);
+    if (i >= 0) this.waiters.splice(i, 1);
+  }
+
+  /** A process went away: its slots are free and its waiters gone, at once. */
+  dropOwner(owner: string): void {
+    for (let i = this.waiters.length - 1; i >= 0; i--) if (this.waiters[i]!.owner === owner) this.waiters.splice(i, 1);
+    for (const [id, lease] of [...this.leases]) if (lease.owner === owner) this.release(id);
+    this.owners.delete(owner);
+    this.dispatch();
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.dispatch();
+  }
+
+  /** Grants free slots to waiters in arrival order. */
+  dispatch(): void {
+    if (this.paused) return;
+    for (let i = 0; i < this.waiters.length; ) {
+      const waiter = this.waiters[i]!;
+      const candidates = waiter.candidates();
+      if (candidates.length === 0) {
+        this.waiters.splice(i, 1);
+        waiter.reject(new NoCandidatesError());
+        continue;
+      }
+      // Removed before granting: a grant callback may re-enter (release, acquire).
+      const account = candidates.find((a) => this.inFlight(a, waiter.model) < waiter.cap(a));
+      if (account !== undefined) {
+        this.waiters.splice(i, 1);
+        this.take(waiter, account);
+        continue;
+      }
+      i++;
+    }
+  }
+
+  status(): PairStatus[] {
+    const pairs = new Map<string, PairStatus>();
+    const entry = (account: string, model: string) => {
+      const key = pairOf(account, model);
+      let status = pairs.get(key);
+      if (!status) pairs.set(key, (status = { account, model, inFlight: 0, holders: [], queued: 0 }));
+      return status;
+    };
+    for (const lease of this.leases.values()) {
+      const status = entry(lease.account, lease.model);
+      status.inFlight++;
+      const holder = this.owners.get(lease.owner);
+      if (holder && !status.holders.some((h) => h.pid === holder.pid && h.host === holder.host)) status.holders.push(holder);
+    }
+    for (const waiter of this.waiters) {
+      const first = waiter.candidates()[0];
+      if (first !== undefined) entry(first, waiter.model).queued++;
+    }
+    return [...pairs.values()];
+  }
+
+  private tryGrant(waiter: TableWaiter, candidates: readonly string[]): boolean {
+    const account = candidates.find((a) => this.inFlight(a, waiter.model) < waiter.cap(a));
+    if (account === undefined) return false;
+    this.take(waiter, account);
+    return true;
+  }
+
+  private take(waiter: TableWaiter, account: string): void {
+    const others = this.inFlight(account, waiter.model);
+    this.hold(waiter.id, waiter.owner, account, waiter.model);
+    waiter.grant(account, others);
+  }
+
+  private insert(waiter: TableWaiter): void {
+    let i = this.waiters.length;
+    while (i > 0 && goesAfter(this.waiters[i - 1]!, waiter)) i--;
+    this.waiters.splice(i, 0, waiter);
+  }
+}
+
+/** Same owner: by its arrival order; different owners: by wall-clock arrival. */
+function goesAfter(queued: TableWaiter, incoming: TableWaiter): boolean {
+  return queued.owner === incoming.owner ? queued.seq > incoming.seq : queued.at > incoming.at;
+}

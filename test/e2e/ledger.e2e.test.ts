@@ -1,0 +1,53 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { startSimulator } from "../../simulator/server.js";
+import type { Simulator } from "../../simulator/types.js";
+import { makeEnv, ocRun, PLACEHOLDER, type OcEnv } from "./harness.js";
+
+describe("e2e: several OpenCode processes share one account limit (machine-wide slot ledger)", () => {
+  let sim: Simulator | undefined;
+  const envs: OcEnv[] = [];
+  afterEach(async () => {
+    await sim?.close();
+    for (const e of envs.splice(0)) e.cleanup();
+  });
+
+  it("case L: 6 `opencode run` at once on one HOME, 2 accounts × real limit 1: every run answered, no upstream 1302", async () => {
+    const started = Date.now();
+    sim = await startSimulator({
+      accounts: [
+        { id: "alpha", keys: ["sk-test-a1"], limits: { "glm-4.7": 1 } },
+        { id: "beta", keys: ["sk-test-b1"], limits: { "glm-4.7": 1 } },
+      ],
+      latencyMs: 300,
+      chunks: 3,
+      chunkDelayMs: 100,
+    });
+    const env = makeEnv({
+      baseURL: sim.url,
+      authKey: PLACEHOLDER,
+      keysFile: {
+        keys: [
+          { id: "a1", apiKey: "sk-test-a1", account: "alpha" },
+          { id: "b1", apiKey: "sk-test-b1", account: "beta" },
+        ],
+        models: { "glm-4.7": { maxConcurrency: 1 } },
+      },
+    });
+    envs.push(env);
+    // OpenCode's first start creates its database: six first starts at once race on it.
+    const first = await ocRun(env, "warm up", { title: "warm-up" });
+    expect(first.error).toBeUndefined();
+    sim.resetStats();
+    const runs = await Promise.all(Array.from({ length: 6 }, (_, i) => ocRun(env, `task ${i}`, { title: `run-${i}`, timeoutMs: 400_000 })));
+    for (const run of runs) {
+      expect(run.error, run.stderr.slice(-2000)).toBeUndefined();
+      expect(run.code).toBe(0);
+      expect(run.text.length).toBeGreaterThan(0);
+    }
+    const stats = sim.stats();
+    expect(stats.byCode["1302"] ?? 0).toBe(0);
+    expect(stats.maxInFlight.alpha?.["glm-4.7"] ?? 0).toBeLessThanOrEqual(1);
+    expect(stats.maxInFlight.beta?.["glm-4.7"] ?? 0).toBeLessThanOrEqual(1);
+    console.log(`case L (6 opencode run, 2 accounts × 1): ${Date.now() - started} ms, upstream ${stats.requests}, byCode ${JSON.stringify(stats.byCode)}, runs ${runs.map((r) => r.ms).join("/")} ms`);
+  }, 480_000);
+});

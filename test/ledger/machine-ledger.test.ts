@@ -1,0 +1,123 @@
+import { afterEach, describe, expect, it } from "vitest";
+import type { SlotGrant } from "../../src/ledger/ledger.js";
+import type { SharedLedger } from "../../src/ledger/shared-ledger.js";
+import { NoCandidatesError, QueueTimeoutError } from "../../src/scheduler/errors.js";
+import { machine, request, testAddress, until } from "./helpers.js";
+
+const open: SharedLedger[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((l) => l.close()));
+});
+async function ledgers(n: number) {
+  const address = testAddress();
+  const out: SharedLedger[] = [];
+  for (let i = 0; i < n; i++) out.push(await machine(address));
+  open.push(...out);
+  return out;
+}
+
+describe("machine ledger (several ledgers on one socket)", () => {
+  it("elects one coordinator; the others are clients", async () => {
+    const [a, b, c] = await ledgers(3);
+    expect([a!.role, b!.role, c!.role]).toEqual(["coordinator", "client", "client"]);
+    expect(a!.kind).toBe("machine");
+  });
+
+  it("counts one limit across processes and hands a freed slot to the other process's waiter", async () => {
+    const [a, b] = await ledgers(2);
+    const first = await b!.acquire(request(["A"], 1), (g) => g);
+    let second: SlotGrant | undefined;
+    void a!.acquire(request(["A"], 1), (g) => g).then((g) => (second = g));
+    await new Promise((r) => setTimeout(r, 30));
+    expect(second).toBeUndefined();
+    expect(a!.inFlight("A", "m")).toBe(1);
+    first.release();
+    await until(() => second !== undefined);
+    expect(second!.account).toBe("A");
+    expect(second!.othersInFlight).toBe(0);
+  });
+
+  it("serves waiters of different processes first come, first served", async () => {
+    const [a, b, c] = await ledgers(3);
+    const held = await a!.acquire(request(["A"], 1), (g) => g);
+    const order: string[] = [];
+    void b!.acquire(request(["A"], 1), (g) => g).then((g) => (order.push("b"), g.release()));
+    await new Promise((r) => setTimeout(r, 20));
+    void c!.acquire(request(["A"], 1), (g) => g).then((g) => (order.push("c"), g.release()));
+    await new Promise((r) => setTimeout(r, 20));
+    held.release();
+    await until(() => order.length === 2);
+    expect(order).toEqual(["b", "c"]);
+  });
+
+  it("a client's waiter times out, is aborted, or fails when its candidates run out", async () => {
+    const [a, b] = await ledgers(2);
+    const held = await a!.acquire(request(["A"], 1), (g) => g);
+    await expect(b!.acquire(request(["A"], 1, { timeoutMs: 30 }), (g) => g)).rejects.toBeInstanceOf(QueueTimeoutError);
+    const controller = new AbortController();
+    const aborted = b!.acquire(request(["A"], 1, { signal: controller.signal }), (g) => g);
+    controller.abort(new Error("stop"));
+    await expect(aborted).rejects.toThrow("stop");
+    let accounts = ["A"];
+    const emptied = b!.acquire(request([], 1, { candidates: () => accounts }), (g) => g);
+    accounts = [];
+    b!.poke();
+    await expect(emptied).rejects.toBeInstanceOf(NoCandidatesError);
+    held.release();
+    const next = await b!.acquire(request(["A"], 1), (g) => g);
+    expect(next.account).toBe("A");
+  });
+
+  it("a closed client frees its slots at once", async () => {
+    const [a, b] = await ledgers(2);
+    await b!.acquire(request(["A"], 1), (g) => g);
+    expect(a!.inFlight("A", "m")).toBe(1);
+    await b!.close();
+    await until(() => a!.inFlight("A", "m") === 0);
+  });
+
+  it("a client takes over when the coordinator closes; held slots and waiters re-register", async () => {
+    const [a, b, c] = await ledgers(3);
+    const heldByB = await b!.acquire(request(["A"], 2), (g) => g);
+    const heldByA = await a!.acquire(request(["A"], 2), (g) => g);
+    let waiting: SlotGrant | undefined;
+    void c!.acquire(request(["A"], 2), (g) => g).then((g) => (waiting = g));
+    await new Promise((r) => setTimeout(r, 20));
+    await a!.close();
+    heldByA.release(); // released while gone: the new coordinator never counts it
+    await until(() => b!.role === "coordinator" || c!.role === "coordinator");
+    const coordinator = b!.role === "coordinator" ? b! : c!;
+    await until(() => waiting !== undefined);
+    expect(coordinator.inFlight("A", "m")).toBe(2);
+    heldByB.release();
+    await until(() => coordinator.inFlight("A", "m") === 1);
+  });
+
+  it("shares published limits, also with a process that joins later", async () => {
+    const address = testAddress();
+    const a = await machine(address);
+    const b = await machine(address);
+    open.push(a, b);
+    const seen: number[] = [];
+    a.onLimit((l) => seen.push(l.state.limit));
+    const state = { limit: 3, ceiling: 10, streak: 0, epoch: 1, confirmed: 3, probeFrom: undefined, probeAfter: 20, recoverTo: undefined, changedAt: 0 };
+    b.publishLimit({ account: "A", model: "m", state });
+    await until(() => seen.length === 1);
+    expect(seen).toEqual([3]);
+    const late = await machine(address);
+    open.push(late);
+    const lateSeen: number[] = [];
+    late.onLimit((l) => lateSeen.push(l.state.limit));
+    await until(() => lateSeen.length === 1);
+  });
+
+  it("status lists holders and queue across processes", async () => {
+    const [a, b] = await ledgers(2);
+    await b!.acquire(request(["A"], 1), (g) => g);
+    void a!.acquire(request(["A"], 1), (g) => g).catch(() => {});
+    await new Promise((r) => setTimeout(r, 20));
+    const status = await b!.status();
+    expect(status.kind).toBe("machine");
+    expect(status.pairs).toEqual([{ account: "A", model: "m", inFlight: 1, holders: [{ host: expect.any(String), pid: process.pid }], queued: 1 }]);
+  });
+});

@@ -1,0 +1,113 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { SlotGrant } from "../../src/ledger/ledger.js";
+import { RedisLedger } from "../../src/ledger/redis-ledger.js";
+import { SharedLedger } from "../../src/ledger/shared-ledger.js";
+import { QueueTimeoutError } from "../../src/scheduler/errors.js";
+import { systemClock } from "../../src/util/clock.js";
+import { request, until } from "./helpers.js";
+import { redisAvailable, startRedis, type RedisServer } from "./redis-server.js";
+
+const available = redisAvailable();
+const ci = process.env.CI === "true";
+if (!available && !ci) process.stderr.write("\n*** Redis ledger tests SKIPPED: no redis-server here (apt-get install -y redis-server) ***\n\n");
+
+describe.skipIf(!available && !ci)("Redis ledger against a real redis-server", () => {
+  let server: RedisServer;
+  let n = 0;
+  const open: RedisLedger[] = [];
+  beforeAll(async () => {
+    server = await startRedis();
+  });
+  afterAll(async () => {
+    await Promise.all(open.map((l) => l.close()));
+    await server?.stop();
+  });
+  /** A ledger as on its own machine: its own fallback, shared only through Redis. */
+  async function ledger(prefix: string, warnings: string[] = [], leaseTtlMs = 10_000) {
+    const l = new RedisLedger({ url: server.url, clock: systemClock, fallback: SharedLedger.local(systemClock), onWarning: (m) => warnings.push(m), prefix, leaseTtlMs });
+    await l.start();
+    open.push(l);
+    return l;
+  }
+  const prefix = () => `test${++n}:`;
+
+  it("one limit across machines; a release grants the other machine's waiter at once, first come first served", async () => {
+    const p = prefix();
+    const [a, b, c] = [await ledger(p), await ledger(p), await ledger(p)];
+    const held = await a.acquire(request(["A"], 1), (g) => g);
+    expect(held.othersInFlight).toBe(0);
+    const order: string[] = [];
+    let bGrant: SlotGrant | undefined;
+    void b.acquire(request(["A"], 1), (g) => g).then((g) => (order.push("b"), (bGrant = g)));
+    await new Promise((r) => setTimeout(r, 20));
+    void c.acquire(request(["A"], 1), (g) => g).then((g) => (order.push("c"), g.release()));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(order).toEqual([]);
+    held.release();
+    await until(() => order.length === 1);
+    expect(order).toEqual(["b"]);
+    bGrant!.release();
+    await until(() => order.length === 2);
+    expect(order).toEqual(["b", "c"]);
+    const status = await a.status();
+    expect(status.kind).toBe("redis");
+    expect(status.pairs).toEqual([{ account: "A", model: "m", inFlight: 0, holders: [], queued: 0 }]);
+  });
+
+  it("a timed-out waiter leaves the queue; status names holders", async () => {
+    const p = prefix();
+    const [a, b] = [await ledger(p), await ledger(p)];
+    const held = await a.acquire(request(["A"], 1), (g) => g);
+    await expect(b.acquire(request(["A"], 1, { timeoutMs: 50 }), (g) => g)).rejects.toBeInstanceOf(QueueTimeoutError);
+    const status = await b.status();
+    expect(status.pairs[0]).toMatchObject({ inFlight: 1, queued: 0, holders: [{ pid: process.pid }] });
+    held.release();
+    const next = await b.acquire(request(["A"], 1), (g) => g);
+    expect(next.account).toBe("A");
+  });
+
+  it("a holder that stops refreshing (died) loses its slot after the lease TTL", async () => {
+    const p = prefix();
+    const dead = await ledger(p, [], 300);
+    await dead.acquire(request(["A"], 1), (g) => g);
+    await dead.close();
+    const alive = await ledger(p, [], 300);
+    const started = Date.now();
+    const grant = await alive.acquire(request(["A"], 1), (g) => g);
+    expect(grant.account).toBe("A");
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it("shares learned limits", async () => {
+    const p = prefix();
+    const [a, b] = [await ledger(p), await ledger(p)];
+    const seen: number[] = [];
+    b.onLimit((l) => seen.push(l.state.limit));
+    a.publishLimit({ account: "A", model: "m", state: { limit: 3, ceiling: 10, streak: 0, epoch: 1, confirmed: 3, probeFrom: undefined, probeAfter: 20, recoverTo: undefined, changedAt: 0 } });
+    await until(() => seen.length === 1);
+    const late = await ledger(p);
+    const lateSeen: number[] = [];
+    late.onLimit((l) => lateSeen.push(l.state.limit));
+    await until(() => lateSeen.length === 1);
+  });
+
+  it("Redis killed mid-run: requests keep flowing on the fallback with a warning, and Redis is used again once back", async () => {
+    const p = prefix();
+    const warnings: string[] = [];
+    const a = await ledger(p, warnings);
+    const held = await a.acquire(request(["A"], 1), (g) => g);
+    held.release();
+    await server.kill();
+    await until(() => warnings.length === 1);
+    expect(warnings[0]).toContain("unavailable");
+    const during = await a.acquire(request(["A"], 1), (g) => g);
+    expect(during.account).toBe("A");
+    during.release();
+    expect((await a.status()).detail).toContain("unreachable");
+    await server.restart();
+    await until(async () => (await a.status()).kind === "redis", 10_000);
+    expect(warnings[1]).toContain("reachable again");
+    const after = await a.acquire(request(["A"], 1), (g) => g);
+    after.release();
+  });
+});

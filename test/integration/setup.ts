@@ -32,7 +32,7 @@ export async function setup(options: { sim: SimulatorConfig; keysFile?: KeysFile
   const plugin = createProviderPlugin("zai-coding-plan", {
     clock,
     random: () => 0.5,
-    io: nodeConfigIO({ HOME: dir, ZAI_KEYS_FILE: keysPath, ZAI_STATE_FILE: "off", ...options.env }),
+    io: nodeConfigIO({ HOME: dir, ZAI_KEYS_FILE: keysPath, ZAI_STATE_FILE: "off", ZAI_LEDGER: "local", ...options.env }),
     onEvent: (e) => events.push(e),
   });
   const hooks = await plugin({ client: fakeClient(sink) } as never);

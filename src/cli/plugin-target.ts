@@ -73,9 +73,16 @@ async function inspect(cli: CliEnv, entry: string, from: string): Promise<Plugin
     return { kind: "not-a-plugin", entry, problem: `it does not load: ${error instanceof Error ? error.message : String(error)}` };
   }
   const names = Object.keys(module);
-  const notFunctions = names.filter((n) => typeof module[n] !== "function");
   if (names.length === 0) return { kind: "not-a-plugin", entry, problem: "it exports nothing" };
-  // OpenCode calls every export as a plugin: one constant makes the whole module fail to load.
+  // OpenCode >= 1.18.29 takes an object default with id/server as one plugin and runs only `server`
+  // (packages/opencode/src/plugin/shared.ts readV1Plugin); named exports are then ignored.
+  const main = module.default;
+  if (isRecord(main) && ("id" in main || "server" in main)) {
+    if (typeof main.server !== "function") return { kind: "not-a-plugin", entry, problem: "its default export has no `server` function (an OpenCode 2.x-only plugin?)" };
+    return { kind: "loads", entry, from, exports: ["default.server"] };
+  }
+  // The legacy shape: OpenCode calls every export as a plugin, so one constant makes the whole module fail to load.
+  const notFunctions = names.filter((n) => typeof module[n] !== "function" && !(isRecord(module[n]) && typeof (module[n] as Record<string, unknown>).server === "function"));
   if (notFunctions.length > 0) return { kind: "not-a-plugin", entry, problem: `its export(s) ${notFunctions.join(", ")} are not plugin functions` };
   return { kind: "loads", entry, from, exports: names };
 }

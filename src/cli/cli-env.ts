@@ -1,9 +1,11 @@
+import { execFile } from "node:child_process";
 import { access, mkdir, rm, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { ConfigIO } from "../config/load.js";
 import { nodeConfigIO } from "../config/node-io.js";
+import { installedOpencodeVersion } from "./opencode-generation.js";
 import { nodeStateFs, type StateFs } from "../state/state-fs.js";
 import { systemClock, type Clock } from "../util/clock.js";
 
@@ -20,6 +22,8 @@ export interface CliEnv {
   importModule(path: string): Promise<Record<string, unknown>>;
   /** Creates the directory if needed and writes and removes a scratch file in it: undefined when that works, else why not. */
   probeWritable(dir: string): Promise<string | undefined>;
+  /** What `opencode --version` prints (OPENCODE_BIN, else `opencode` on PATH), or undefined when it cannot run. */
+  opencodeVersion(): Promise<string | undefined>;
   stateFs: StateFs;
   clock: Clock;
   fetch: typeof globalThis.fetch;
@@ -54,6 +58,13 @@ export function nodeCliEnv(options: { version: string; ownPluginPath: string | u
         return (error as { code?: string }).code ?? String(error);
       }
     },
+    opencodeVersion: () =>
+      installedOpencodeVersion(
+        (command, args) =>
+          new Promise((resolve, reject) =>
+            execFile(process.env.OPENCODE_BIN || command, args, { timeout: 5_000 }, (error, stdout) => (error ? reject(error) : resolve(String(stdout)))),
+          ),
+      ),
     stateFs: nodeStateFs,
     clock: systemClock,
     fetch: (input, init) => globalThis.fetch(input, init),

@@ -12,5 +12,6 @@ export async function gatherDoctorFacts(cli: CliEnv, provider: ProviderId): Prom
   const state = setup.statePath === undefined ? undefined : await readStateFile(cli.stateFs, setup.statePath);
   const stateDirProblem = setup.statePath === undefined ? undefined : await cli.probeWritable(dirname(setup.statePath));
   const pluginTarget = setup.plugin ? await resolvePluginTarget(cli, setup.plugin.spec) : undefined;
-  return { setup, state, stateDirProblem, pluginTarget };
+  const opencodeVersion = await cli.opencodeVersion();
+  return { setup, state, stateDirProblem, pluginTarget, opencodeVersion };
 }

@@ -58,6 +58,8 @@ export async function sandbox(): Promise<Sandbox> {
   await mkdir(join(home, ".local", "share", "opencode"), { recursive: true });
   const env = {
     PATH: process.env.PATH ?? "",
+    // The machine's own OpenCode (if any) must not decide which generation doctor checks for.
+    OPENCODE_BIN: join(root, "no-opencode-here"),
     HOME: home,
     XDG_CONFIG_HOME: join(home, ".config"),
     XDG_DATA_HOME: join(home, ".local", "share"),

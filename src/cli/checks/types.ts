@@ -12,6 +12,8 @@ export interface DoctorFacts {
   stateDirProblem: string | undefined;
   /** Where OpenCode would load the listed plugin from, when it is listed. */
   pluginTarget: PluginTarget | undefined;
+  /** `opencode --version`, or undefined when OpenCode could not be run. */
+  opencodeVersion: string | undefined;
 }
 
 /** One doctor check: pure, looks at the facts, says one or more rows. Add a check by adding a function to the list. */

@@ -41,8 +41,8 @@ export interface LifecycleDeps {
   ledger?: SlotLedger;
   onEvent?: (event: FetchEvent) => void;
   /**
-   * Saves what was learned where other processes see it. Started after every change; before answering a request
-   * that changed something it is waited for at most PERSIST_WAIT_MS. Must not reject.
+   * Saves what was learned where other processes see it. Started after every change; awaited before answering a
+   * request that changed something, so it must never wait for a lock held elsewhere. Must not reject.
    */
   persist?: () => Promise<void>;
   /** Reads the quota endpoint (issue 12); without it no account's quota is read. */
@@ -78,9 +78,6 @@ export interface Lifecycle {
   readonly limits: Limits;
   readonly foresight: Foresight;
 }
-
-/** The longest a request's answer waits for what it taught to be written (the write goes on after). */
-const PERSIST_WAIT_MS = 200;
 
 /** Models not named in the body (e.g. GET /models) share one unlimited-in-practice lane. */
 const NO_MODEL = "(none)";
@@ -253,16 +250,12 @@ export function createLifecycle(deps: LifecycleDeps): Lifecycle {
   }
 
   /**
-   * Before answering a request that changed something, give the write a short head start (`opencode run` exits
-   * right after its answer), but never wait on the state file's lock longer than PERSIST_WAIT_MS.
+   * Before answering a request that changed something, wait for the write (`opencode run` exits right after its
+   * answer). `persist` never waits for the state file's lock: when another process holds it, the write is left to
+   * the background (src/state/state-sync.ts syncSoon).
    */
   async function done(run: Run, response: Response): Promise<Response> {
-    if (run.changed) {
-      let cancel = () => {};
-      const bound = new Promise<void>((resolve) => (cancel = clock.setTimer(resolve, PERSIST_WAIT_MS)));
-      await Promise.race([persist(), bound]);
-      cancel();
-    }
+    if (run.changed) await persist();
     return response;
   }
 

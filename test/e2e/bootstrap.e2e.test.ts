@@ -61,9 +61,12 @@ describe("e2e: setup as the README tells a user", () => {
     const run = await ocRun(env, "say hi");
     expect(run.code).toBe(0);
     expect(run.text).toContain("Hello");
-    // Title and main call, one on each environment key (round-robin over two accounts); never the file's key or the placeholder.
-    expect(sim.stats().byKey).toEqual({ "sk-test-env-1": 1, "sk-test-env-2": 1 });
-    expect(sim.stats().authorizations.sort()).toEqual(["Bearer sk-test-env-1", "Bearer sk-test-env-2"]);
+    // Title and main call, on environment keys only, never the file's key or the placeholder. They share one session,
+    // which stays on the account that served its previous call (its prompt cache is there).
+    const byKey = sim.stats().byKey;
+    expect(Object.values(byKey).reduce((a, b) => a + b, 0)).toBe(2);
+    expect(Object.keys(byKey).every((k) => k.startsWith("sk-test-env-"))).toBe(true);
+    expect(sim.stats().authorizations.every((a) => /^Bearer sk-test-env-[12]$/.test(a))).toBe(true);
     console.log(`case 2 (ZAI_API_KEYS): ${Date.now() - started} ms`);
   });
 });

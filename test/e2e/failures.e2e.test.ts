@@ -67,8 +67,9 @@ describe("e2e: failures inside the real OpenCode", () => {
     expect(stats.hits.filter((h) => h.account === "beta" && h.status === 200).length).toBeGreaterThanOrEqual(1);
     expect(stats.byCode["200"]).toBe(8);
     expect(stats.requests).toBe(8 + 1 + limited.length);
-    // The plugin retried the 401 and the 1302 itself, at once: no OpenCode retry (its first comes ≥ 2 s later).
-    expect(Math.max(...spreads)).toBeLessThan(1500);
+    // The plugin retried the 401 and the 1302 itself: no OpenCode retry (the request count above has none). A session
+    // may wait up to affinity.maxWaitMs (2 s) for the account of its previous call, so a round spans at most ~3.5 s.
+    expect(Math.max(...spreads)).toBeLessThan(3500);
     console.log(
       `case 3 (401 + account at limit, 2 rounds of 4 prompts): ${Date.now() - started} ms, codes ${JSON.stringify(stats.byCode)}, upstream spread per round ${spreads.join(", ")} ms`,
     );

@@ -45,7 +45,9 @@ describe("e2e: setup as the README tells a user", () => {
     expect(seen.length).toBeGreaterThanOrEqual(4);
     expect(seen.every((a) => ["Bearer sk-test-a1", "Bearer sk-test-a2", "Bearer sk-test-b1"].includes(a))).toBe(true);
     expect(seen.join()).not.toContain(PLACEHOLDER);
-    expect(new Set(seen).size).toBeGreaterThanOrEqual(2);
+    // Each run is one session whose calls stay on the account of its previous call (its prompt cache is there), so
+    // which keys two runs use depends on placement, not on rotation (rotation without session headers is covered by
+    // test/integration/plugin-contract.test.ts).
     console.log(`case 1 (bootstrap + 2 runs): ${Date.now() - started} ms, keys seen ${JSON.stringify(sim.stats().byKey)}`);
   });
 

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { SlotGrant } from "../../src/ledger/ledger.js";
 import type { SharedLedger } from "../../src/ledger/shared-ledger.js";
 import { NoCandidatesError, QueueTimeoutError } from "../../src/scheduler/errors.js";
+import { join } from "node:path";
 import { machine, request, testAddress, until } from "./helpers.js";
 
 const open: SharedLedger[] = [];
@@ -120,5 +121,18 @@ describe("machine ledger (several ledgers on one socket)", () => {
     const status = await b!.status();
     expect(status.kind).toBe("machine");
     expect(status.pairs).toEqual([{ account: "A", model: "m", inFlight: 1, holders: [{ host: expect.any(String), pid: process.pid }], queued: 1 }]);
+  });
+
+  it("degrades to per-process slots with one warning when the socket cannot be bound", async () => {
+    const warnings: string[] = [];
+    // The parent of the socket path is a file: neither bind nor connect can work (like a read-only state directory).
+    const ledger = await machine({ path: join(process.cwd(), "package.json", "zai-ledger.sock"), isFile: true }, warnings);
+    open.push(ledger);
+    expect(ledger.kind).toBe("local");
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain("slots are counted per process");
+    const grant = await ledger.acquire(request(["A"], 1), (g) => g);
+    expect(grant.account).toBe("A");
+    expect((await ledger.status()).detail).toContain("per-process");
   });
 });

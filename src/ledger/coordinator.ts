@@ -52,6 +52,8 @@ export class Coordinator {
 
   /** Stops serving; resolves when the server is closed, or after a second at most. */
   close(): Promise<void> {
+    // A connection accepted while closing would be left to a dead coordinator: turned away, it re-elects.
+    this.abandoned = true;
     for (const remote of this.remotes) remote.socket.destroy();
     return new Promise((resolve) => {
       const timer = setTimeout(resolve, 1_000);

@@ -18,6 +18,8 @@ import { checkL2, renderLedgerMulti, runLedgerMulti } from "./scenarios/ledger-m
 import { checkS1, runS1 } from "./scenarios/s1-saturation.js";
 import { checkS2, runS2 } from "./scenarios/s2-wrong-limits.js";
 import { checkS3, runS3 } from "./scenarios/s3-limit-drop.js";
+import { checkSticky, renderSticky, runSticky } from "./scenarios/sticky.js";
+import { checkQuota, renderQuota, runQuotaThreshold } from "./scenarios/quota-threshold.js";
 
 function cpuModel(): string {
   try {
@@ -34,15 +36,21 @@ const started = performance.now();
 const targets = new Targets();
 
 say(`# oc-zai-multi-account benchmark`);
-say(`machine: ${availableParallelism()} cores, ${cpuModel()}, node ${process.version}, ${new Date().toISOString()}`);
+const bun = (globalThis as { Bun?: { version: string } }).Bun;
+const runtime = bun ? `bun ${bun.version} (reports node ${process.version})` : `node ${process.version}`;
+say(`machine: ${availableParallelism()} cores, ${cpuModel()}, ${runtime}, ${new Date().toISOString()}`);
+say(`command: ${process.env.BENCH_ONLY ? `BENCH_ONLY=${process.env.BENCH_ONLY} ` : ""}${bun ? "bun bench/run.ts" : "npm run bench"}`);
 say();
 
 const cal = await calibrate();
 say(`calibration: a nominal ${STREAM_MS} ms simulator stream takes ${cal.streamMsMean.toFixed(1)} ms (mean), ${cal.streamMsP99.toFixed(1)} ms (p99) with plain fetch, 12 at a time;`);
 say(`so no contender can exceed an efficiency of about ${(STREAM_MS / cal.streamMsMean).toFixed(3)} in S1–S3.`);
 say();
-say("S1–S3 columns: efficiency = requests done × 200 ms ÷ slot-time the accounts offered until the end (ideal ÷ actual");
-say("time when all are done); time \"cut at\" = the deadline came first, unfinished requests were aborted and are not counted;");
+say("S1–S3: every contender gets the same workload and the same deadline. A baseline is another way to use the same");
+say("keys: seed-004 (the earlier, simpler plugin: round-robin over all keys, 60 s cooldown, retry once) and one key with");
+say("no plugin; OpenCode's own retry runs around every contender. Columns: not done = not answered by the deadline (failed");
+say("or still waiting); efficiency = requests answered × 200 ms ÷ slot-time the accounts offered until the end (ideal ÷");
+say("actual time when all are done); time \"cut at\" = the deadline came first and unfinished requests were aborted;");
 say("caller failures = error answers the OpenCode-like caller saw (each one is a retry there); queue wait = first call →");
 say("start of the upstream attempt that was served, timestamped in the upstream fetch every contender is given;");
 say("max in flight = the simulator's high-water mark on the busiest account.");
@@ -82,6 +90,22 @@ const scenarios: Record<string, () => Promise<void>> = {
   S3: () => load("S3 limit drops 4 → 2 at 50% of the ideal time, back to 4 at 75%", runS3, checkS3),
   S4: overhead,
   S5: memory,
+  S6: async () => {
+    const results = [await runSticky(12), await runSticky(24)];
+    say("## S6 session stickiness: 3 accounts × limit 4, sessions × 10 turns, history resent each turn (issue 12)");
+    say();
+    say(renderSticky(results));
+    say();
+    for (const r of results) checkSticky(r, targets);
+  },
+  S7: async () => {
+    const rows = await runQuotaThreshold();
+    say("## S7 quota threshold: one account at 90% of its 5-hour window, one at 10%; 8 agents × 40 requests (issue 12)");
+    say();
+    say(renderQuota(rows));
+    say();
+    checkQuota(rows, targets);
+  },
   L1: async () => {
     const rows = await runLedgerOverhead();
     say("## L1 slot ledger overhead: acquire + release, uncontended, 5,000 sequential each");

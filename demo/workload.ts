@@ -6,9 +6,9 @@ export interface Job {
   model: string;
 }
 
-/** 16 agents × 6 steps; mostly glm-4.7, some glm-4.5-air, a few glm-5 (not in beta's plan). */
+/** 16 agents × 6 steps; mostly glm-4.7, some glm-5.3-flash, a few glm-5.3 (not in beta's plan). */
 export function subagentTeam(agents = 16, steps = 6): Job[][] {
-  const models = ["glm-4.7", "glm-4.7", "glm-4.5-air", "glm-4.7", "glm-5"];
+  const models = ["glm-4.7", "glm-4.7", "glm-5.3-flash", "glm-4.7", "glm-5.3"];
   return Array.from({ length: agents }, (_, agent) =>
     Array.from({ length: steps }, (_, step) => ({ agent, step, model: models[(agent + step) % models.length]! })),
   );

@@ -3,9 +3,22 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:
 import { admit, admitGeneral } from "./admission.js";
 import type { AdmissionContext, Rejection } from "./admission.js";
 import type { Timing } from "./config.js";
+import type { LateRelease } from "./close-notice.js";
+import { ECHO_KEY_MESSAGE, expandMessage } from "./faults.js";
 import type { FaultQueue } from "./faults.js";
-import { messageFor } from "./responses.js";
-import { dropMidStream, sendError, sendPlainStatus, serveCompletion, sseError } from "./respond.js";
+import type { PromptCache } from "./prompt-cache.js";
+import type { QuotaBook } from "./quota.js";
+import { errorBody, messageFor } from "./responses.js";
+import {
+  cutBody,
+  dropMidStream,
+  sendError,
+  sendHtml,
+  sendPlainStatus,
+  serveCompletion,
+  sseError,
+  truncatedError,
+} from "./respond.js";
 import type { Completion } from "./respond.js";
 import { formatBeijingStamp } from "./stamp.js";
 import type { StatsRecorder } from "./stats.js";
@@ -19,6 +32,10 @@ export interface ChatContext {
   stats: StatsRecorder;
   timing: Timing;
   nextId: () => string;
+  /** Frees the slot of a request whose client went away, as late as Z.AI notices it. */
+  late: LateRelease;
+  quota?: QuotaBook;
+  promptCache?: PromptCache;
 }
 
 export interface ChatBody {
@@ -79,8 +96,14 @@ export function handleChat(
   if (decision.kind === "reject") return refuse(decision);
 
   const { account, model } = decision;
-  res.once("close", () => admission.tracker.release(account.id, model));
   const fault = ctx.faults.take({ key, account: account.id, model });
+  const selfClosing = fault !== undefined && SELF_CLOSING.has(fault.kind) && !(fault.kind === "truncated-error" && fault.reset !== true);
+  res.once("close", () => {
+    const release = (): void => admission.tracker.release(account.id, model);
+    if (res.writableFinished || selfClosing) return release();
+    stats.clientClosed();
+    ctx.late.later(release);
+  });
   const completion: Completion = {
     ctx: { id: ctx.nextId(), created: Math.floor(admission.now() / 1000), model },
     stream: body.stream,
@@ -89,13 +112,20 @@ export function handleChat(
     headers: { "x-sim-account": account.id },
     finishReason: fault?.kind === "finish-reason" ? fault.reason : "stop",
   };
-  if (fault === undefined || fault.kind === "finish-reason") {
+  if (fault?.kind === "line-endings") completion.lineEnding = fault.ending;
+  if (fault?.kind === "sse-error" && fault.lineEnding !== undefined) completion.lineEnding = fault.lineEnding;
+  if (fault === undefined || fault.kind === "finish-reason" || fault.kind === "line-endings") {
     record(200, null, "200", fault?.kind ?? null);
+    ctx.quota?.served(account.id);
+    if (ctx.promptCache) completion.cachedTokens = ctx.promptCache.take(account.id, raw, completion.promptTokens);
     res.once("finish", () => stats.completed());
     return serveCompletion(res, completion);
   }
   applyFault(ctx, req, res, completion, fault, record);
 }
+
+/** Faults after which the simulator itself closes the socket (it knows at once: no late notice). */
+const SELF_CLOSING = new Set<FaultKind>(["drop", "drop-mid-stream", "cut-body", "truncated-error"]);
 
 type RecordOutcome = (status: number, code: string | null, label: string, fault: FaultKind) => void;
 
@@ -104,22 +134,46 @@ function applyFault(
   req: IncomingMessage,
   res: ServerResponse,
   completion: Completion,
-  fault: Exclude<Fault, { kind: "finish-reason" }>,
+  fault: Exclude<Fault, { kind: "finish-reason" | "line-endings" }>,
   record: RecordOutcome,
 ): void {
   const now = ctx.admission.now();
+  const key = keyFrom(req.headers);
+  const echo = (text: string): string => expandMessage(text, key, req.headers.authorization, now);
+  const message = (code: string, text: string | undefined): string => echo(faultMessage(code, text, now));
   switch (fault.kind) {
     case "status":
       if (fault.code === undefined) {
         record(fault.status, null, String(fault.status), fault.kind);
-        return sendPlainStatus(res, fault.status, fault.headers);
+        return sendPlainStatus(res, fault.status, fault.headers, fault.message === undefined ? undefined : echo(fault.message));
       }
       record(fault.status, fault.code, fault.code, fault.kind);
-      return sendError(res, fault.status, fault.code, faultMessage(fault.code, fault.message, now), fault.headers);
+      return sendError(res, fault.status, fault.code, message(fault.code, fault.message), fault.headers);
     case "http-error": {
       const status = fault.status ?? 429;
       record(status, fault.code, fault.code, fault.kind);
-      return sendError(res, status, fault.code, faultMessage(fault.code, fault.message, now), fault.headers);
+      return sendError(res, status, fault.code, message(fault.code, fault.message), fault.headers);
+    }
+    case "echo-key": {
+      const status = fault.status ?? 500;
+      const text = echo(fault.message ?? ECHO_KEY_MESSAGE);
+      record(status, fault.code ?? null, fault.code ?? String(status), fault.kind);
+      if (fault.code === undefined) return sendPlainStatus(res, status, undefined, text);
+      return sendError(res, status, fault.code, text);
+    }
+    case "html": {
+      const status = fault.status ?? 200;
+      record(status, null, `html-${status}`, fault.kind);
+      return sendHtml(res, status, echo(fault.message ?? "502 Bad Gateway"));
+    }
+    case "cut-body":
+      record(200, null, "cut-body", fault.kind);
+      return cutBody(res, completion, fault.fraction ?? 0.5);
+    case "truncated-error": {
+      const status = fault.status ?? 429;
+      const body = errorBody(fault.code, message(fault.code, fault.message));
+      record(status, fault.code, `truncated-${fault.code}`, fault.kind);
+      return truncatedError(res, status, body, fault.bytes ?? Math.floor(body.length / 2), fault.reset === true);
     }
     case "drop":
       record(0, null, "drop", fault.kind);
@@ -132,7 +186,7 @@ function applyFault(
       record(200, fault.code, fault.code, fault.kind);
       return sseError(res, completion, {
         code: fault.code,
-        message: faultMessage(fault.code, fault.message, now),
+        message: message(fault.code, fault.message),
         event: fault.event === true,
         afterChunks: fault.afterChunks ?? 0,
       });

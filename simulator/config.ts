@@ -1,10 +1,17 @@
 /** Validates a SimulatorConfig and fills in defaults. Error messages name the option and echo the bad value. */
 import type { SimulatorAccount, SimulatorConfig, UsageWindow } from "./types.js";
 
+/** What OpenCode 1.18.33 lists for zai-coding-plan, then older models some plans still serve. */
 export const DEFAULT_MODELS: readonly string[] = Object.freeze([
+  "glm-4.7",
+  "glm-5-turbo",
+  "glm-5.2",
+  "glm-5.2-highspeed",
+  "glm-5.3",
+  "glm-5.3-flash",
+  "glm-5.3-highspeed",
   "glm-5",
   "glm-5.1",
-  "glm-4.7",
   "glm-4.7-flash",
   "glm-4.6",
   "glm-4.5",

@@ -1,4 +1,5 @@
 /** Scripted faults, consumed in order by the first matching requests. */
+import { formatBeijingStamp } from "./stamp.js";
 import type { Fault, FaultMatch } from "./types.js";
 
 interface Entry {
@@ -53,7 +54,42 @@ export class InvalidFaultError extends Error {
   override readonly name = "InvalidFaultError";
 }
 
-const KINDS = new Set(["status", "http-error", "drop", "drop-mid-stream", "sse-error", "finish-reason"]);
+const KINDS = new Set([
+  "status",
+  "http-error",
+  "drop",
+  "drop-mid-stream",
+  "sse-error",
+  "finish-reason",
+  "echo-key",
+  "html",
+  "cut-body",
+  "truncated-error",
+  "line-endings",
+]);
+
+/** Default message of an `echo-key` fault: the key and the header whole, and fragments of the key. */
+export const ECHO_KEY_MESSAGE =
+  "gateway rejected the request: Authorization: {authorization}; key {key} (starts {keyHead}, ends {keyTail}, contains {keyMiddle})";
+
+/**
+ * Fills {key}, {authorization}, {keyHead}, {keyTail}, {keyMiddle} (16-character fragments) in a fault message, and
+ * {resetIn:N}: the Beijing stamp N seconds after `now` (a 1308 whose reset is near, whenever the fault is used).
+ */
+export function expandMessage(template: string, key: string, authorization: string | undefined, now = Date.now()): string {
+  if (!template.includes("{")) return template;
+  const mid = Math.max(0, Math.floor((key.length - 16) / 2));
+  const values: Record<string, string> = {
+    key,
+    authorization: authorization ?? "",
+    keyHead: key.slice(0, 16),
+    keyTail: key.slice(-16),
+    keyMiddle: key.slice(mid, mid + 16),
+  };
+  return template
+    .replace(/\{(key|authorization|keyHead|keyTail|keyMiddle)\}/g, (_, name: string) => values[name] ?? "")
+    .replace(/\{resetIn:(\d+)\}/g, (_, seconds: string) => formatBeijingStamp(now + Number(seconds) * 1000));
+}
 
 function check(ok: boolean, what: string, value: unknown): void {
   if (!ok) throw new InvalidFaultError(`fault ${what}, got ${JSON.stringify(value)}`);
@@ -95,9 +131,26 @@ export function parseFault(value: unknown): Fault {
       check(isString(f["code"]), "code is required", f["code"]);
       check(optional(f["event"], (v) => typeof v === "boolean"), "event must be a boolean", f["event"]);
       check(optional(f["afterChunks"], (v) => Number.isInteger(v) && (v as number) >= 0), "afterChunks must be an integer >= 0", f["afterChunks"]);
+      check(optional(f["lineEnding"], (v) => v === "lf" || v === "cr" || v === "crlf"), "lineEnding must be lf, cr or crlf", f["lineEnding"]);
       break;
     case "finish-reason":
       check(isString(f["reason"]), "reason is required", f["reason"]);
+      break;
+    case "echo-key":
+    case "html":
+      check(optional(f["status"], isStatus), "status must be an HTTP status", f["status"]);
+      break;
+    case "cut-body":
+      check(optional(f["fraction"], (v) => typeof v === "number" && v >= 0 && v < 1), "fraction must be in [0, 1)", f["fraction"]);
+      break;
+    case "truncated-error":
+      check(optional(f["status"], isStatus), "status must be an HTTP status", f["status"]);
+      check(isString(f["code"]), "code is required", f["code"]);
+      check(optional(f["bytes"], (v) => Number.isInteger(v) && (v as number) >= 0), "bytes must be an integer >= 0", f["bytes"]);
+      check(optional(f["reset"], (v) => typeof v === "boolean"), "reset must be a boolean", f["reset"]);
+      break;
+    case "line-endings":
+      check(f["ending"] === "cr" || f["ending"] === "crlf", "ending must be cr or crlf", f["ending"]);
       break;
   }
   return f as unknown as Fault;

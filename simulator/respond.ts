@@ -32,9 +32,9 @@ export function sendError(
 }
 
 /** A status with a plain-text body and no business code (e.g. a bare 429 or a gateway 502). */
-export function sendPlainStatus(res: ServerResponse, status: number, headers?: Record<string, string>): void {
+export function sendPlainStatus(res: ServerResponse, status: number, headers?: Record<string, string>, text?: string): void {
   res.writeHead(status, { "content-type": "text/plain", ...headers });
-  res.end(STATUS_CODES[status] ?? String(status));
+  res.end(text ?? STATUS_CODES[status] ?? String(status));
 }
 
 /**
@@ -74,6 +74,8 @@ function destroyAfter(res: ServerResponse, last: string): void {
   res.write(last, () => res.destroy());
 }
 
+export type LineEnding = "lf" | "cr" | "crlf";
+
 export interface Completion {
   ctx: CompletionContext;
   stream: boolean;
@@ -81,11 +83,22 @@ export interface Completion {
   promptTokens: number;
   headers: Record<string, string>;
   finishReason: string;
+  /** Prompt tokens served from the account's prompt cache (see prompt-cache.ts). */
+  cachedTokens?: number;
+  /** SSE line endings (default "lf"). */
+  lineEnding?: LineEnding;
+}
+
+/** Rewrites the LF line ends of SSE frames (JSON data lines hold no raw newline). */
+function withEnding(frames: string[], ending: LineEnding | undefined): string[] {
+  if (ending === undefined || ending === "lf") return frames;
+  const end = ending === "cr" ? "\r" : "\r\n";
+  return frames.map((frame) => frame.replace(/\n/g, end));
 }
 
 export function serveCompletion(res: ServerResponse, c: Completion): void {
   const pieces = contentPieces(c.timing.chunks);
-  const usage = usageFor(c.promptTokens, pieces);
+  const usage = usageFor(c.promptTokens, pieces, c.cachedTokens);
   const { latencyMs, gapMs } = c.timing;
   if (!c.stream) {
     const body = completionBody(c.ctx, pieces, usage, c.finishReason);
@@ -95,7 +108,8 @@ export function serveCompletion(res: ServerResponse, c: Completion): void {
   }
   res.writeHead(200, { ...SSE_HEADERS, ...c.headers });
   if (latencyMs > 0 || gapMs > 0) res.flushHeaders();
-  play(res, streamFrames(c.ctx, pieces, usage, c.finishReason), latencyMs, gapMs, (last) => res.end(last));
+  const frames = withEnding(streamFrames(c.ctx, pieces, usage, c.finishReason), c.lineEnding);
+  play(res, frames, latencyMs, gapMs, (last) => res.end(last));
 }
 
 /** 200 headers, one content chunk, then the socket is destroyed. */
@@ -107,15 +121,55 @@ export function dropMidStream(res: ServerResponse, c: Completion): void {
   play(res, [partial], c.timing.latencyMs, 0, (last) => destroyAfter(res, last));
 }
 
-/** 200 event-stream: `afterChunks` content chunks, then an error event, then the stream ends. */
+/** 200 event-stream: `afterChunks` content chunks, then an error event, then the stream ends (non-streaming: 200 JSON error). */
 export function sseError(
   res: ServerResponse,
   c: Completion,
   error: { code: string; message: string; event: boolean; afterChunks: number },
 ): void {
-  const frames = contentPieces(error.afterChunks).map((piece, i) => contentFrame(c.ctx, piece, i === 0));
-  frames.push(sseErrorFrame(error.code, error.message, error.event));
+  if (!c.stream) {
+    // Without `stream: true` there is no event stream: the business error comes as a 200 JSON body.
+    const body = errorBody(error.code, error.message);
+    play(res, [body], c.timing.latencyMs, 0, (last) => sendJson(res, 200, last, c.headers));
+    return;
+  }
+  const content = contentPieces(error.afterChunks).map((piece, i) => contentFrame(c.ctx, piece, i === 0));
+  const frames = withEnding([...content, sseErrorFrame(error.code, error.message, error.event)], c.lineEnding);
   res.writeHead(200, { ...SSE_HEADERS, ...c.headers });
   if (c.timing.latencyMs > 0 || c.timing.gapMs > 0) res.flushHeaders();
   play(res, frames, c.timing.latencyMs, c.timing.gapMs, (last) => res.end(last));
+}
+
+/** A gateway's HTML page (e.g. a 200 from a captive proxy, or a 502 page). */
+export function sendHtml(res: ServerResponse, status: number, text: string): void {
+  const escaped = text.replace(/[&<>]/g, (ch) => (ch === "&" ? "&amp;" : ch === "<" ? "&lt;" : "&gt;"));
+  res.writeHead(status, { "content-type": "text/html; charset=utf-8" });
+  res.end(`<!DOCTYPE html>\n<html><head><title>${escaped}</title></head><body><h1>${escaped}</h1><hr><center>nginx</center></body></html>\n`);
+}
+
+/** The first `fraction` of a completion's bytes (JSON with its full content-length, or SSE cut mid-frame), then a reset. */
+export function cutBody(res: ServerResponse, c: Completion, fraction: number): void {
+  const pieces = contentPieces(c.timing.chunks);
+  const usage = usageFor(c.promptTokens, pieces);
+  const full = Buffer.from(
+    c.stream ? streamFrames(c.ctx, pieces, usage, c.finishReason).join("") : completionBody(c.ctx, pieces, usage, c.finishReason),
+  );
+  const cut = full.subarray(0, Math.max(1, Math.floor(full.length * fraction))).toString();
+  if (c.stream) res.writeHead(200, { ...SSE_HEADERS, ...c.headers });
+  else res.writeHead(200, { "content-type": JSON_TYPE, "content-length": String(full.length), ...c.headers });
+  res.flushHeaders();
+  play(res, [cut], c.timing.latencyMs, 0, (last) => destroyAfter(res, last));
+}
+
+/** An error JSON cut after `bytes` bytes: ended normally, or (with `reset`) announced whole and reset. */
+export function truncatedError(res: ServerResponse, status: number, body: string, bytes: number, reset: boolean): void {
+  const full = Buffer.from(body);
+  const cut = full.subarray(0, Math.min(bytes, full.length));
+  if (!reset) {
+    res.writeHead(status, { "content-type": JSON_TYPE });
+    res.end(cut);
+    return;
+  }
+  res.writeHead(status, { "content-type": JSON_TYPE, "content-length": String(full.length) });
+  res.write(cut, () => res.destroy());
 }

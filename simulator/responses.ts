@@ -43,6 +43,7 @@ export interface Usage {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
+  prompt_tokens_details?: { cached_tokens: number };
 }
 
 const BASE_PIECES = ["Hello", " from", " sim"] as const;
@@ -52,9 +53,11 @@ export function contentPieces(count: number): string[] {
   return Array.from({ length: count }, (_, i) => BASE_PIECES[i] ?? ` chunk ${i + 1}`);
 }
 
-export function usageFor(promptTokens: number, pieces: readonly string[]): Usage {
+export function usageFor(promptTokens: number, pieces: readonly string[], cachedTokens?: number): Usage {
   const completion = pieces.length;
-  return { prompt_tokens: promptTokens, completion_tokens: completion, total_tokens: promptTokens + completion };
+  const usage: Usage = { prompt_tokens: promptTokens, completion_tokens: completion, total_tokens: promptTokens + completion };
+  if (cachedTokens !== undefined) usage.prompt_tokens_details = { cached_tokens: cachedTokens };
+  return usage;
 }
 
 export function sseData(payload: unknown): string {

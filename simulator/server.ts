@@ -3,6 +3,7 @@ import { createServer } from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { AccountRegistry } from "./accounts.js";
+import { LateRelease } from "./close-notice.js";
 import { authenticate } from "./admission.js";
 import type { AdmissionContext } from "./admission.js";
 import { handleChat, keyFrom } from "./chat.js";
@@ -12,9 +13,11 @@ import { resolveConfig } from "./config.js";
 import { CONTROL_PREFIX, handleControl } from "./control.js";
 import { FaultQueue } from "./faults.js";
 import { modelList } from "./responses.js";
+import { PromptCache } from "./prompt-cache.js";
+import { parseQuotaControl, QUOTA_CONTROL_PATH, QUOTA_PATH, QuotaBook, type QuotaControl, type QuotaSnapshot } from "./quota.js";
 import { sendError, sendJson } from "./respond.js";
 import { StatsRecorder } from "./stats.js";
-import type { Fault, Simulator, SimulatorConfig, SimulatorStats, UsageWindow } from "./types.js";
+import type { CloseNotice, Fault, Simulator, SimulatorConfig, SimulatorStats, UsageWindow } from "./types.js";
 
 export const CODING_BASE = "/api/coding/paas/v4";
 export const GENERAL_BASE = "/api/paas/v4";
@@ -32,6 +35,7 @@ export async function startSimulator(config: SimulatorConfig): Promise<Simulator
   const tracker = new ConcurrencyTracker();
   const faults = new FaultQueue();
   const stats = new StatsRecorder();
+  const late = new LateRelease(config.closeNotice);
   const admission: AdmissionContext = {
     registry,
     tracker,
@@ -40,6 +44,7 @@ export async function startSimulator(config: SimulatorConfig): Promise<Simulator
     unavailableModels: resolved.unavailableModels,
     now: resolved.now,
   };
+  const quota = new QuotaBook(registry, resolved.now);
   let sequence = 0;
   const chat: ChatContext = {
     admission,
@@ -47,14 +52,20 @@ export async function startSimulator(config: SimulatorConfig): Promise<Simulator
     stats,
     timing: resolved.timing,
     nextId: () => `chatcmpl-sim-${++sequence}`,
+    quota,
+    promptCache: new PromptCache(),
+    late,
   };
 
   const api = {
     setLimit: (account: string, model: string, limit: number): void => registry.setLimit(account, model, limit),
     setUsageWindow: (account: string, window: UsageWindow | null): void => registry.setUsageWindow(account, window),
+    setQuota: (control: QuotaControl): void => quota.set(control),
+    quota: (): Record<string, QuotaSnapshot> => quota.snapshot(),
     inject: (...list: Fault[]): void => list.forEach((fault) => faults.add(fault)),
     pendingFaults: (): Fault[] => faults.pending(),
     clearFaults: (): void => faults.clear(),
+    setCloseNotice: (notice: CloseNotice | null): void => late.set(notice),
     stats: (): SimulatorStats => ({
       ...stats.snapshot(),
       inFlight: tracker.inFlight(),
@@ -78,11 +89,23 @@ export async function startSimulator(config: SimulatorConfig): Promise<Simulator
       if ("kind" in account) return sendError(res, account.status, account.code, account.message);
       return sendJson(res, 200, modelList(resolved.models, Math.floor(resolved.now() / 1000)));
     }
+    if (path === QUOTA_PATH && method === "GET") return sendJson(res, 200, quota.answer(admission, keyFrom(req.headers)));
+    if (path === QUOTA_CONTROL_PATH) return quotaControl(res, method, raw);
     if (path.startsWith(`${CONTROL_PREFIX}/`)) {
       const answer = handleControl(api, method, path.slice(CONTROL_PREFIX.length), raw);
       return sendJson(res, answer.status, JSON.stringify(answer.body));
     }
     sendError(res, 404, "404", `Not Found: ${method} ${path}`);
+  };
+
+  const quotaControl = (res: ServerResponse, method: string, raw: string): void => {
+    if (method === "GET") return sendJson(res, 200, JSON.stringify(quota.snapshot()));
+    try {
+      quota.set(parseQuotaControl(raw.trim() === "" ? undefined : JSON.parse(raw)));
+      sendJson(res, 200, JSON.stringify({ ok: true }));
+    } catch (error) {
+      sendJson(res, error instanceof Error && error.name === "UnknownAccountError" ? 404 : 400, JSON.stringify({ error: String(error instanceof Error ? error.message : error) }));
+    }
   };
 
   const server = createServer((req, res) =>
@@ -111,6 +134,7 @@ export async function startSimulator(config: SimulatorConfig): Promise<Simulator
     closing ??= new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();
+      late.flush();
     });
     return closing;
   };

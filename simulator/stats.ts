@@ -32,6 +32,7 @@ export interface StatsSnapshot {
   byAccount: Counts;
   byCode: Counts;
   completed: number;
+  clientClosed: number;
   authorizations: string[];
   hits: SimulatorHit[];
 }
@@ -39,6 +40,7 @@ export interface StatsSnapshot {
 export class StatsRecorder {
   #requests = 0;
   #completed = 0;
+  #clientClosed = 0;
   readonly #byKey = new Map<string, number>();
   readonly #byAccount = new Map<string, number>();
   readonly #byCode = new Map<string, number>();
@@ -63,6 +65,11 @@ export class StatsRecorder {
     this.#completed += 1;
   }
 
+  /** A client went away before its answer ended. */
+  clientClosed(): void {
+    this.#clientClosed += 1;
+  }
+
   snapshot(): StatsSnapshot {
     return {
       requests: this.#requests,
@@ -70,6 +77,7 @@ export class StatsRecorder {
       byAccount: Object.fromEntries(this.#byAccount),
       byCode: Object.fromEntries(this.#byCode),
       completed: this.#completed,
+      clientClosed: this.#clientClosed,
       authorizations: this.#authorizations.snapshot(),
       hits: this.#hits.snapshot().map((hit) => ({ ...hit })),
     };
@@ -78,6 +86,7 @@ export class StatsRecorder {
   reset(): void {
     this.#requests = 0;
     this.#completed = 0;
+    this.#clientClosed = 0;
     this.#byKey.clear();
     this.#byAccount.clear();
     this.#byCode.clear();

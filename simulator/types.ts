@@ -45,6 +45,18 @@ export interface SimulatorConfig {
   durationMs?: number;
   /** Clock for usage-window stamps and hit times (default `Date.now`). Not settable from JSON. */
   now?: () => number;
+  /**
+   * Z.AI notices a closed client connection late: when the client goes away before the answer ended, the request
+   * stays counted in flight for a random time in [minMs, maxMs] (seeded by `seed`). Default: freed at once.
+   */
+  closeNotice?: CloseNotice;
+}
+
+export interface CloseNotice {
+  minMs: number;
+  maxMs: number;
+  /** Seed of the delay draws (default 1): the same seed gives the same sequence of delays. */
+  seed?: number;
 }
 
 /** Which requests a fault applies to; every given field must equal the request's. */
@@ -96,6 +108,55 @@ export interface SseErrorFault extends FaultBase {
   /** Precede the data line with `event: error`. */
   event?: boolean;
   afterChunks?: number;
+  /** Line endings of the stream (default "lf"). */
+  lineEnding?: "lf" | "cr" | "crlf";
+}
+
+/**
+ * An error whose message quotes the request's key and `Authorization` header, whole and as fragments (a careless
+ * gateway). `message` may use the placeholders of every fault message: {key}, {authorization}, {keyHead}, {keyTail},
+ * {keyMiddle}; default: ECHO_KEY_MESSAGE. JSON error body when `code` is given, else a text body. Status default 500.
+ */
+export interface EchoKeyFault extends FaultBase {
+  kind: "echo-key";
+  status?: number;
+  code?: string;
+  message?: string;
+}
+
+/** An HTML gateway page (status default 200, `text/html`). `message` goes into its title and text. */
+export interface HtmlFault extends FaultBase {
+  kind: "html";
+  status?: number;
+  message?: string;
+}
+
+/**
+ * A 200 answer cut mid-body by a reset: a JSON completion (with its full `content-length`) or an SSE stream cut
+ * inside a frame. `fraction` (default 0.5) of the body's bytes are written, then the socket is destroyed.
+ */
+export interface CutBodyFault extends FaultBase {
+  kind: "cut-body";
+  fraction?: number;
+}
+
+/**
+ * An error answer whose JSON body is cut short after `bytes` bytes (default: half). With `reset` the full
+ * `content-length` is announced and the socket destroyed; without, the answer ends normally (invalid JSON).
+ */
+export interface TruncatedErrorFault extends FaultBase {
+  kind: "truncated-error";
+  status?: number;
+  code: string;
+  message?: string;
+  bytes?: number;
+  reset?: boolean;
+}
+
+/** A normal stream whose SSE lines end with CR only (or CRLF). */
+export interface LineEndingsFault extends FaultBase {
+  kind: "line-endings";
+  ending: "cr" | "crlf";
 }
 
 /** Serve normally but end with this finish_reason (e.g. "network_error", "sensitive"). */
@@ -110,7 +171,12 @@ export type Fault =
   | DropFault
   | DropMidStreamFault
   | SseErrorFault
-  | FinishReasonFault;
+  | FinishReasonFault
+  | EchoKeyFault
+  | HtmlFault
+  | CutBodyFault
+  | TruncatedErrorFault
+  | LineEndingsFault;
 
 export type FaultKind = Fault["kind"];
 
@@ -140,6 +206,8 @@ export interface SimulatorStats {
   byCode: Counts;
   /** Successful answers written to the end. */
   completed: number;
+  /** Requests whose client went away before the answer ended (their slot is freed late with `closeNotice`). */
+  clientClosed: number;
   /** Current in-flight requests; (account, model) pairs at 0 are left out. */
   inFlight: Record<string, Counts>;
   /** High-water marks since start or the last reset. */
@@ -161,10 +229,16 @@ export interface Simulator {
   setLimit(account: string, model: string, limit: number): void;
   /** Replace an account's usage window (null removes it); the used count starts again at 0. */
   setUsageWindow(account: string, window: UsageWindow | null): void;
+  /** Quota endpoint: an account's answer shape, plan level, 5-hour / weekly percentages (see quota.ts). */
+  setQuota(control: import("./quota.js").QuotaControl): void;
+  /** Per account: shape, level, percentages and how often its quota was read. */
+  quota(): Record<string, import("./quota.js").QuotaSnapshot>;
   inject(...faults: Fault[]): void;
   /** Faults not yet consumed, `times` = remaining uses. */
   pendingFaults(): Fault[];
   clearFaults(): void;
+  /** Replaces the late-notice of client closes (null: freed at once). */
+  setCloseNotice(notice: CloseNotice | null): void;
   stats(): SimulatorStats;
   resetStats(): void;
   close(): Promise<void>;

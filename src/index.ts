@@ -1,12 +1,21 @@
 /**
- * OpenCode calls every export of this module as a plugin, so it exports plugin functions only.
- * The library API (classifier, fetch builder) lives behind the "oc-zai-multi-account/lib" subpath.
+ * The package entry for both OpenCode generations, serving `zai-coding-plan` (api.z.ai):
+ * - 1.x (>= 1.18.29) takes an object default with `id` + `server` as a 1.x plugin and runs only `server`
+ *   (packages/opencode/src/plugin/shared.ts `readV1Plugin`); named exports are ignored, so this module has none.
+ * - 2.x decodes `{ id, setup }` (extra keys ignored; packages/core/src/plugin/module.ts) and runs `setup`.
+ * Both adapters (src/hosts/opencode-v1.ts, src/hosts/opencode-v2.ts) share the process's engines.
+ * `zhipuai-coding-plan` (open.bigmodel.cn) has its own entry, `oc-zai-multi-account/zhipu`, for 1.x; under 2.x
+ * one entry serves both through `options.providers`.
+ * The library API lives behind the "oc-zai-multi-account/lib" subpath.
  */
 import { createProviderPlugin } from "./hosts/opencode-v1.js";
+import { createV2Setup } from "./hosts/opencode-v2.js";
+import { processV2Deps } from "./hosts/process.js";
 
-/** Serves OpenCode's built-in `zai-coding-plan` provider (api.z.ai). */
-const ZaiCodingPlanPlugin = createProviderPlugin("zai-coding-plan");
-export default ZaiCodingPlanPlugin;
+const plugin = {
+  id: "oc-zai-multi-account",
+  server: createProviderPlugin("zai-coding-plan"),
+  setup: createV2Setup(["zai-coding-plan"], processV2Deps),
+};
 
-/** Serves `zhipuai-coding-plan` (open.bigmodel.cn) with the same machinery; its keys are never sent to z.ai. */
-export const ZhipuCodingPlanPlugin = createProviderPlugin("zhipuai-coding-plan");
+export default plugin;

@@ -4,7 +4,7 @@ import { PROVIDERS, type ProviderId } from "../config/schema.js";
 export type Command =
   | { kind: "help" }
   | { kind: "version" }
-  | { kind: "doctor"; provider: ProviderId; json: boolean; probe: boolean; models: string[] }
+  | { kind: "doctor"; provider: ProviderId; json: boolean; probe: boolean; models: string[]; keys?: boolean }
   | { kind: "status"; provider: ProviderId; json: boolean; reset: string | undefined }
   | { kind: "usage-error"; message: string };
 
@@ -26,7 +26,7 @@ export function parseCommand(argv: readonly string[]): Command {
         json: { type: "boolean" },
         provider: { type: "string" },
         help: { type: "boolean", short: "h" },
-        ...(name === "doctor" ? { probe: { type: "boolean" }, models: { type: "string" } } : { reset: { type: "string" } }),
+        ...(name === "doctor" ? { probe: { type: "boolean" }, models: { type: "string" }, keys: { type: "boolean" } } : { reset: { type: "string" } }),
       },
     }));
   } catch (error) {
@@ -40,11 +40,11 @@ export function parseCommand(argv: readonly string[]): Command {
   const json = values.json === true;
   if (name === "status") {
     const reset = typeof values.reset === "string" ? values.reset.trim() : undefined;
-    if (reset === "") return { kind: "usage-error", message: "--reset needs a key id, an account or all" };
+    if (reset === "") return { kind: "usage-error", message: "--reset needs a key id, an account, all, or learned[:<account>[/<model>]]" };
     return { kind: "status", provider: provider as ProviderId, json, reset };
   }
   const models = typeof values.models === "string" ? values.models.split(",").map((m) => m.trim()).filter(Boolean) : DEFAULT_PROBE_MODELS;
   if (models.length === 0) return { kind: "usage-error", message: "--models needs at least one model id, e.g. --models glm-4.7,glm-5" };
   if (values.models !== undefined && values.probe !== true) return { kind: "usage-error", message: "--models only applies with --probe" };
-  return { kind: "doctor", provider: provider as ProviderId, json, probe: values.probe === true, models };
+  return { kind: "doctor", provider: provider as ProviderId, json, probe: values.probe === true, models, ...(values.keys === true ? { keys: true } : {}) };
 }

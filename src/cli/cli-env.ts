@@ -1,5 +1,7 @@
-import { access } from "node:fs/promises";
+import { access, mkdir, rm, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import type { ConfigIO } from "../config/load.js";
 import { nodeConfigIO } from "../config/node-io.js";
 import { nodeStateFs, type StateFs } from "../state/state-fs.js";
@@ -14,6 +16,10 @@ export interface CliEnv {
   readFile: ConfigIO["readFile"];
   fileMode: ConfigIO["fileMode"];
   exists(path: string): Promise<boolean>;
+  /** Imports a module by path (doctor checks that the plugin entry loads and exports only functions). */
+  importModule(path: string): Promise<Record<string, unknown>>;
+  /** Creates the directory if needed and writes and removes a scratch file in it: undefined when that works, else why not. */
+  probeWritable(dir: string): Promise<string | undefined>;
   stateFs: StateFs;
   clock: Clock;
   fetch: typeof globalThis.fetch;
@@ -36,6 +42,18 @@ export function nodeCliEnv(options: { version: string; ownPluginPath: string | u
       () => true,
       () => false,
     ),
+    importModule: async (path) => ({ ...((await import(pathToFileURL(path).href)) as Record<string, unknown>) }),
+    probeWritable: async (dir) => {
+      const scratch = join(dir, `.oc-zai-doctor-${process.pid}.tmp`);
+      try {
+        await mkdir(dir, { recursive: true });
+        await writeFile(scratch, "");
+        await rm(scratch, { force: true });
+        return undefined;
+      } catch (error) {
+        return (error as { code?: string }).code ?? String(error);
+      }
+    },
     stateFs: nodeStateFs,
     clock: systemClock,
     fetch: (input, init) => globalThis.fetch(input, init),

@@ -1,17 +1,19 @@
 import type { ProviderId } from "../config/schema.js";
 import { inspectLedger, ledgerCheck } from "../ledger/inspect.js";
-import { readStateFile } from "../state/store.js";
 import type { CliEnv } from "./cli-env.js";
 import { DEFAULT_BASE_URL, doctorChecks } from "./doctor-checks.js";
+import { gatherDoctorFacts } from "./doctor-facts.js";
 import { PROBE_NOTE, runProbes, type ProbeResult } from "./probe.js";
 import { countLevels, plural, renderCheck, type Check } from "./report.js";
-import { readSetup } from "./setup.js";
+import { quotaKeyChecks } from "../quota/key-check.js";
 
 export interface DoctorOptions {
   provider: ProviderId;
   json: boolean;
   probe: boolean;
   models: string[];
+  /** Check every key through the quota endpoint (issue 12). */
+  keys?: boolean;
 }
 
 export interface DoctorReport {
@@ -28,10 +30,15 @@ export interface DoctorReport {
 /** `doctor`: the troubleshooting checklist, optionally with one live request per key. Exit 0 when nothing is wrong. */
 export async function doctorCommand(cli: CliEnv, options: DoctorOptions): Promise<number> {
   if (options.probe) (options.json ? cli.stderr : cli.stdout)(`${PROBE_NOTE}\n`);
-  const setup = await readSetup(cli, options.provider);
-  const state = setup.statePath === undefined ? undefined : await readStateFile(cli.stateFs, setup.statePath);
+  const facts = await gatherDoctorFacts(cli, options.provider);
+  const { setup } = facts;
   const ledger = await inspectLedger({ env: cli.env, homedir: cli.homedir, statePath: setup.statePath, provider: options.provider, redisFromFile: setup.keys.loaded?.settings.redis });
-  const checks = [...doctorChecks(setup, state), ledgerCheck(ledger)];
+  const checks = [...doctorChecks(facts), ledgerCheck(ledger)];
+  if (options.keys) {
+    // Every key through the quota endpoint: it spends nothing and names the keys Z.AI refuses.
+    const baseURL = setup.baseURL?.value ?? DEFAULT_BASE_URL[options.provider];
+    checks.push(...(await quotaKeyChecks(setup.keys.loaded?.keys ?? [], baseURL, cli.fetch, cli.clock)));
+  }
   let probe: DoctorReport["probe"];
   if (options.probe) {
     const baseURL = setup.baseURL?.value ?? DEFAULT_BASE_URL[options.provider];

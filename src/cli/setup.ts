@@ -1,6 +1,7 @@
 import { basename, dirname, join } from "node:path";
-import { PLACEHOLDER_KEY } from "../config/keys.js";
+import { keysFromEnv, PLACEHOLDER_KEY } from "../config/keys.js";
 import { ENV_KEYS_VARIABLE, keysFilePath, loadConfig, parseKeysFile, type ConfigIO, type LoadedConfig } from "../config/load.js";
+import { problemsOf, type ConfigProblem } from "../config/problems.js";
 import type { ProviderId } from "../config/schema.js";
 import { stateFilePath } from "../state/paths.js";
 import type { CliEnv } from "./cli-env.js";
@@ -33,9 +34,13 @@ export interface KeysFacts {
   /** Enabled keys on file for this provider; undefined when the file does not parse. */
   fileKeys: number | undefined;
   fileError: string | undefined;
+  /** Each problem of the keys file (field, line/column), when it has any. */
+  fileProblems: ConfigProblem[];
   loaded: LoadedConfig | undefined;
   loadError: string | undefined;
   envVariable: string;
+  /** The env variable is set (not empty) but holds no key: only separators, spaces or the placeholder. */
+  envHoldsNoKey: boolean;
 }
 
 /** What doctor and status know about the setup. Holds key material (`auth.key`, `keys.loaded`): never print it whole. */
@@ -87,10 +92,13 @@ async function findPlugin(cli: CliEnv, configs: readonly OpencodeConfig[]): Prom
       if (spec.npmName === PACKAGE_NAME) return { plugin: { configPath: config.path, spec, missingFile: false }, nearMiss };
       const path = spec.localPath;
       if (path === undefined) continue;
-      const ours = path === cli.ownPluginPath || mentionsPackage(path) || (await packageNameNear(cli, path)) === PACKAGE_NAME;
+      // The package directory itself (a checkout, or an unpacked package): OpenCode loads its entry.
+      if ((await packageNameAt(cli, path)) === PACKAGE_NAME) return { plugin: { configPath: config.path, spec, missingFile: false }, nearMiss };
+      const ours = path === cli.ownPluginPath || mentionsPackage(path) || basename(path).startsWith(`${PACKAGE_NAME}-`) || (await packageNameAt(cli, dirname(dirname(path)))) === PACKAGE_NAME;
       if (!ours) continue;
       const isEntry = basename(path) === "index.js" && basename(dirname(path)) === "dist";
-      if (!isEntry) {
+      const isTarball = /\.(tgz|tar\.gz|tar)$/i.test(path);
+      if (!isEntry && !isTarball) {
         nearMiss ??= { configPath: config.path, spec: spec.spec };
         continue;
       }
@@ -100,10 +108,10 @@ async function findPlugin(cli: CliEnv, configs: readonly OpencodeConfig[]): Prom
   return { plugin: undefined, nearMiss };
 }
 
-/** The package name in the package.json above a file in `dist/` or `src/`. */
-async function packageNameNear(cli: CliEnv, path: string): Promise<string | undefined> {
+/** The package name in `<dir>/package.json`, if there is one. */
+async function packageNameAt(cli: CliEnv, dir: string): Promise<string | undefined> {
   try {
-    const text = await cli.readFile(join(dirname(dirname(path)), "package.json"));
+    const text = await cli.readFile(join(dir, "package.json"));
     const json: unknown = text === undefined ? undefined : JSON.parse(text);
     return isRecord(json) && typeof json.name === "string" ? json.name : undefined;
   } catch {
@@ -142,10 +150,14 @@ async function readKeys(io: ConfigIO, provider: ProviderId, authKey: string | un
     mode: undefined,
     fileKeys: undefined,
     fileError: undefined,
+    fileProblems: [],
     loaded: undefined,
     loadError: undefined,
     envVariable: ENV_KEYS_VARIABLE[provider],
+    envHoldsNoKey: false,
   };
+  const envValue = io.env[ENV_KEYS_VARIABLE[provider]];
+  facts.envHoldsNoKey = envValue !== undefined && envValue !== "" && keysFromEnv(envValue, provider, ENV_KEYS_VARIABLE[provider]).length === 0;
   try {
     const text = await io.readFile(path);
     if (text !== undefined) {
@@ -155,6 +167,7 @@ async function readKeys(io: ConfigIO, provider: ProviderId, authKey: string | un
     }
   } catch (error) {
     facts.fileError = error instanceof Error ? error.message : String(error);
+    facts.fileProblems = problemsOf(error);
   }
   try {
     facts.loaded = await loadConfig(io, provider, authKey);

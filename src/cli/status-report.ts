@@ -31,7 +31,7 @@ export interface AccountStatus {
   cooling: CooldownView | undefined;
   disabled: DisabledView | undefined;
   keys: KeyStatus[];
-  limits: Array<{ model: string; limit: number; learnedAt: string }>;
+  limits: Array<{ model: string; limit: number; start: number; learnedAt: string }>;
   unavailable: Array<{ model: string; code: string; wrongEndpoint: boolean; until: string; why: string }>;
 }
 
@@ -41,10 +41,12 @@ export interface StatusInput {
   state: ProviderState;
   ids: StateIds;
   now: number;
+  /** Where a model's limit starts (configured or default maxConcurrency). */
+  startOf: (model: string) => number;
 }
 
 /** Pure: per account and key, usable or not and why. Names keys by id and label only. */
-export function accountStatuses({ keys, state, ids, now }: StatusInput): AccountStatus[] {
+export function accountStatuses({ keys, state, ids, now, startOf }: StatusInput): AccountStatus[] {
   const accounts = [...new Set(keys.map((k) => k.account))];
   return accounts.map((account) => {
     const stored = ids.storedAccount(account);
@@ -67,7 +69,7 @@ export function accountStatuses({ keys, state, ids, now }: StatusInput): Account
       until: iso(e.until),
       why: `${e.wrongEndpoint ? "wrong endpoint" : "not in the plan"} (${e.code}), re-checked ${when(e.until, now)}`,
     }));
-    const limits = Object.entries(state.limits[stored] ?? {}).map(([model, e]) => ({ model, limit: e.limit, learnedAt: iso(e.at) }));
+    const limits = Object.entries(state.limits[stored] ?? {}).map(([model, e]) => ({ model, limit: e.limit, start: startOf(model), learnedAt: iso(e.at) }));
     return {
       account,
       usable: why === undefined,
@@ -119,6 +121,20 @@ export function clearedByReset(before: ProviderState, after: ProviderState, keys
     const fp = ids.fingerprintOf(key.id) ?? "";
     if (before.keyCooldowns[fp] && !after.keyCooldowns[fp]) out.push(`key ${key.id}: cooldown (${before.keyCooldowns[fp].code ?? before.keyCooldowns[fp].reason})`);
     if (before.disabledKeys[fp] && !after.disabledKeys[fp]) out.push(`key ${key.id}: disabled (${before.disabledKeys[fp].code ?? before.disabledKeys[fp].reason})`);
+  }
+  return out;
+}
+
+/** "account personal: glm-4.7 limit 5 → 10" for each learned limit a `--reset learned` changed. */
+export function learnedResets(before: ProviderState, after: ProviderState, ids: StateIds): string[] {
+  const out: string[] = [];
+  for (const [stored, models] of Object.entries(after.limits)) {
+    for (const [model, entry] of Object.entries(models)) {
+      const old = before.limits[stored]?.[model];
+      if (!old || old.at === entry.at) continue;
+      const name = ids.accountOf(stored) ?? stored;
+      out.push(old.limit === entry.limit ? `account ${name}: ${model} limit already at its start (${entry.limit})` : `account ${name}: ${model} limit ${old.limit} → ${entry.limit} (its start)`);
+    }
   }
   return out;
 }

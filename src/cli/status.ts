@@ -2,13 +2,16 @@ import type { ProviderId } from "../config/schema.js";
 import { inspectLedger, renderLedger, type LedgerView } from "../ledger/inspect.js";
 import { stateIds } from "../state/ids.js";
 import { pruneState } from "../state/merge.js";
-import { resolveResetScope, withResetMarkers } from "../state/reset.js";
+import { parseLearnedTarget, resolveResetScope, withLearnedReset, withResetMarkers } from "../state/reset.js";
+import { DEFAULT_MODEL_LIMITS, DEFAULT_OTHER_MODEL_LIMIT, type Settings } from "../config/schema.js";
 import { emptyProviderState, type ProviderState } from "../state/state-schema.js";
 import { contentOf, readStateFile, updateStateFile } from "../state/store.js";
 import type { CliEnv } from "./cli-env.js";
 import { formatLocalTime } from "../util/format.js";
-import { accountStatuses, clearedByReset, describeSource, ignoredEntries, type AccountStatus } from "./status-report.js";
+import { accountStatuses, clearedByReset, describeSource, ignoredEntries, learnedResets, type AccountStatus } from "./status-report.js";
 import { readSetup } from "./setup.js";
+import { quotaFilePath, readQuotaFile } from "../quota/quota-file.js";
+import { quotaLine, quotaStatus, type QuotaStatus } from "../quota/quota-status.js";
 
 export interface StatusOptions {
   provider: ProviderId;
@@ -25,9 +28,10 @@ export interface StatusReport {
   stateProblem?: string;
   configProblem?: string;
   keysFrom: string;
-  accounts: AccountStatus[];
+  accounts: Array<AccountStatus & { quota?: QuotaStatus }>;
   ignoredEntries: number;
-  reset?: { target: string; cleared: string[] };
+  /** What a `--reset` cleared, and how many learned limits it left in place (only `--reset learned...` resets those). */
+  reset?: { target: string; cleared: string[]; learnedKept: number };
   /** Slots in flight across processes (and machines with Redis), from the ledger itself. */
   ledger?: LedgerView;
 }
@@ -41,13 +45,16 @@ export async function statusCommand(cli: CliEnv, options: StatusOptions): Promis
   const path = setup.statePath;
   const now = cli.clock.now();
 
+  const startOf = (model: string) => startLimit(loaded?.settings, model);
   let reset: StatusReport["reset"];
   if (options.reset !== undefined) {
     if (path === undefined) return fail(cli, "the state file is off (ZAI_STATE_FILE=off): there is nothing to reset");
-    const scope = resolveResetScope(options.reset, keys);
-    if (!scope) {
+    const learned = parseLearnedTarget(options.reset, keys);
+    if (learned && "error" in learned) return fail(cli, learned.error);
+    const scope = learned ? undefined : resolveResetScope(options.reset, keys);
+    if (!learned && !scope) {
       const known = [...new Set([...keys.map((k) => k.id), ...keys.map((k) => k.account)])].join(", ") || "none configured";
-      return fail(cli, `no key or account named "${options.reset}" (known: ${known}; or use "all")`);
+      return fail(cli, `no key or account named "${options.reset}" (known: ${known}; or use "all", or "learned" for learned limits)`);
     }
     let before: ProviderState = emptyProviderState();
     let after: ProviderState = emptyProviderState();
@@ -55,19 +62,21 @@ export async function statusCommand(cli: CliEnv, options: StatusOptions): Promis
       const read = await updateStateFile(cli.stateFs, path, cli.clock, (current) => {
         const file = contentOf(current);
         before = pruneState(file.providers[options.provider] ?? emptyProviderState(), now);
-        after = withResetMarkers(before, scope, ids, now);
+        after = learned ? withLearnedReset(before, learned, ids, startOf, now) : withResetMarkers(before, scope!, ids, now);
         return { ...file, providers: { ...file.providers, [options.provider]: after } };
       });
       if (read.kind === "unreadable") return fail(cli, `${read.problem}: nothing was reset`);
     } catch (error) {
       return fail(cli, `${error instanceof Error ? error.message : String(error)}: nothing was reset`);
     }
-    reset = { target: options.reset, cleared: clearedByReset(before, after, keys, ids) };
+    const kept = learned ? 0 : Object.values(after.limits).reduce((n, models) => n + Object.keys(models).length, 0);
+    reset = { target: options.reset, cleared: [...clearedByReset(before, after, keys, ids), ...learnedResets(before, after, ids)], learnedKept: kept };
   }
 
   const read = path === undefined ? undefined : await readStateFile(cli.stateFs, path);
   const section = read?.kind === "ok" ? (read.file.providers[options.provider] ?? emptyProviderState()) : emptyProviderState();
   const state = pruneState(section, now);
+  const quotas = path === undefined ? undefined : await readQuotaFile(cli.stateFs, quotaFilePath(path));
   const report: StatusReport = {
     command: "status",
     version: cli.version,
@@ -78,13 +87,21 @@ export async function statusCommand(cli: CliEnv, options: StatusOptions): Promis
     ...(read?.kind === "unreadable" ? { stateProblem: read.problem } : {}),
     ...(setup.keys.loadError ? { configProblem: setup.keys.loadError } : {}),
     keysFrom: describeSource(loaded?.keySource ?? "none", setup.keys.path, setup.keys.envVariable),
-    accounts: accountStatuses({ keys, state, ids, now }),
+    accounts: accountStatuses({ keys, state, ids, now, startOf }).map((a) => {
+      const quota = quotas && quotaStatus(quotas, options.provider, a.account, ids);
+      return quota ? { ...a, quota } : a;
+    }),
     ignoredEntries: ignoredEntries(state, ids),
     ...(reset ? { reset } : {}),
     ledger: await inspectLedger({ env: cli.env, homedir: cli.homedir, statePath: path, provider: options.provider, redisFromFile: loaded?.settings.redis }),
   };
   cli.stdout(options.json ? `${JSON.stringify(report, null, 2)}\n` : renderStatus(report, now));
   return setup.keys.loadError ? 1 : 0;
+}
+
+/** Where a model's limit starts: the keys file's maxConcurrency, else the default for the model (as the plugin does). */
+export function startLimit(settings: Settings | undefined, model: string): number {
+  return settings?.models[model]?.maxConcurrency ?? DEFAULT_MODEL_LIMITS[model] ?? DEFAULT_OTHER_MODEL_LIMIT;
 }
 
 function fail(cli: CliEnv, message: string): number {
@@ -95,8 +112,10 @@ function fail(cli: CliEnv, message: string): number {
 export function renderStatus(report: StatusReport, now: number): string {
   const lines: string[] = [];
   if (report.reset) {
-    const what = report.reset.cleared.length > 0 ? `cleared ${report.reset.cleared.join("; ")}` : "nothing was set";
-    lines.push(`reset ${report.reset.target}: ${what}. Running OpenCode processes drop it within a few seconds.`, "");
+    const { cleared, learnedKept, target } = report.reset;
+    const what = cleared.length > 0 ? `cleared ${cleared.join("; ")}` : "no cooldown, disabled key or unavailable model was set";
+    const kept = learnedKept > 0 ? ` ${learnedKept} learned limit(s) kept: \`status --reset learned\` resets them to their start.` : "";
+    lines.push(`reset ${target}: ${what}.${kept} Running OpenCode processes follow within a few seconds.`, "");
   }
   const keyCount = report.accounts.reduce((n, a) => n + a.keys.length, 0);
   lines.push(`${report.provider}: ${keyCount} key(s) in ${report.accounts.length} account(s) from ${report.keysFrom}`);
@@ -108,9 +127,11 @@ export function renderStatus(report: StatusReport, now: number): string {
     const width = Math.max(...account.keys.map((k) => displayName(k).length));
     for (const key of account.keys) lines.push(`  key ${displayName(key).padEnd(width)}  ${key.usable ? "usable" : key.why}`);
     for (const limit of account.limits) {
-      lines.push(`  learned limit: ${limit.model} at most ${limit.limit} in flight (learned ${formatLocalTime(Date.parse(limit.learnedAt), now)})`);
+      const start = limit.limit === limit.start ? "its start" : `starts at ${limit.start}`;
+      lines.push(`  learned limit: ${limit.model} at most ${limit.limit} in flight (${start}; learned ${formatLocalTime(Date.parse(limit.learnedAt), now)})`);
     }
     for (const u of account.unavailable) lines.push(`  unavailable: ${u.model}: ${u.why}`);
+    if (account.quota) lines.push(`  ${quotaLine(account.quota, now)}`);
   }
   if (report.ledger) lines.push("", ...renderLedger(report.ledger));
   if (report.ignoredEntries > 0) lines.push("", `${report.ignoredEntries} state entr${report.ignoredEntries === 1 ? "y is" : "ies are"} for keys or accounts not configured now (ignored)`);

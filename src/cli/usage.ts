@@ -2,11 +2,16 @@ export const USAGE = `Usage: oc-zai-multi-account <command> [options]
 
 Commands:
   doctor            Check the setup: plugin listed in opencode.json, provider stub, OpenCode auth entry,
-                    where keys come from, the keys file (parses, mode 0600, no duplicates), the endpoint.
+                    that the plugin entry loads (OpenCode's package cache, a path), where keys come from, the keys file (every
+                    problem with line/column, mode 0600), the endpoint, a writable state directory.
     --probe         Also send one tiny request per key (spends a little quota) and report what Z.AI says.
     --models a,b    Models to probe (default: glm-4.7).
+    --keys          Also check every key through Z.AI's quota endpoint (spends nothing); names the refused ones.
   status            Per account and key: usable or not and why, cooldowns, learned limits, unavailable models.
-    --reset <id>    Clear cooldowns and disabled marks of a key id, an account, or "all".
+    --reset <id>    Clear cooldowns, disabled keys and unavailable models of a key id, an account, or "all"
+                    (learned limits stay).
+    --reset learned Reset learned concurrency limits to their start; learned:<account>,
+                    learned:<account>/<model> or learned:*/<model> for some.
 
 Options:
   --provider <id>   zai-coding-plan (default) or zhipuai-coding-plan

@@ -1,6 +1,8 @@
 import { join } from "node:path";
 import { ConfigError } from "../errors.js";
 import { keyFromAuth, keysFromEnv, type ApiKey, type KeySource } from "./keys.js";
+import { locate, parseJsonText, type ParsedText } from "./json-text.js";
+import { ConfigProblemsError, type ConfigProblem } from "./problems.js";
 import { keysFileSchema, type KeysFile, type ProviderId, type Settings } from "./schema.js";
 
 /** What the loader needs from the outside world; injected so tests use plain objects. */
@@ -47,14 +49,17 @@ export async function loadConfig(io: ConfigIO, provider: ProviderId, authKey: st
   const file = text === undefined ? keysFileSchema.parse({}) : parseKeysFile(text, path);
   if (text !== undefined && file.keys.length > 0) {
     const mode = await io.fileMode(path).catch(() => undefined);
-    if (mode !== undefined && (mode & 0o077) !== 0) {
-      warnings.push(`${path} is readable by group or others (mode ${mode.toString(8)}); run: chmod 600 ${path}`);
-    }
+    const problem = keysFileModeProblem(mode);
+    if (problem) warnings.push(`${path} ${problem.text}; run: chmod 600 ${path}`);
   }
   const settings = applyEnvOverrides(settingsOf(file), io.env);
 
   const variable = ENV_KEYS_VARIABLE[provider];
-  const fromEnv = keysFromEnv(io.env[variable] ?? "", provider, variable);
+  const envValue = io.env[variable];
+  const fromEnv = keysFromEnv(envValue ?? "", provider, variable);
+  if (envValue !== undefined && envValue !== "" && fromEnv.length === 0) {
+    warnings.push(`${variable} is set but holds no key (only separators, spaces or the placeholder); keys come from the next source`);
+  }
   const fromFile: ApiKey[] = file.keys
     .filter((k) => k.enabled && k.provider === provider)
     .map((k) => ({
@@ -74,53 +79,95 @@ export async function loadConfig(io: ConfigIO, provider: ProviderId, authKey: st
   return { ...base, keys: [], keySource: "none" };
 }
 
+/**
+ * What is wrong with the keys file's permission bits, if anything. Readable by others: a warning (the README and
+ * `doctor` agree). Writable by others: a failure in `doctor`, since anyone who can write it can redirect the keys.
+ */
+export function keysFileModeProblem(mode: number | undefined): { level: "warn" | "fail"; text: string } | undefined {
+  if (mode === undefined) return undefined;
+  const octal = mode.toString(8).padStart(3, "0");
+  if ((mode & 0o022) !== 0) return { level: "fail", text: `is writable by group or others (mode ${octal})` };
+  if ((mode & 0o044) !== 0) return { level: "warn", text: `is readable by group or others (mode ${octal})` };
+  return undefined;
+}
+
 async function readKeysFile(io: ConfigIO, path: string): Promise<string | undefined> {
   try {
     return await io.readFile(path);
   } catch (error) {
-    const code = (error as { code?: string }).code ?? "unknown error";
-    throw new ConfigError(path, undefined, `cannot be read (${code})`, { cause: error });
+    throw new ConfigError(path, undefined, readFailure(error), { cause: error });
   }
 }
 
-/** Parses and validates the keys file text. Error messages name the file and field, never a value. */
+/** Why a file could not be read, in words; the fix is usually obvious from them. */
+export function readFailure(error: unknown): string {
+  const code = (error as { code?: string }).code ?? "unknown error";
+  switch (code) {
+    case "EISDIR":
+      return "is a directory, not a file (expected a JSON file here)";
+    case "EACCES":
+    case "EPERM":
+      return `cannot be read: permission denied (${code})`;
+    case "ENOTDIR":
+      return "cannot be read: a part of the path is a file, not a directory (ENOTDIR)";
+    default:
+      return `cannot be read (${code})`;
+  }
+}
+
+/**
+ * Parses and validates the keys file text (strict JSON). Reports every problem at once, each with its field and
+ * line/column, as a ConfigProblemsError naming the file. Messages never quote a value.
+ */
 export function parseKeysFile(text: string, path: string): KeysFile {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new ConfigError(path, undefined, `is not valid JSON${jsonErrorLocation(text, error)}`);
+  const parsed = parseJsonText(text, { jsonc: false });
+  if (parsed.problems.length > 0) {
+    throw new ConfigProblemsError(
+      path,
+      parsed.problems.map((p) => ({ field: undefined, position: { line: p.line, column: p.column }, message: `not valid JSON: ${p.message}` })),
+    );
   }
-  const result = keysFileSchema.safeParse(json);
+  const result = keysFileSchema.safeParse(parsed.value);
+  const problems: ConfigProblem[] = [];
   if (!result.success) {
-    const issue = result.error.issues[0]!;
-    throw new ConfigError(path, issue.path.map(String).join(".") || undefined, issue.message);
+    for (const issue of result.error.issues) {
+      const path_ = issue.path.filter((p): p is string | number => typeof p !== "symbol");
+      const key = issue.code === "unrecognized_keys" && issue.keys.length === 1 ? issue.keys[0] : undefined;
+      problems.push({ field: path_.map(String).join(".") || undefined, position: locate(text, parsed.tree, path_, key), message: issue.message });
+    }
   }
-  const file = result.data;
+  const entries = Array.isArray((parsed.value as { keys?: unknown } | undefined)?.keys) ? ((parsed.value as { keys: unknown[] }).keys) : [];
+  problems.push(...duplicateProblems(entries, text, parsed.tree));
+  if (problems.length > 0 || !result.success) throw new ConfigProblemsError(path, problems);
+  return result.data;
+}
+
+/** Two entries with one id, or one API key listed twice (under any ids). */
+function duplicateProblems(entries: readonly unknown[], text: string, tree: ParsedText["tree"]): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
   const ids = new Map<string, number>();
   const secrets = new Map<string, number>();
-  file.keys.forEach((key, index) => {
-    const sameId = ids.get(key.id);
-    if (sameId !== undefined) throw new ConfigError(path, `keys.${index}.id`, `duplicate id "${key.id}" (also keys.${sameId}.id)`);
-    ids.set(key.id, index);
-    const sameKey = secrets.get(key.apiKey);
-    if (sameKey !== undefined) throw new ConfigError(path, `keys.${index}.apiKey`, `same API key as keys.${sameKey} ("${file.keys[sameKey]!.id}")`);
-    secrets.set(key.apiKey, index);
+  entries.forEach((entry, index) => {
+    if (typeof entry !== "object" || entry === null) return;
+    const { id, apiKey } = entry as { id?: unknown; apiKey?: unknown };
+    if (typeof id === "string" && id.trim() !== "") {
+      const same = ids.get(id.trim());
+      if (same !== undefined) problems.push({ field: `keys.${index}.id`, position: locate(text, tree, ["keys", index, "id"]), message: `duplicate id "${id.trim()}" (also keys.${same}.id)` });
+      else ids.set(id.trim(), index);
+    }
+    if (typeof apiKey === "string" && apiKey.trim() !== "") {
+      const same = secrets.get(apiKey.trim());
+      const other = same === undefined ? undefined : (entries[same] as { id?: unknown }).id;
+      if (same !== undefined) {
+        problems.push({
+          field: `keys.${index}.apiKey`,
+          position: locate(text, tree, ["keys", index, "apiKey"]),
+          message: `same API key as keys.${same}${typeof other === "string" ? ` ("${other}")` : ""}`,
+        });
+      } else secrets.set(apiKey.trim(), index);
+    }
   });
-  return file;
-}
-
-/** "at line 3, column 5" from a JSON.parse error, without echoing any of the text (it may hold keys). */
-function jsonErrorLocation(text: string, error: unknown): string {
-  const message = error instanceof Error ? error.message : "";
-  const lineCol = /line (\d+) column (\d+)/.exec(message);
-  if (lineCol) return ` at line ${lineCol[1]}, column ${lineCol[2]}`;
-  const position = /position (\d+)/.exec(message);
-  if (!position) return "";
-  const before = text.slice(0, Number(position[1]));
-  const line = before.split("\n").length;
-  const column = before.length - before.lastIndexOf("\n");
-  return ` at line ${line}, column ${column}`;
+  return problems;
 }
 
 function settingsOf(file: KeysFile): Settings {

@@ -8,9 +8,20 @@ import { z } from "zod";
 export const PROVIDERS = ["zai-coding-plan", "zhipuai-coding-plan"] as const;
 export type ProviderId = (typeof PROVIDERS)[number];
 
-/** Starting concurrency per (account, model), from measurements on a Coding Plan (seed 000). */
+/**
+ * Starting concurrency per (account, model). First the models OpenCode 1.18.33 lists for zai-coding-plan: glm-4.7
+ * measured on a Coding Plan (seed 000, Feb 2026); the GLM-5 family not measured, so the 1–2 users report for GLM-5
+ * class models. Then older models some plans still serve (seed 000). Adaptive limits learn the real value from 1302s;
+ * raise `maxConcurrency` (and `ceiling`) in the keys file when a plan allows more.
+ */
 export const DEFAULT_MODEL_LIMITS: Readonly<Record<string, number>> = {
   "glm-4.7": 10,
+  "glm-5-turbo": 2,
+  "glm-5.2": 2,
+  "glm-5.2-highspeed": 2,
+  "glm-5.3": 2,
+  "glm-5.3-flash": 2,
+  "glm-5.3-highspeed": 2,
   "glm-4.6": 8,
   "glm-4.5": 10,
   "glm-4.5-air": 10,
@@ -97,6 +108,22 @@ export const notificationsSchema = z.strictObject({
   intervalMs: z.number().int().min(0).default(300_000).describe("At most one toast of each kind per interval."),
 });
 
+/** Quota-aware routing (issue 12): read each account's usage from Z.AI's quota endpoint, route away before 1308. */
+export const quotaSchema = z.strictObject({
+  enabled: z.boolean().default(true).describe("Poll each account's quota endpoint (no tokens spent) and route away from accounts near their limit."),
+  threshold: z.number().gt(0).max(1).default(0.95).describe("Share of a 5-hour or weekly window (0–1) from which new requests go to other accounts."),
+  pollIntervalMs: z.number().int().min(5_000).default(300_000).describe("Re-read an account at most this often while it is in use or past the threshold; never while idle."),
+  pollEveryCompletions: z.number().int().min(1).default(10).describe("Also re-read an account after this many completions on it (at most every 2 s)."),
+});
+
+/** Session stickiness (issue 12): keep a session on the account that served its previous turn (warm prompt cache). */
+export const affinitySchema = z.strictObject({
+  enabled: z.boolean().default(true).describe("Send each session's turns to the account (and key) of its previous turn while it can take them."),
+  maxSessions: z.number().int().min(1).max(100_000).default(2_000).describe("Sessions remembered at most (least recently used go first)."),
+  ttlMs: z.number().int().min(1_000).default(3_600_000).describe("A session not seen for this long is forgotten."),
+  maxWaitMs: z.number().int().min(0).default(2_000).describe("How long a turn may wait for its session's account when another account is free (0: never wait)."),
+});
+
 export const keysFileSchema = z.strictObject({
   $schema: z.string().optional(),
   keys: z.array(keyEntrySchema).default([]),
@@ -105,6 +132,8 @@ export const keysFileSchema = z.strictObject({
   retry: retrySchema.prefault({}),
   adaptive: adaptiveSchema.prefault({}),
   notifications: notificationsSchema.prefault({}),
+  quota: quotaSchema.prefault({}),
+  affinity: affinitySchema.prefault({}),
   unavailableRecheckMs: z
     .number()
     .int()
@@ -124,3 +153,5 @@ export type KeyEntry = z.output<typeof keyEntrySchema>;
 export type Settings = Omit<KeysFile, "$schema" | "keys">;
 export type RetrySettings = KeysFile["retry"];
 export type AdaptiveSettings = KeysFile["adaptive"];
+export type QuotaSettings = KeysFile["quota"];
+export type AffinitySettings = KeysFile["affinity"];

@@ -7,6 +7,9 @@ import { createLifecycle, type FetchEvent, type Lifecycle } from "../fetch/lifec
 import { chooseLedger, createLedger } from "../ledger/create.js";
 import { Notifier, type NotifySink } from "../notify/notifier.js";
 import { stateFilePath } from "../state/paths.js";
+import { stateIds } from "../state/ids.js";
+import { nodeStateFs } from "../state/state-fs.js";
+import { quotaFilePath, writeQuotaReading } from "../quota/quota-file.js";
 import { attachStateSync, type StateSync } from "../state/state-sync.js";
 import type { Clock } from "../util/clock.js";
 import type { Random } from "../util/random.js";
@@ -78,6 +81,8 @@ export async function createEngine(provider: ProviderId, deps: EngineDeps, authK
   let sync: StateSync | undefined;
   // Never waits for another process's state-file lock: then a background sync writes it a moment later.
   const persist = () => sync?.syncSoon() ?? Promise.resolve();
+  const ids = stateIds(loaded.keys);
+  let quotaWrites = Promise.resolve();
   const lifecycle = createLifecycle({
     ledger,
     provider,
@@ -91,6 +96,15 @@ export async function createEngine(provider: ProviderId, deps: EngineDeps, authK
     answers,
     // Written as soon as something is learned, not only every 2 s: `opencode run` exits right after answering.
     persist,
+    quotaFetch: deps.fetch,
+    // Quota readings for `status`, beside the state file (issue 12).
+    onQuota: (account, reading, sessions) => {
+      if (statePath === undefined) return;
+      // One write at a time, so two accounts' readings do not overwrite each other.
+      quotaWrites = quotaWrites
+        .then(() => writeQuotaReading(nodeStateFs, quotaFilePath(statePath), provider, ids.storedAccount(account), reading, sessions))
+        .catch((error: unknown) => notifier.log("debug", `quota file not written: ${error instanceof Error ? error.message : String(error)}`));
+    },
     ...(deps.onEvent ? { onEvent: deps.onEvent } : {}),
   });
   // Cooldowns, disabled keys, unavailable models and learned limits, shared with other OpenCode processes.
@@ -115,6 +129,7 @@ export async function createEngine(provider: ProviderId, deps: EngineDeps, authK
     persist,
     close: async () => {
       lifecycle.scheduler.close();
+      lifecycle.foresight.close();
       await sync?.close();
       await ledger.close();
     },

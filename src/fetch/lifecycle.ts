@@ -2,6 +2,7 @@ import type { ApiKey } from "../config/keys.js";
 import { DEFAULT_MODEL_LIMITS, type ProviderId, type Settings } from "../config/schema.js";
 import type { SlotLedger } from "../ledger/ledger.js";
 import type { Notifier } from "../notify/notifier.js";
+import { Foresight, type ForesightDeps, type Turn } from "../quota/foresight.js";
 import { KeyPool } from "../pool/key-pool.js";
 import { emptyPoolState, type PoolState } from "../pool/pool-state.js";
 import { NoCandidatesError, QueueTimeoutError } from "../scheduler/errors.js";
@@ -44,6 +45,10 @@ export interface LifecycleDeps {
    * that changed something it is waited for at most PERSIST_WAIT_MS. Must not reject.
    */
   persist?: () => Promise<void>;
+  /** Reads the quota endpoint (issue 12); without it no account's quota is read. */
+  quotaFetch?: typeof globalThis.fetch;
+  /** Each new quota reading, to persist for `status`. */
+  onQuota?: ForesightDeps["onQuota"];
 }
 
 /** One try of a request: a held slot, a chosen key, headers that carry it. Owned by the lifecycle. */
@@ -71,6 +76,7 @@ export interface Lifecycle {
   readonly pool: KeyPool;
   readonly scheduler: Scheduler;
   readonly limits: Limits;
+  readonly foresight: Foresight;
 }
 
 /** The longest a request's answer waits for what it taught to be written (the write goes on after). */
@@ -89,6 +95,7 @@ interface Run {
   attempts: number;
   lastFailure: string;
   changed: boolean;
+  turn: Turn;
 }
 
 interface HeldAttempt extends Attempt {
@@ -115,26 +122,10 @@ export function createLifecycle(deps: LifecycleDeps): Lifecycle {
   const scheduler = new Scheduler(clock, limits, { cancelGraceMs: settings.retry.cancelGraceMs, ledger: deps.ledger });
   const reactions: Reactions = { pool, scheduler, notifier, settings, clock, random, answers, endpoint, models: knownModels };
   const retry = settings.retry;
-  const cursors = new Map<string, number>();
+  const slots = { inFlight: (a: string, m: string) => scheduler.inFlight(a, m), cap: (a: string, m: string) => limits.cap(a, m), waiting: (m: string) => scheduler.waiting(m), wakeAt: (t: number) => scheduler.wakeAt(t) };
+  const foresight = new Foresight({ pool, slots, settings, clock, quotaFetch: deps.quotaFetch, notifier, ...(deps.onQuota ? { onQuota: deps.onQuota } : {}) });
   const held = new WeakMap<Attempt, HeldAttempt>();
   let seq = 0;
-
-  /** Usable accounts for `model` in the order the strategy prefers; accounts in `avoid` go last. */
-  function candidates(model: string, avoid: ReadonlySet<string>): string[] {
-    const usable = pool.usableAccounts(model, clock.now());
-    let ordered = usable;
-    if (settings.rotation.strategy === "round-robin" && usable.length > 1) {
-      const start = (cursors.get(model) ?? 0) % usable.length;
-      ordered = [...usable.slice(start), ...usable.slice(0, start)];
-    }
-    if (avoid.size === 0) return ordered;
-    return [...ordered.filter((a) => !avoid.has(a)), ...ordered.filter((a) => avoid.has(a))];
-  }
-
-  function advanceCursor(model: string, account: string): void {
-    const usable = pool.usableAccounts(model, clock.now());
-    cursors.set(model, usable.indexOf(account) + 1);
-  }
 
   /** Models an account can be asked for: the known ones, less those it refused as not in its plan. */
   function knownModels(account: string): string[] {
@@ -173,7 +164,7 @@ export function createLifecycle(deps: LifecycleDeps): Lifecycle {
       }
       let lease: Lease;
       try {
-        lease = await scheduler.acquire({ model, seq: run.order, candidates: () => candidates(model, run.avoid), signal, timeoutMs: retry.maxQueueWaitMs });
+        lease = await scheduler.acquire({ model, seq: run.order, candidates: () => foresight.candidates(run.turn, run.avoid), signal, timeoutMs: retry.maxQueueWaitMs });
       } catch (error) {
         if (error instanceof NoCandidatesError) continue;
         if (error instanceof QueueTimeoutError) {
@@ -181,8 +172,8 @@ export function createLifecycle(deps: LifecycleDeps): Lifecycle {
         }
         throw error;
       }
-      advanceCursor(model, lease.account);
-      const key = pool.nextKey(lease.account, clock.now());
+      foresight.leased(run.turn, lease.account);
+      const key = foresight.keyFor(run.turn, lease.account) ?? pool.nextKey(lease.account, clock.now());
       if (!key) {
         lease.release("failed");
         continue;
@@ -237,7 +228,10 @@ export function createLifecycle(deps: LifecycleDeps): Lifecycle {
       const verdict = examined.kind === "deliver" ? "ok" : examined.verdict.kind;
       const code = examined.kind === "failure" && "code" in examined.verdict ? examined.verdict.code : undefined;
       emit({ type: "outcome", attempt: attempt.number, keyId: key.id, account: key.account, model: run.model, status: examined.status, verdict, code });
-      if (examined.kind === "deliver") return done(run, examined.response);
+      if (examined.kind === "deliver") {
+        if (examined.status >= 200 && examined.status < 300) foresight.served(run.turn, key);
+        return done(run, examined.response);
+      }
       const failure = examined.verdict;
       run.lastFailure = `${key.id}: ${examined.status || "network"} ${code ?? ""} ${"message" in failure ? failure.message : ""}`.replace(/\s+/g, " ").trim();
       const step = react(reactions, { verdict: failure, key, model: run.model, url: run.request.url, attempt: run.attempts, avoid: run.avoid, limitLowered: examined.release.limitLowered });
@@ -273,7 +267,9 @@ export function createLifecycle(deps: LifecycleDeps): Lifecycle {
   }
 
   function begin(request: OutgoingRequest): Run {
-    return { request, model: request.model ?? NO_MODEL, order: seq++, budgetEnd: clock.now() + retry.budgetMs, avoid: new Set(), attempts: 0, lastFailure: "", changed: false };
+    const model = request.model ?? NO_MODEL;
+    const turn = foresight.turn(request.url, request.headers, model);
+    return { request, model, order: seq++, budgetEnd: clock.now() + retry.budgetMs, avoid: new Set(), attempts: 0, lastFailure: "", changed: false, turn };
   }
 
   /** How long until something changes for `model`: the earliest end of a cooldown or hold, else 1 s. */
@@ -305,5 +301,6 @@ export function createLifecycle(deps: LifecycleDeps): Lifecycle {
     pool,
     scheduler,
     limits,
+    foresight,
   };
 }

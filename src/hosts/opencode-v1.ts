@@ -63,7 +63,7 @@ export function engineFor(registry: EngineRegistry, provider: ProviderId, deps: 
 }
 
 /** OpenCode 1.x's custom fetch over the engine (with the lifecycle's pool, scheduler and limits, for tools and tests). */
-export function v1Fetch(engine: Engine): typeof fetch {
+export function v1Fetch(engine: Engine): typeof globalThis.fetch {
   const { lifecycle } = engine;
   if (!lifecycle) return async () => engine.refusal!();
   const run = async (input: string | URL | Request, init?: RequestInit) => lifecycle.run(await normalizeRequest(input, init));

@@ -1,8 +1,8 @@
-import { writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import { CLI, KEYS, cli, correctSetup, defaultOpencodeConfig, ensureBuilt, fakeZai, sandbox, writeKeys, type CliRun } from "./helpers.js";
+import { CLI, KEYS, ROOT, cli, correctSetup, defaultOpencodeConfig, ensureBuilt, fakeZai, installInOpencodeCache, sandbox, writeKeys, type CliRun } from "./helpers.js";
 
 beforeAll(ensureBuilt, 180_000);
 
@@ -14,24 +14,56 @@ function expectNoKeys(run: CliRun): void {
 }
 
 describe("oc-zai-multi-account doctor", () => {
-  it("passes a correct setup that lists the plugin by npm name before OpenCode installed it", async () => {
+  it("passes a correct setup whose npm plugin OpenCode has installed, and checks that it loads", async () => {
     const box = await sandbox();
     await correctSetup(box);
     const run = await cli(box, ["doctor"]);
-    expect(run.stdout).toContain('plugin listed in');
+    expect(run.stdout).toMatch(/ok {4}.*lists "oc-zai-multi-account": OpenCode loads .*oc-zai-multi-account@latest\/node_modules\/oc-zai-multi-account\/dist\/index\.js \(exports /);
     expect(run.stdout).toContain("3 key(s) in 2 account(s)");
     expect(run.stdout).toMatch(/All good\.\n$/);
     expect(run.code).toBe(0);
     expectNoKeys(run);
   });
 
-  it("accepts a versioned name and a file URL of this package's dist/index.js", async () => {
-    for (const spec of ["oc-zai-multi-account@0.1.0", pathToFileURL(join(CLI, "..", "index.js")).href]) {
+  it("fails an npm name OpenCode has not installed (not published yet, or offline): it would run without the plugin", async () => {
+    const box = await sandbox();
+    await correctSetup(box, defaultOpencodeConfig(), { installed: false });
+    const run = await cli(box, ["doctor"]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain("but it is not in OpenCode's package cache");
+    expect(run.stdout).toContain("sends the placeholder key to Z.AI");
+    expect(run.stdout).not.toContain("All good");
+  });
+
+  it("accepts a versioned name once installed, the checkout directory, and a file URL or path of dist/index.js", async () => {
+    const specs = ["oc-zai-multi-account@0.1.0", pathToFileURL(ROOT).href, ROOT, pathToFileURL(join(CLI, "..", "index.js")).href, join(CLI, "..", "index.js")];
+    for (const spec of specs) {
       const box = await sandbox();
-      await correctSetup(box, defaultOpencodeConfig({ plugin: [spec] }));
+      await correctSetup(box, defaultOpencodeConfig({ plugin: [spec] }), { installed: false });
+      if (spec.includes("@0.1.0")) await installInOpencodeCache(box, spec);
       const run = await cli(box, ["doctor"]);
+      expect(run.stdout, spec).toContain("OpenCode loads");
       expect(run.stdout, spec).toContain("All good");
       expect(run.code).toBe(0);
+    }
+  });
+
+  it("fails a tarball, a missing path, and a module that is not a plugin, each with the reason", async () => {
+    const box = await sandbox();
+    const notPlugin = join(box.root, "not-plugin", "oc-zai-multi-account");
+    await mkdir(join(notPlugin, "dist"), { recursive: true });
+    await writeFile(join(notPlugin, "package.json"), JSON.stringify({ name: "oc-zai-multi-account", type: "module", main: "./dist/index.js" }));
+    await writeFile(join(notPlugin, "dist", "index.js"), "export const VERSION = '1';\nexport default function plugin() {}\n");
+    const cases: Array<[string, RegExp]> = [
+      [join(box.root, "oc-zai-multi-account-0.1.0.tgz"), /a tarball: OpenCode 1\.x does not load plugins from a tarball path/],
+      [join(box.root, "gone", "oc-zai-multi-account", "dist", "index.js"), /which does not exist/],
+      [notPlugin, /its export\(s\) VERSION are not plugin functions/],
+    ];
+    for (const [spec, pattern] of cases) {
+      await correctSetup(box, defaultOpencodeConfig({ plugin: [spec] }), { installed: false });
+      const run = await cli(box, ["doctor"]);
+      expect(run.stdout, spec).toMatch(pattern);
+      expect(run.code, spec).toBe(1);
     }
   });
 
@@ -65,7 +97,7 @@ describe("oc-zai-multi-account doctor", () => {
     const run = await cli(box, ["doctor"]);
     expect(run.code).toBe(1);
     expect(run.stdout).toContain('FAIL  oc-zai-multi-account is not in the "plugin" list');
-    expect(run.stdout).toContain('fix: add "plugin": ["oc-zai-multi-account"] to');
+    expect(run.stdout).toContain('fix: add it to "plugin" in');
   });
 
   it("fails on a file path to the source instead of dist/index.js", async () => {
@@ -73,7 +105,7 @@ describe("oc-zai-multi-account doctor", () => {
     await correctSetup(box, defaultOpencodeConfig({ plugin: [join(CLI, "..", "..", "src", "index.ts")] }));
     const run = await cli(box, ["doctor"]);
     expect(run.code).toBe(1);
-    expect(run.stdout).toContain("OpenCode needs the built entry .../dist/index.js");
+    expect(run.stdout).toContain("OpenCode needs the package directory or its built dist/index.js");
   });
 
   it("fails without an auth entry, with the login command", async () => {
@@ -96,24 +128,72 @@ describe("oc-zai-multi-account doctor", () => {
     expectNoKeys(run);
   });
 
-  it("fails on a keys file that is not JSON", async () => {
+  it("fails on a keys file that is not JSON, with the line and column of each mistake", async () => {
     const box = await sandbox();
     await correctSetup(box);
-    await writeKeys(box, `{"keys": [ {"id": "a", "apiKey": "${KEYS.main}" ]}`);
+    await writeKeys(box, `{"keys": [\n  {"id": "a", "apiKey": "${KEYS.main}",}\n]}`);
     const run = await cli(box, ["doctor"]);
     expect(run.code).toBe(1);
-    expect(run.stdout).toMatch(/is not valid JSON at line 1/);
+    expect(run.stdout).toContain(`${box.keysFile}: not valid JSON: trailing comma (not allowed in JSON), at line 2, column 37`);
     expectNoKeys(run);
   });
 
-  it("fails on a keys file readable by others, with chmod as the fix", async () => {
+  it("lists every problem of the keys file at once, each with field and position", async () => {
+    const box = await sandbox();
+    await correctSetup(box);
+    const text = JSON.stringify({ keys: [{ id: "a", apiKey: "" }, { id: "a", apiKey: KEYS.main, colour: "red" }], rotation: { strategy: "random" } }, null, 2);
+    await writeKeys(box, text);
+    const run = await cli(box, ["doctor"]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain(`${box.keysFile}: 4 problems`);
+    expect(run.stdout).toMatch(/\(keys\.0\.apiKey\) must not be empty, at line 5, column 7/);
+    expect(run.stdout).toMatch(/\(keys\.1\) Unrecognized key: "colour", at line 10, column 7/);
+    expect(run.stdout).toMatch(/\(rotation\.strategy\) .*, at line 14, column 5/);
+    expect(run.stdout).toMatch(/\(keys\.1\.id\) duplicate id "a" \(also keys\.0\.id\), at line 8, column 7/);
+    expectNoKeys(run);
+  });
+
+  it("says a directory in place of the keys file is a directory", async () => {
+    const box = await sandbox();
+    await correctSetup(box);
+    await rm(box.keysFile);
+    await mkdir(box.keysFile);
+    const run = await cli(box, ["doctor"]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain(`${box.keysFile}: is a directory, not a file`);
+    expect(run.stdout).not.toContain("EISDIR)");
+  });
+
+  it("warns on a keys file readable by others and fails one writable by others, with chmod as the fix", async () => {
     const box = await sandbox();
     await correctSetup(box);
     await writeKeys(box, { keys: [{ id: "a", apiKey: KEYS.main }] }, 0o644);
-    const run = await cli(box, ["doctor"]);
+    const readable = await cli(box, ["doctor"]);
+    expect(readable.code).toBe(0);
+    expect(readable.stdout).toContain(`warn  ${box.keysFile} is readable by group or others (mode 644)`);
+    expect(readable.stdout).toContain(`fix: chmod 600 ${box.keysFile}`);
+    await writeKeys(box, { keys: [{ id: "a", apiKey: KEYS.main }] }, 0o666);
+    const writable = await cli(box, ["doctor"]);
+    expect(writable.code).toBe(1);
+    expect(writable.stdout).toContain(`FAIL  ${box.keysFile} is writable by group or others (mode 666)`);
+  });
+
+  it("fails when the state directory cannot be written", async () => {
+    const box = await sandbox();
+    await correctSetup(box);
+    // A file where the directory should be: unwritable even for root.
+    await writeFile(join(box.root, "blocked"), "");
+    const run = await cli(box, ["doctor"], { ZAI_STATE_FILE: join(box.root, "blocked", "state.json") });
     expect(run.code).toBe(1);
-    expect(run.stdout).toContain("is readable by group or others (mode 644)");
-    expect(run.stdout).toContain(`fix: chmod 600 ${box.keysFile}`);
+    expect(run.stdout).toMatch(/FAIL {2}cannot write to .*blocked \((ENOTDIR|EEXIST)\)/);
+  });
+
+  it("says ZAI_API_KEYS is set but holds no key", async () => {
+    const box = await sandbox();
+    await correctSetup(box);
+    const run = await cli(box, ["doctor"], { ZAI_API_KEYS: " , ," });
+    expect(run.stdout).toContain("warn  $ZAI_API_KEYS is set but holds no key");
+    expect(run.stdout).toContain("keys: 3 key(s) in 2 account(s) from");
   });
 
   it("fails on the general endpoint, naming 1113", async () => {

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { chmod, mkdir, mkdtemp, readdir, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, stat, symlink, writeFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -76,8 +76,20 @@ export async function sandbox(): Promise<Sandbox> {
   };
 }
 
-/** The setup the README describes: plugin by npm name, provider stub, placeholder login, keys file 0600. */
-export async function correctSetup(box: Sandbox, opencode: unknown = defaultOpencodeConfig()): Promise<void> {
+/**
+ * What OpenCode 1.x leaves after installing an npm plugin: `~/.cache/opencode/packages/<spec>/node_modules/<name>`
+ * (here a link to this checkout, whose dist/ is built).
+ */
+export async function installInOpencodeCache(box: Sandbox, cacheKey = "oc-zai-multi-account@latest"): Promise<string> {
+  const dir = join(box.home, ".cache", "opencode", "packages", cacheKey, "node_modules");
+  await mkdir(dir, { recursive: true });
+  await symlink(ROOT, join(dir, "oc-zai-multi-account"), "dir");
+  return dir;
+}
+
+/** The setup the README describes: plugin by npm name (installed by OpenCode), provider stub, placeholder login, keys file 0600. */
+export async function correctSetup(box: Sandbox, opencode: unknown = defaultOpencodeConfig(), options: { installed?: boolean } = {}): Promise<void> {
+  if (options.installed !== false) await installInOpencodeCache(box).catch(() => undefined);
   await writeFile(join(box.configDir, "opencode.jsonc"), `// written by the test\n${JSON.stringify(opencode, null, 2)}\n`);
   await writeFile(box.authFile, JSON.stringify({ "zai-coding-plan": { type: "api", key: "oc-zai-multi-account-managed" } }), { mode: 0o600 });
   await writeKeys(box, {

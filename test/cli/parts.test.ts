@@ -52,7 +52,8 @@ describe("parseJsonc", () => {
 
   it("names the line of a syntax error", () => {
     expect(() => parseJsonc('{\n  "a": 1\n  "b": 2\n}')).toThrow(JsoncError);
-    expect(() => parseJsonc('{\n  "a": 1\n  "b": 2\n}')).toThrow(/line 3/);
+    expect(() => parseJsonc('{\n  "a": 1\n  "b": 2\n}')).toThrow(/comma expected at line 3, column 3/);
+    expect(() => parseJsonc('{"a": [1,\n 2,,]}')).toThrow(/value expected at line 2, column 4/);
   });
 });
 

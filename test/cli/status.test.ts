@@ -121,7 +121,7 @@ describe("oc-zai-multi-account status", () => {
     await correctSetup(box);
     const run = await cli(box, ["status", "--reset", "nobody"]);
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain('no key or account named "nobody" (known: main, spare, work, personal; or use "all")');
+    expect(run.stderr).toContain('no key or account named "nobody" (known: main, spare, work, personal; or use "all", or "learned" for learned limits)');
   });
 
   it("reports a corrupt state file and carries on", async () => {
@@ -132,5 +132,64 @@ describe("oc-zai-multi-account status", () => {
     const run = await cli(box, ["status"]);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain("warn  state file is corrupt (not valid JSON); showing no state");
+  });
+});
+
+describe("oc-zai-multi-account status --reset learned", () => {
+  it("--reset all keeps learned limits and says so instead of claiming nothing was set", async () => {
+    const box = await sandbox();
+    await correctSetup(box);
+    const now = Date.now();
+    const section: ProviderState = { ...emptyProviderState(), limits: { personal: { "glm-4.7": { limit: 5, at: now - MINUTE } } } };
+    await mkdir(dirname(box.stateFile), { recursive: true });
+    await writeFile(box.stateFile, JSON.stringify({ version: 1, providers: { "zai-coding-plan": section } }));
+    const run = await cli(box, ["status", "--reset", "all"]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain("1 learned limit(s) kept: `status --reset learned` resets them to their start.");
+    expect(run.stdout).not.toContain("nothing was set");
+  });
+
+  it("resets learned limits to their start, for all, one account or one model, stamped now so running processes adopt it", async () => {
+    const box = await sandbox();
+    await correctSetup(box);
+    const work = `fp:${fingerprint(KEYS.work)}`;
+    const write = async () => {
+      const now = Date.now();
+      const section: ProviderState = {
+        ...emptyProviderState(),
+        limits: { personal: { "glm-4.7": { limit: 5, at: now - MINUTE }, "glm-5.3": { limit: 1, at: now - MINUTE } }, [work]: { "glm-4.7": { limit: 3, at: now - MINUTE } } },
+      };
+      await mkdir(dirname(box.stateFile), { recursive: true });
+      await writeFile(box.stateFile, JSON.stringify({ version: 1, providers: { "zai-coding-plan": section } }));
+      return now;
+    };
+    const limitsOf = async () => {
+      const s = await readSection(box);
+      return { p47: s.limits.personal?.["glm-4.7"]?.limit, p53: s.limits.personal?.["glm-5.3"]?.limit, w47: s.limits[work]?.["glm-4.7"]?.limit };
+    };
+
+    let before = await write();
+    const all = await cli(box, ["status", "--reset", "learned"]);
+    expect(all.code).toBe(0);
+    expect(all.stdout).toContain("account personal: glm-4.7 limit 5 → 10 (its start)");
+    expect(all.stdout).toContain("account work: glm-4.7 limit 3 → 10 (its start)");
+    expect(await limitsOf()).toEqual({ p47: 10, p53: 2, w47: 10 });
+    expect((await readSection(box)).limits.personal?.["glm-4.7"]?.at).toBeGreaterThanOrEqual(before);
+
+    before = await write();
+    expect((await cli(box, ["status", "--reset", "learned:personal"])).code).toBe(0);
+    expect(await limitsOf()).toEqual({ p47: 10, p53: 2, w47: 3 });
+
+    await write();
+    expect((await cli(box, ["status", "--reset", "learned:*/glm-4.7"])).code).toBe(0);
+    expect(await limitsOf()).toEqual({ p47: 10, p53: 1, w47: 10 });
+
+    await write();
+    expect((await cli(box, ["status", "--reset", "learned:work/glm-4.7"])).code).toBe(0);
+    expect(await limitsOf()).toEqual({ p47: 5, p53: 1, w47: 10 });
+
+    const unknown = await cli(box, ["status", "--reset", "learned:nobody"]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('no account named "nobody" (known: personal, work)');
   });
 });

@@ -20,6 +20,8 @@ export const OC_BIN = join(
   process.platform === "win32" ? "opencode.exe" : "opencode",
 );
 export const PLUGIN = join(ROOT, "dist", "index.js");
+/** The entry for zhipuai-coding-plan (1.x ignores named exports under an object default, so it is its own module). */
+export const PLUGIN_ZHIPU = join(ROOT, "dist", "zhipu.js");
 /** What the README tells users to enter at `opencode providers login`. */
 export const PLACEHOLDER = "oc-zai-multi-account-managed";
 const PLUGIN_SDK_VERSION = "1.18.33";
@@ -42,6 +44,12 @@ export interface EnvOptions {
   env?: Record<string, string>;
   /** false: an opencode.json without the plugin (the built-in provider alone). */
   plugin?: boolean;
+  /** `plugin` entries instead of the main entry alone. */
+  plugins?: string[];
+  /** More `provider` entries for opencode.json (e.g. zhipuai-coding-plan, which 1.18.33's registry lacks). */
+  providers?: Record<string, unknown>;
+  /** Providers the stored credential is written for (default zai-coding-plan). */
+  authProviders?: string[];
 }
 
 export function makeEnv(options: EnvOptions): OcEnv {
@@ -66,7 +74,8 @@ export function makeEnv(options: EnvOptions): OcEnv {
   );
   const authFile = join(data, "opencode", "auth.json");
   if (options.authKey !== undefined) {
-    writeFileSync(authFile, JSON.stringify({ "zai-coding-plan": { type: "api", key: options.authKey } }), { mode: 0o600 });
+    const auth = Object.fromEntries((options.authProviders ?? ["zai-coding-plan"]).map((id) => [id, { type: "api", key: options.authKey }]));
+    writeFileSync(authFile, JSON.stringify(auth), { mode: 0o600 });
   }
   const keysFile = join(configDir, "zai-keys.json");
   if (options.keysFile !== undefined) {
@@ -77,8 +86,8 @@ export function makeEnv(options: EnvOptions): OcEnv {
     join(proj, "opencode.json"),
     JSON.stringify({
       $schema: "https://opencode.ai/config.json",
-      plugin: options.plugin === false ? [] : [`file://${PLUGIN}`],
-      provider: { "zai-coding-plan": { options: { baseURL: options.baseURL } } },
+      plugin: options.plugin === false ? [] : (options.plugins ?? [`file://${PLUGIN}`]),
+      provider: { "zai-coding-plan": { options: { baseURL: options.baseURL } }, ...options.providers },
     }),
   );
   const env: Record<string, string> = {};

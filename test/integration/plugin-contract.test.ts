@@ -4,16 +4,26 @@ import { errorOf, keyEntries, setup } from "./setup.js";
 
 /** The built entry, as OpenCode loads it (`npm test` builds first). Typed from the source it is built from. */
 const DIST_ENTRY = new URL("../../dist/index.js", import.meta.url).href;
+const DIST_ZHIPU = new URL("../../dist/zhipu.js", import.meta.url).href;
 
-describe("the built entry dist/index.js", () => {
-  it("exports plugin functions only, the default serving zai-coding-plan", async () => {
+describe("the built entries dist/index.js and dist/zhipu.js", () => {
+  it("default-export { id, server, setup } only, serving zai-coding-plan and zhipuai-coding-plan on 1.x", async () => {
     const entry = (await import(DIST_ENTRY)) as typeof import("../../src/index.js");
-    for (const value of Object.values(entry)) expect(typeof value).toBe("function");
-    const hooks = await entry.default({ client: {} } as never);
+    expect(Object.keys(entry)).toEqual(["default"]);
+    expect(Object.keys(entry.default).sort()).toEqual(["id", "server", "setup"]);
+    expect(entry.default.id).toBe("oc-zai-multi-account");
+    const hooks = await entry.default.server({ client: {} } as never);
     expect(hooks.auth?.provider).toBe("zai-coding-plan");
     expect(hooks.auth?.methods).toContainEqual({ type: "api", label: "Z.AI Coding Plan API Key" });
-    const zhipu = await entry.ZhipuCodingPlanPlugin({ client: {} } as never);
-    expect(zhipu.auth?.provider).toBe("zhipuai-coding-plan");
+    const zhipu = (await import(DIST_ZHIPU)) as typeof import("../../src/zhipu.js");
+    expect(Object.keys(zhipu)).toEqual(["default"]);
+    expect(zhipu.default.id).toBe("oc-zai-multi-account-zhipu");
+    expect((await zhipu.default.server({ client: {} } as never)).auth?.provider).toBe("zhipuai-coding-plan");
+  });
+
+  it("setup does nothing under 1.18's reduced context (no session)", async () => {
+    const entry = (await import(DIST_ENTRY)) as typeof import("../../src/index.js");
+    expect(await entry.default.setup({ options: {}, agent: {}, aisdk: {}, catalog: {} })).toBeUndefined();
   });
 });
 

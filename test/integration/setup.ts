@@ -4,8 +4,14 @@ import { join } from "node:path";
 import { createProviderPlugin, nodeConfigIO, type FetchEvent, type KeysFileInput } from "../../src/lib.js";
 import { startSimulator } from "../../simulator/server.js";
 import type { SimulatorConfig } from "../../simulator/types.js";
+import { afterEach } from "vitest";
 import { FakeClock } from "../helpers/fake-clock.js";
 import { fakeClient, recordingSink } from "../helpers/sink.js";
+import { checkLeaks, type Guarded } from "./leak-guard.js";
+
+/** Plugin instances of the running test, checked for held slots, queued requests and timers after it. */
+const live: Guarded[] = [];
+afterEach(() => checkLeaks(live));
 
 /**
  * A simulator on 127.0.0.1 and the plugin's fetch pointed at it, the way OpenCode builds it:
@@ -26,7 +32,7 @@ export async function setup(options: { sim: SimulatorConfig; keysFile?: KeysFile
   const plugin = createProviderPlugin("zai-coding-plan", {
     clock,
     random: () => 0.5,
-    io: nodeConfigIO({ HOME: dir, ZAI_KEYS_FILE: keysPath, ZAI_STATE_FILE: "off", ...options.env }),
+    io: nodeConfigIO({ HOME: dir, ZAI_KEYS_FILE: keysPath, ZAI_STATE_FILE: "off", ZAI_LEDGER: "local", ...options.env }),
     onEvent: (e) => events.push(e),
   });
   const hooks = await plugin({ client: fakeClient(sink) } as never);
@@ -34,14 +40,19 @@ export async function setup(options: { sim: SimulatorConfig; keysFile?: KeysFile
     apiKey: string;
     fetch: typeof fetch;
   };
+  const stateOn = (options.env?.["ZAI_STATE_FILE"] ?? "off") !== "off";
+  const responses: Response[] = [];
+  live.push({ fetch: loaded.fetch, clock, events, allowedTimers: stateOn ? 1 : 0, responses });
   /** A chat completion as OpenCode sends it: URL string, plain-object headers, JSON string body. */
   const chat = (model = "glm-4.7", init: RequestInit & { url?: string; stream?: boolean } = {}) =>
-    loaded.fetch(init.url ?? `${sim.url}/chat/completions`, {
-      method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${loaded.apiKey}`, "user-agent": "opencode/test" },
-      body: JSON.stringify({ model, messages: [{ role: "user", content: "hi" }], stream: init.stream ?? true }),
-      ...(init.signal ? { signal: init.signal } : {}),
-    });
+    loaded
+      .fetch(init.url ?? `${sim.url}/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${loaded.apiKey}`, "user-agent": "opencode/test" },
+        body: JSON.stringify({ model, messages: [{ role: "user", content: "hi" }], stream: init.stream ?? true }),
+        ...(init.signal ? { signal: init.signal } : {}),
+      })
+      .then((response) => (responses.push(response), response));
   return { sim, clock, toasts, logs, events, loaded, chat, close: () => sim.close() };
 }
 

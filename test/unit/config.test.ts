@@ -64,7 +64,7 @@ describe("loadConfig", () => {
 
   describe("rejects bad input naming file and field, never the key", () => {
     const cases: Array<[string, string, RegExp]> = [
-      ["invalid JSON", '{"keys": [ {"id": "a", "apiKey": "sk-secret-1",} ]}', /not valid JSON at line 1/],
+      ["invalid JSON", '{"keys": [ {"id": "a", "apiKey": "sk-secret-1",} ]}', /not valid JSON: trailing comma \(not allowed in JSON\), at line 1, column 48/],
       ["unknown field", JSON.stringify({ keys: [{ id: "a", apiKey: "sk-secret-1", colour: "red" }] }), /\(keys\.0\).*colour/],
       ["duplicate id", JSON.stringify({ keys: [{ id: "a", apiKey: "sk-secret-1" }, { id: "a", apiKey: "sk-secret-2" }] }), /\(keys\.1\.id\): duplicate id "a"/],
       ["duplicate key", JSON.stringify({ keys: [{ id: "a", apiKey: "sk-secret-1" }, { id: "b", apiKey: "sk-secret-1" }] }), /\(keys\.1\.apiKey\): same API key as keys\.0/],

@@ -1,0 +1,165 @@
+import type { ApiKey } from "../config/keys.js";
+import type { Settings } from "../config/schema.js";
+import type { Notifier } from "../notify/notifier.js";
+import { SessionAffinity, sessionOf, type SessionRef } from "../pool/affinity.js";
+import type { KeyPool } from "../pool/key-pool.js";
+import { chooseAccounts } from "../scheduler/choose-account.js";
+import type { Clock } from "../util/clock.js";
+import { formatLocalTime, formatWait } from "../util/format.js";
+import { QuotaPoller, type TaskQueue } from "./poller.js";
+import { pastThresholdUntil, usedPercent, type QuotaReading, type QuotaWindow } from "./reading.js";
+
+/** What the request path needs from the scheduler and the limits (kept narrow so this file has no core imports). */
+export interface SlotView {
+  inFlight(account: string, model: string): number;
+  cap(account: string, model: string): number;
+  waiting(model: string): number;
+  wakeAt(time: number): void;
+}
+
+export interface ForesightDeps {
+  pool: KeyPool;
+  slots: SlotView;
+  settings: Settings;
+  clock: Clock;
+  /** Reads the quota endpoint; undefined: quotas are not read (quota routing then has nothing to act on). */
+  quotaFetch: typeof globalThis.fetch | undefined;
+  notifier: Notifier;
+  /** A new quota reading (to persist for `status`); sessions = live sessions per account now. */
+  onQuota?(account: string, reading: QuotaReading, sessions: number): void;
+  queue?: TaskQueue;
+}
+
+/** One request as foresight sees it. */
+export interface Turn {
+  model: string;
+  session: SessionRef;
+  /** When the request started waiting for a slot (for the short sticky wait). */
+  startedAt: number;
+}
+
+/**
+ * Looking ahead on the request path: quota readings (polled beside it, never awaited) and session placements
+ * turn into the order accounts are offered a request, via the pure `chooseAccounts`.
+ */
+export class Foresight {
+  readonly poller: QuotaPoller;
+  readonly affinity: SessionAffinity;
+  private readonly deps: ForesightDeps;
+  private readonly cursors = new Map<string, number>();
+  private allPastSaid = false;
+
+  constructor(deps: ForesightDeps) {
+    this.deps = deps;
+    const { pool, settings, clock, notifier } = deps;
+    this.affinity = new SessionAffinity({ maxSessions: settings.affinity.maxSessions, ttlMs: settings.affinity.ttlMs });
+    const quotaFetch = deps.quotaFetch;
+    this.poller = new QuotaPoller(pool.accounts, {
+      settings: quotaFetch ? settings.quota : { ...settings.quota, enabled: false },
+      clock,
+      fetch: quotaFetch ?? (() => Promise.reject(new Error("no quota fetch"))),
+      keyFor: (account) => this.usableKey(account, undefined),
+      onReading: (account, reading) => this.onReading(account, reading),
+      onBadKey: (account, key, answer) => notifier.log("warn", `quota endpoint refused key ${key.id} of account ${account} (${answer.code}: ${answer.message})`),
+      onDebug: (message) => notifier.log("debug", message),
+      ...(deps.queue ? { queue: deps.queue } : {}),
+    });
+  }
+
+  /** The request's turn: its session (from OpenCode's headers) and start; starts polling on the first request. */
+  turn(url: string, headers: Headers, model: string): Turn {
+    this.poller.start(url);
+    this.poller.tick();
+    const session = this.deps.settings.affinity.enabled ? sessionOf(headers) : { id: undefined, parent: undefined };
+    return { model, session, startedAt: this.deps.clock.now() };
+  }
+
+  /** Usable accounts for the turn, best first; accounts in `avoid` go last. */
+  candidates(turn: Turn, avoid: ReadonlySet<string>): string[] {
+    const { pool, slots, settings, clock } = this.deps;
+    const now = clock.now();
+    const { model } = turn;
+    const placement = this.affinity.lookup(turn.session, now);
+    const threshold = settings.quota.threshold;
+    const choice = chooseAccounts({
+      usable: pool.usableAccounts(model, now),
+      strategy: settings.rotation.strategy,
+      cursor: this.cursors.get(model) ?? 0,
+      avoid,
+      load: (a) => ({ inFlight: slots.inFlight(a, model), cap: slots.cap(a, model) }),
+      ...(settings.quota.enabled
+        ? {
+            quota: (a: string) => {
+              const r = this.poller.projected(a);
+              return r === undefined ? undefined : { pastUntil: pastThresholdUntil(r, threshold, now), usedPercent: usedPercent(r, now) };
+            },
+          }
+        : {}),
+      sticky: placement && {
+        account: placement.account,
+        waitedMs: now - turn.startedAt,
+        maxWaitMs: settings.affinity.maxWaitMs,
+        othersWaiting: Math.max(0, slots.waiting(model) - 1),
+      },
+      newSession: turn.session.id !== undefined && placement === undefined,
+    });
+    if (choice.holdForSticky) slots.wakeAt(now + choice.holdForSticky.recheckInMs);
+    if (choice.allPastThreshold && !this.allPastSaid) {
+      this.allPastSaid = true;
+      this.deps.notifier.toast("usage-window", `Every account is past ${Math.round(threshold * 100)}% of its usage window; using the one with the most left (${choice.order[0] ?? "none"}) rather than stalling.`);
+    } else if (!choice.allPastThreshold && choice.order.length > 0) this.allPastSaid = false;
+    return choice.order;
+  }
+
+  /** The key to use on `account`: the session's previous key when it is still usable there, else none (rotate). */
+  keyFor(turn: Turn, account: string): ApiKey | undefined {
+    const placement = this.affinity.lookup(turn.session, this.deps.clock.now());
+    if (placement?.account !== account) return undefined;
+    return this.usableKey(account, placement.keyId);
+  }
+
+  /** A usable key of the account (that one, when `keyId` is given), without moving the pool's key rotation. */
+  private usableKey(account: string, keyId: string | undefined): ApiKey | undefined {
+    const { pool, clock } = this.deps;
+    const now = clock.now();
+    return pool
+      .keysOf(account)
+      .find((k) => (keyId === undefined || k.id === keyId) && !pool.state.disabledKeys.has(k.id) && (pool.state.keyCooldowns.get(k.id)?.until ?? 0) <= now);
+  }
+
+  /** A slot on `account` was granted: round-robin moves on past it. */
+  leased(turn: Turn, account: string): void {
+    const usable = this.deps.pool.usableAccounts(turn.model, this.deps.clock.now());
+    this.cursors.set(turn.model, usable.indexOf(account) + 1);
+  }
+
+  /** Z.AI took the turn on `key`: the session stays there, the poller counts it. */
+  served(turn: Turn, key: ApiKey): void {
+    const now = this.deps.clock.now();
+    if (turn.session.id !== undefined) this.affinity.place(turn.session.id, key.account, key.id, now);
+    this.poller.completed(key.account);
+  }
+
+  close(): void {
+    this.poller.close();
+  }
+
+  /** A window at 100% with a known reset cools the account until then, like the 1308/1310 it would answer. */
+  private onReading(account: string, reading: QuotaReading): void {
+    const { pool, slots, clock, notifier } = this.deps;
+    const now = clock.now();
+    for (const [window, code, what] of [
+      [reading.weekly, "1310", "weekly limit"],
+      [reading.fiveHour, "1308", "5-hour usage window"],
+    ] as Array<[QuotaWindow | undefined, string, string]>) {
+      if (window === undefined || window.percentage < 100 || window.resetAt === undefined || window.resetAt <= now) continue;
+      const current = pool.state.accountCooldowns.get(account);
+      if (current && current.until >= window.resetAt) break;
+      pool.coolAccount(account, { until: window.resetAt, reason: `${what} spent (quota endpoint: 100%)`, code });
+      slots.wakeAt(window.resetAt);
+      notifier.toast("usage-window", `Account "${account}" used up its ${what} (quota endpoint: 100%); it resets at ${formatLocalTime(window.resetAt, now)} (in ${formatWait(window.resetAt - now)}). Other accounts serve meanwhile.`);
+      break;
+    }
+    this.deps.onQuota?.(account, reading, this.affinity.sessionsPerAccount(now).get(account) ?? 0);
+  }
+}

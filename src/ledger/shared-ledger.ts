@@ -341,12 +341,12 @@ export class SharedLedger implements SlotLedger {
       if (this.closed || this.mode.kind !== "table" || this.mode.coordinator !== coordinator) return;
       void socketInode(address).then((now) => {
         if (this.closed || this.mode.kind !== "table" || this.mode.coordinator !== coordinator) return;
-        if (now === inode) return void (this.cancelWatch = this.clock.setTimer(check, WATCH_MS));
+        if (now === inode) return void (this.cancelWatch = realTimer(check, WATCH_MS));
         coordinator.abandon();
         void this.join(true);
       });
     };
-    this.cancelWatch = this.clock.setTimer(check, WATCH_MS);
+    this.cancelWatch = realTimer(check, WATCH_MS);
   }
 
   private become(mode: Mode, takeover: boolean): void {
@@ -354,7 +354,7 @@ export class SharedLedger implements SlotLedger {
     if (mode.kind === "table") {
       if (takeover && mode.coordinator) {
         mode.table.pause();
-        this.clock.setTimer(() => mode.table.resume(), this.machine?.recoverMs ?? DEFAULT_RECOVER_MS);
+        realTimer(() => mode.table.resume(), this.machine?.recoverMs ?? DEFAULT_RECOVER_MS);
       }
       for (const [id, lease] of this.held) mode.table.hold(`${this.owner}/${id}`, this.owner, lease.account, lease.model);
     } else if (mode.kind === "client") {
@@ -392,4 +392,14 @@ export class SharedLedger implements SlotLedger {
     this.limits.set(`${limit.account}\u0000${limit.model}`, limit);
     for (const listener of this.listeners) listener(limit);
   }
+}
+
+/**
+ * Machine-level timers (socket watch, take-over pause) run on real time, unref'd: they concern other processes, not
+ * the injected clock of a request (whose fake time in tests would never reach them, or would count them as pending).
+ */
+function realTimer(fn: () => void, ms: number): () => void {
+  const timer = setTimeout(fn, ms);
+  timer.unref?.();
+  return () => clearTimeout(timer);
 }

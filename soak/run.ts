@@ -88,7 +88,7 @@ function report(r: PhaseResult, u: ReturnType<typeof upstream>): void {
   say(`## phase ${r.name}: ${r.requests} requests in ${(r.ms / 1000).toFixed(1)} s, ${r.attempts} calls by the caller, ${u.requests} upstream requests`);
   say(`endings: ${JSON.stringify(r.endings)}`);
   if (Object.keys(r.givenBack).length > 0) say(`given back: ${JSON.stringify(r.givenBack)}`);
-  say(`upstream 1302s: ${u.c1302} (${u.pct1302.toFixed(2)}% of upstream requests), of which Z.AI's own refusals (over its count): ${u.overLimit}; client closes: ${u.clientClosed}`);
+  say(`upstream 1302s: ${u.c1302} (${u.pct1302.toFixed(2)}% of upstream requests), of which Z.AI's own refusals (over its count): ${u.overLimit}; closes Z.AI saw mid-answer: ${u.clientClosed} (caller cancels/aborts: ${r.endings.cancelled + r.endings.aborted})`);
   say(`upstream outcomes: ${JSON.stringify(u.byCode)}`);
   say();
 }

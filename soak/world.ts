@@ -69,8 +69,9 @@ export async function createWorld(hooks: WorldHooks): Promise<World> {
   const sim = await startSimProcess({
     accounts: ACCOUNTS.map((id) => ({ id, keys: [keyFor(id, 1), keyFor(id, 2)], limits: { ...REAL_LIMITS } })),
     latencyMs: 5,
-    chunks: 4,
-    chunkDelayMs: 8,
+    // ~100 ms streams: long enough that a cancel after the first chunk reaches Z.AI before the stream ends.
+    chunks: 5,
+    chunkDelayMs: 20,
     closeNotice: { minMs: 20, maxMs: 80, seed: hooks.seed },
   }, dir);
   const keysInput: KeysFileInput = {

@@ -72,6 +72,13 @@ async function inspect(cli: CliEnv, entry: string, from: string): Promise<Plugin
   } catch (error) {
     return { kind: "not-a-plugin", entry, problem: `it does not load: ${error instanceof Error ? error.message : String(error)}` };
   }
+  const value = module.default;
+  if (isRecord(value) && ("id" in value || "server" in value)) {
+    // An object default is one plugin to 1.18.29+ (packages/opencode/src/plugin/shared.ts readV1Plugin): it runs
+    // `server` and ignores named exports; OpenCode 2.x runs `setup` from the same object.
+    if (typeof value.server !== "function") return { kind: "not-a-plugin", entry, problem: "its default export has no server() function" };
+    return { kind: "loads", entry, from, exports: [`default { ${Object.keys(value).join(", ")} }`] };
+  }
   const names = Object.keys(module);
   if (names.length === 0) return { kind: "not-a-plugin", entry, problem: "it exports nothing" };
   // OpenCode >= 1.18.29 takes an object default with id/server as one plugin and runs only `server`

@@ -272,9 +272,10 @@ export function createLifecycle(deps: LifecycleDeps): Lifecycle {
     return { request, model, order: seq++, budgetEnd: clock.now() + retry.budgetMs, avoid: new Set(), attempts: 0, lastFailure: "", changed: false, turn };
   }
 
-  /** How long until something changes for `model`: the earliest end of a cooldown or hold, else 1 s. */
+  /** How long until something changes for `model`: 1 s while an account can serve, else the earliest end of a cooldown or hold. */
   function nextChance(model: string): number {
     const now = clock.now();
+    if (pool.usableAccounts(model, now).length > 0) return 1000;
     const untils = pool.blockers(model, now).flatMap((b) => ("until" in b ? [b.until - now] : []));
     return Math.max(1000, untils.length > 0 ? Math.min(...untils) : 1000);
   }

@@ -172,3 +172,16 @@ describe("Redactor", () => {
     expect(r.redactDeep({ a: [`x ${key}`], b: 3 })).toEqual({ a: ["x ***KLMN"], b: 3 });
   });
 });
+
+describe("retries_exhausted tells OpenCode when to come back", () => {
+  it("after 1 s while another account can still serve, not when a cooling account's window resets", async () => {
+    const clock = new FakeClock();
+    const reset = clock.now() + 90 * 60_000;
+    const upstream = scriptedUpstream((c) => (c.key === "sk-a" ? usageLimit1308(formatBeijingStamp(reset)) : zaiError(503, "", "unavailable")));
+    const h = harness({ keys: keys("A:sk-a", "B:sk-b"), upstream, clock, settings: { retry: { maxAttempts: 3 } } });
+    const res = await h.call();
+    expect(res.status).toBe(429);
+    expect((await errorOf(res)).code).toBe("retries_exhausted");
+    expect(res.headers.get("retry-after-ms")).toBe("1000");
+  });
+});

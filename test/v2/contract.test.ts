@@ -32,6 +32,7 @@ describe("loading as 2.x loads a package", () => {
   it("resolves the built entry by exports, decodes { id, setup } and registers 3 hooks per provider", async () => {
     expect(await resolvePackageEntry(PACKAGE_DIR)).toMatch(/dist\/index\.js$/);
     vi.stubEnv("ZAI_STATE_FILE", "off");
+    vi.stubEnv("ZAI_LEDGER", "local");
     const one = await builtHost("later", {});
     expect(one.hooks.count()).toBe(3);
     const both = await builtHost("later", { providers: ["zai-coding-plan", "zhipuai-coding-plan"] });
@@ -74,6 +75,7 @@ describe.each(COMBOS)("under the $revision host classifier, transport $transport
     const keysFile = join(dir, "zai-keys.json");
     await writeFile(keysFile, JSON.stringify({ keys: keyEntries("A:sk-test-a", "B:sk-test-b") }), { mode: 0o600 });
     vi.stubEnv("ZAI_STATE_FILE", "off");
+    vi.stubEnv("ZAI_LEDGER", "local");
     vi.stubEnv("ZAI_API_KEYS", "");
     const host = await builtHost(revision, { keysFile, transport });
     for (let i = 0; i < 4; i++) {

@@ -54,7 +54,8 @@ export async function v2Env(options: V2EnvOptions): Promise<V2Env> {
   }
   const logs: V2Env["logs"] = [];
   const log = (level: V2LogLevel, message: string) => logs.push({ level, message });
-  const io = nodeConfigIO({ HOME: dir, ZAI_KEYS_FILE: keysPath, ZAI_STATE_FILE: "off" });
+  // Per-process ledger, as in the integration tests (the machine ledger has its own multi-process tests).
+  const io = nodeConfigIO({ HOME: dir, ZAI_KEYS_FILE: keysPath, ZAI_STATE_FILE: "off", ZAI_LEDGER: "local" });
   const deps: V2Deps = {
     clock,
     random: () => 0.5,

@@ -14,6 +14,10 @@ export interface CoordinatorHooks {
   onLimit(limit: SharedLimit): void;
   /** Every limit known here, sent to a process when it joins. */
   limits(): SharedLimit[];
+  /** This process's owner id (first in the peers list). */
+  owner: string;
+  /** A process re-registered everything it holds. */
+  onReady(owner: string): void;
 }
 
 /**
@@ -65,6 +69,12 @@ export class Coordinator {
     });
   }
 
+  /** Tells every process who is on the ledger, so a successor knows whom to wait for. */
+  private announcePeers(): void {
+    const owners = [this.hooks.owner, ...[...this.remotes].flatMap((r) => (r.owner === undefined ? [] : [r.owner]))];
+    this.broadcast({ t: "peers", owners });
+  }
+
   private accept(socket: Socket): void {
     if (this.abandoned) return void socket.destroy();
     socket.unref();
@@ -75,6 +85,7 @@ export class Coordinator {
     const gone = () => {
       if (!this.remotes.delete(remote)) return;
       if (remote.owner !== undefined) this.table.dropOwner(remote.owner);
+      this.announcePeers();
     };
     socket.on("close", gone);
     socket.on("error", () => socket.destroy());
@@ -86,6 +97,7 @@ export class Coordinator {
         remote.owner = message.owner;
         this.table.setOwner(message.owner, { pid: message.pid, host: message.host });
         for (const limit of this.hooks.limits()) send(remote.socket, { t: "limit", ...limit });
+        this.announcePeers();
         return;
       case "snap":
         send(remote.socket, { t: "snap", id: message.id, pid: process.pid, pairs: this.table.status() });
@@ -100,6 +112,9 @@ export class Coordinator {
     const owner = remote.owner;
     if (owner === undefined) return;
     switch (message.t) {
+      case "ready":
+        this.hooks.onReady(owner);
+        return;
       case "acq": {
         const values = { cands: message.cands, caps: message.caps };
         remote.waiters.set(message.id, values);

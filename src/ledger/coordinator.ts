@@ -3,6 +3,9 @@ import type { SharedLimit } from "./ledger.js";
 import { readMessages, send, type ClientMessage, type ServerMessage } from "./protocol.js";
 import type { SlotTable, TableWaiter } from "./slot-table.js";
 
+/** How long the slots of a process whose connection closed stay taken (see `gone`). */
+export const DEAD_HOLDER_GRACE_MS = 500;
+
 interface Remote {
   socket: Socket;
   owner: string | undefined;
@@ -84,7 +87,14 @@ export class Coordinator {
     readMessages<ClientMessage>(socket, (message) => this.handle(remote, message));
     const gone = () => {
       if (!this.remotes.delete(remote)) return;
-      if (remote.owner !== undefined) this.table.dropOwner(remote.owner);
+      const owner = remote.owner;
+      if (owner !== undefined) {
+        // Its waiters go now; its slots a moment later: a process that exits or dies mid-stream closes its upstream
+        // connection at the same instant, and Z.AI may count that stream a little longer (as after a cancel).
+        this.table.dropWaiters(owner);
+        const timer = setTimeout(() => this.table.dropOwner(owner), DEAD_HOLDER_GRACE_MS);
+        timer.unref?.();
+      }
       this.announcePeers();
     };
     socket.on("close", gone);

@@ -69,7 +69,7 @@ describe("machine ledger (several ledgers on one socket)", () => {
     expect(next.account).toBe("A");
   });
 
-  it("a closed client frees its slots at once", async () => {
+  it("a closed client frees its slots (after a short grace for the upstream to notice)", async () => {
     const [a, b] = await ledgers(2);
     await b!.acquire(request(["A"], 1), (g) => g);
     expect(a!.inFlight("A", "m")).toBe(1);

@@ -3,6 +3,9 @@ import type { SharedLimit } from "./ledger.js";
 import { readMessages, send, type ClientMessage, type ServerMessage } from "./protocol.js";
 import type { SlotTable, TableWaiter } from "./slot-table.js";
 
+/** How long the slots of a process whose connection closed stay taken (see `gone`). */
+export const DEAD_HOLDER_GRACE_MS = 500;
+
 interface Remote {
   socket: Socket;
   owner: string | undefined;
@@ -14,6 +17,10 @@ export interface CoordinatorHooks {
   onLimit(limit: SharedLimit): void;
   /** Every limit known here, sent to a process when it joins. */
   limits(): SharedLimit[];
+  /** This process's owner id (first in the peers list). */
+  owner: string;
+  /** A process re-registered everything it holds. */
+  onReady(owner: string): void;
 }
 
 /**
@@ -52,6 +59,8 @@ export class Coordinator {
 
   /** Stops serving; resolves when the server is closed, or after a second at most. */
   close(): Promise<void> {
+    // A connection accepted while closing would be left to a dead coordinator: turned away, it re-elects.
+    this.abandoned = true;
     for (const remote of this.remotes) remote.socket.destroy();
     return new Promise((resolve) => {
       const timer = setTimeout(resolve, 1_000);
@@ -63,6 +72,12 @@ export class Coordinator {
     });
   }
 
+  /** Tells every process who is on the ledger, so a successor knows whom to wait for. */
+  private announcePeers(): void {
+    const owners = [this.hooks.owner, ...[...this.remotes].flatMap((r) => (r.owner === undefined ? [] : [r.owner]))];
+    this.broadcast({ t: "peers", owners });
+  }
+
   private accept(socket: Socket): void {
     if (this.abandoned) return void socket.destroy();
     socket.unref();
@@ -72,7 +87,15 @@ export class Coordinator {
     readMessages<ClientMessage>(socket, (message) => this.handle(remote, message));
     const gone = () => {
       if (!this.remotes.delete(remote)) return;
-      if (remote.owner !== undefined) this.table.dropOwner(remote.owner);
+      const owner = remote.owner;
+      if (owner !== undefined) {
+        // Its waiters go now; its slots a moment later: a process that exits or dies mid-stream closes its upstream
+        // connection at the same instant, and Z.AI may count that stream a little longer (as after a cancel).
+        this.table.dropWaiters(owner);
+        const timer = setTimeout(() => this.table.dropOwner(owner), DEAD_HOLDER_GRACE_MS);
+        timer.unref?.();
+      }
+      this.announcePeers();
     };
     socket.on("close", gone);
     socket.on("error", () => socket.destroy());
@@ -84,6 +107,7 @@ export class Coordinator {
         remote.owner = message.owner;
         this.table.setOwner(message.owner, { pid: message.pid, host: message.host });
         for (const limit of this.hooks.limits()) send(remote.socket, { t: "limit", ...limit });
+        this.announcePeers();
         return;
       case "snap":
         send(remote.socket, { t: "snap", id: message.id, pid: process.pid, pairs: this.table.status() });
@@ -98,6 +122,9 @@ export class Coordinator {
     const owner = remote.owner;
     if (owner === undefined) return;
     switch (message.t) {
+      case "ready":
+        this.hooks.onReady(owner);
+        return;
       case "acq": {
         const values = { cands: message.cands, caps: message.caps };
         remote.waiters.set(message.id, values);

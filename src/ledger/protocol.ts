@@ -11,13 +11,17 @@ export type ClientMessage =
   | { t: "hold"; id: string; account: string; model: string }
   | { t: "rel"; id: string }
   | { t: "limit"; account: string; model: string; state: LimitState }
-  | { t: "snap"; id: string };
+  | { t: "snap"; id: string }
+  /** After a (re-)join: every slot this process holds has been sent. */
+  | { t: "ready" };
 
 export type ServerMessage =
   | { t: "grant"; id: string; account: string; others: number }
   | { t: "nocand"; id: string }
   | { t: "limit"; account: string; model: string; state: LimitState }
-  | { t: "snap"; id: string; pid: number; pairs: PairStatus[] };
+  | { t: "snap"; id: string; pid: number; pairs: PairStatus[] }
+  /** The processes on the ledger (the coordinator's own first): a successor waits for the others to re-register. */
+  | { t: "peers"; owners: string[] };
 
 /** Feeds every complete line received on `socket` to `onMessage`; lines that are not JSON objects are dropped. */
 export function readMessages<T extends { t: string }>(socket: Socket, onMessage: (message: T) => void): void {

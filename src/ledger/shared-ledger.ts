@@ -34,7 +34,8 @@ export interface MachineOptions {
   recoverMs?: number;
 }
 
-const DEFAULT_RECOVER_MS = 250;
+/** After a take-over, the longest the successor waits for surviving processes to re-register their slots. */
+const DEFAULT_RECOVER_MS = 1_500;
 /** How often a coordinator on a socket file checks that the file is still its own. */
 const WATCH_MS = 1_000;
 const STATUS_TIMEOUT_MS = 1_000;
@@ -56,6 +57,11 @@ export class SharedLedger implements SlotLedger {
   private counter = 0;
   private closed = false;
   private cancelWatch: (() => void) | undefined;
+  /** The processes on the ledger as the coordinator last announced them (its own first). */
+  private peers: string[] = [];
+  /** After a take-over: the processes whose slots are not re-registered yet, and how to end the pause. */
+  private awaiting = new Set<string>();
+  private endPause: (() => void) | undefined;
   private fallback = false;
   /** Resolves once the first election is over (at once for `local`). */
   readonly ready: Promise<void>;
@@ -313,6 +319,11 @@ export class SharedLedger implements SlotLedger {
       const coordinator = new Coordinator(elected.server, table, {
         onLimit: (limit) => this.remoteLimit(limit),
         limits: () => [...this.limits.values()],
+        owner: this.owner,
+        onReady: (owner) => {
+          this.awaiting.delete(owner);
+          if (this.awaiting.size === 0) this.endPause?.();
+        },
       });
       this.become({ kind: "table", table, coordinator, server: elected.server }, takeover);
       if (elected.inode !== undefined) this.watch(coordinator, elected.inode);
@@ -341,24 +352,36 @@ export class SharedLedger implements SlotLedger {
       if (this.closed || this.mode.kind !== "table" || this.mode.coordinator !== coordinator) return;
       void socketInode(address).then((now) => {
         if (this.closed || this.mode.kind !== "table" || this.mode.coordinator !== coordinator) return;
-        if (now === inode) return void (this.cancelWatch = this.clock.setTimer(check, WATCH_MS));
+        if (now === inode) return void (this.cancelWatch = realTimer(check, WATCH_MS));
         coordinator.abandon();
         void this.join(true);
       });
     };
-    this.cancelWatch = this.clock.setTimer(check, WATCH_MS);
+    this.cancelWatch = realTimer(check, WATCH_MS);
   }
 
   private become(mode: Mode, takeover: boolean): void {
     this.mode = mode;
     if (mode.kind === "table") {
       if (takeover && mode.coordinator) {
+        // Grant nothing until every surviving process re-registered its slots (the old coordinator, first in the
+        // peers list, is gone), or the pause runs out (a process that died meanwhile never comes back).
+        this.awaiting = new Set(this.peers.slice(1).filter((o) => o !== this.owner));
         mode.table.pause();
-        this.clock.setTimer(() => mode.table.resume(), this.machine?.recoverMs ?? DEFAULT_RECOVER_MS);
+        const cancel = realTimer(() => this.endPause?.(), this.machine?.recoverMs ?? DEFAULT_RECOVER_MS);
+        this.endPause = () => {
+          this.endPause = undefined;
+          this.awaiting.clear();
+          cancel();
+          mode.table.resume();
+        };
+        // Without a peers list (joined just before the old coordinator died) only the time bound ends the pause.
+        if (this.awaiting.size === 0 && this.peers.length > 0) this.endPause();
       }
       for (const [id, lease] of this.held) mode.table.hold(`${this.owner}/${id}`, this.owner, lease.account, lease.model);
     } else if (mode.kind === "client") {
       for (const [id, lease] of this.held) send(mode.socket, { t: "hold", id, ...lease });
+      send(mode.socket, { t: "ready" });
       for (const limit of this.limits.values()) send(mode.socket, { t: "limit", ...limit });
     }
     for (const pending of [...this.pending.values()]) this.register(pending);
@@ -379,6 +402,9 @@ export class SharedLedger implements SlotLedger {
       }
       case "limit":
         return this.remoteLimit({ account: message.account, model: message.model, state: message.state });
+      case "peers":
+        this.peers = message.owners;
+        return;
       case "snap": {
         const done = this.snaps.get(message.id);
         this.snaps.delete(message.id);
@@ -392,4 +418,14 @@ export class SharedLedger implements SlotLedger {
     this.limits.set(`${limit.account}\u0000${limit.model}`, limit);
     for (const listener of this.listeners) listener(limit);
   }
+}
+
+/**
+ * Machine-level timers (socket watch, take-over pause) run on real time, unref'd: they concern other processes, not
+ * the injected clock of a request (whose fake time in tests would never reach them, or would count them as pending).
+ */
+function realTimer(fn: () => void, ms: number): () => void {
+  const timer = setTimeout(fn, ms);
+  timer.unref?.();
+  return () => clearTimeout(timer);
 }

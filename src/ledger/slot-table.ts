@@ -90,9 +90,14 @@ export class SlotTable {
     if (i >= 0) this.waiters.splice(i, 1);
   }
 
-  /** A process went away: its slots are free and its waiters gone, at once. */
-  dropOwner(owner: string): void {
+  /** A process went away: its waiters are gone at once. */
+  dropWaiters(owner: string): void {
     for (let i = this.waiters.length - 1; i >= 0; i--) if (this.waiters[i]!.owner === owner) this.waiters.splice(i, 1);
+  }
+
+  /** A process went away: its slots are free and its waiters gone. */
+  dropOwner(owner: string): void {
+    this.dropWaiters(owner);
     for (const [id, lease] of [...this.leases]) if (lease.owner === owner) this.release(id);
     this.owners.delete(owner);
     this.dispatch();

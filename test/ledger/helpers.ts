@@ -12,7 +12,7 @@ export function testAddress(): LedgerAddress {
 }
 
 export function machine(address: LedgerAddress, warnings: string[] = []): Promise<SharedLedger> {
-  return SharedLedger.machine({ address, clock: systemClock, onWarning: (m) => warnings.push(m), recoverMs: 300 });
+  return SharedLedger.machine({ address, clock: systemClock, onWarning: (m) => warnings.push(m), recoverMs: 3_000 });
 }
 
 let seq = 0;

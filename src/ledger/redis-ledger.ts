@@ -65,7 +65,9 @@ export class RedisLedger implements SlotLedger {
       retryStrategy: (times: number) => Math.min(100 * times, 2_000),
     };
     this.redis = new Redis(options.url, common);
-    this.sub = new Redis(options.url, { ...common, enableOfflineQueue: true });
+    // Subscriptions are renewed here on every (re)connect, each with its own catch: ioredis's own renewal leaves
+    // an unhandled rejection when the connection is closed meanwhile.
+    this.sub = new Redis(options.url, { ...common, autoResubscribe: false });
     for (const [name, lua] of Object.entries({ acquireSlot: ACQUIRE, releaseSlot: RELEASE, updateWaiter: UPDATE, dispatchQueue: DISPATCH, refreshLeases: REFRESH, takeGrant: TAKE_GRANT })) {
       this.redis.defineCommand(name, { numberOfKeys: 0, lua });
     }
@@ -74,14 +76,14 @@ export class RedisLedger implements SlotLedger {
     this.redis.on("ready", () => this.setUp(true));
     this.redis.on("close", () => this.setUp(false));
     this.sub.on("message", (channel: string, message: string) => this.onMessage(channel, message));
+    this.sub.on("ready", () => void this.sub.subscribe(this.channel(), `${this.prefix}limits`).catch(() => {}));
   }
 
   /** Connects (bounded by connectTimeoutMs); on failure, works on the fallback and keeps reconnecting. */
   async start(): Promise<void> {
     await Promise.all([this.sub.connect().catch(() => {}), this.redis.connect().catch(() => {})]);
-    // Queued until the subscriber connects (and renewed by ioredis after every reconnect); not awaited when down.
-    const subscribed = this.sub.subscribe(this.channel(), `${this.prefix}limits`).catch(() => {});
-    if (this.sub.status === "ready") await subscribed;
+    // The 'ready' handler subscribed; make sure it is done before the first acquire can be granted over pub/sub.
+    if (this.sub.status === "ready") await this.sub.subscribe(this.channel(), `${this.prefix}limits`).catch(() => {});
     if (!this.up) this.warnDown("cannot connect");
     else await this.loadLimits();
     this.tick();

@@ -15,7 +15,7 @@ export class ElectionError extends Error {
  * Binds the coordinator socket, or connects to the process that did. Whoever binds first coordinates; the rest
  * connect. Between a coordinator's death and a successor's bind, a connect is refused: try again shortly.
  */
-export async function elect(address: LedgerAddress, attempts = 50, pause: (attempt: number) => Promise<void> = defaultPause): Promise<Elected> {
+export async function elect(address: LedgerAddress, attempts = 120, pause: (attempt: number) => Promise<void> = defaultPause): Promise<Elected> {
   if (address.isFile) await mkdir(dirname(address.path), { recursive: true, mode: 0o700 }).catch(() => {});
   let last = "";
   for (let attempt = 0; attempt < attempts; attempt++) {
@@ -31,12 +31,24 @@ export async function elect(address: LedgerAddress, attempts = 50, pause: (attem
       const code = codeOf(error);
       last = describe(error);
       if (code !== "ECONNREFUSED" && code !== "ENOENT") throw new ElectionError(`cannot reach the ledger socket: ${last}`, { cause: error });
-      // A socket file nobody listens on is left over from a crash.
-      if (address.isFile && code === "ECONNREFUSED") await unlink(address.path).catch(() => {});
+      // A socket file nobody listens on is left over from a crash. But a file that was just made may belong to a
+      // process between its bind and its listen, or to a successor that replaced a stale file a moment ago:
+      // removing that one would elect two coordinators at once (both granting: 1302s). Only old files go.
+      if (address.isFile && code === "ECONNREFUSED" && (await ageOf(address.path)) > FRESH_SOCKET_MS) await unlink(address.path).catch(() => {});
     }
     await pause(attempt);
   }
   throw new ElectionError(`no ledger coordinator after ${attempts} attempts (${last})`);
+}
+
+/** A socket file younger than this is never judged stale (see elect). */
+const FRESH_SOCKET_MS = 1_000;
+
+async function ageOf(path: string): Promise<number> {
+  return stat(path).then(
+    (s) => Date.now() - s.mtimeMs,
+    () => 0,
+  );
 }
 
 /** The inode of the socket file, or undefined when it is gone. */

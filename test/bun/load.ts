@@ -1,7 +1,7 @@
 /**
  * Run by Bun (`npm run test:bun`), the runtime OpenCode loads plugins in: imports the built dist/index.js as OpenCode
- * does, checks every export is a plugin function, then serves one streamed request against the simulator through
- * the plugin's fetch. Exits 1 with the reason on any failure.
+ * does, checks its one export is the `{ id, server, setup }` default both generations read, then serves streamed
+ * requests against the simulator through `server`'s fetch. Exits 1 with the reason on any failure.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -27,11 +27,14 @@ try {
   const entry = new URL("../../dist/index.js", import.meta.url).href;
   const module = (await import(entry)) as Record<string, unknown>;
   const names = Object.keys(module);
-  const notFunctions = names.filter((n) => typeof module[n] !== "function");
-  if (names.length === 0 || notFunctions.length > 0) fail(`dist/index.js must export only plugin functions; not functions: ${notFunctions.join(", ") || "(no exports)"}`);
-
+  if (names.join() !== "default") fail(`dist/index.js must export only its default (OpenCode 1.x ignores or calls the rest); exports: ${names.join(", ") || "(none)"}`);
   type Loader = (getAuth: () => Promise<unknown>, provider: unknown) => Promise<{ fetch?: typeof fetch }>;
-  const plugin = module.default as (input: unknown) => Promise<{ auth?: { provider: string; loader?: Loader } }>;
+  type Server = (input: unknown) => Promise<{ auth?: { provider: string; loader?: Loader } }>;
+  const entry0 = module.default as { id?: unknown; server?: Server; setup?: unknown };
+  if (typeof entry0.id !== "string" || typeof entry0.server !== "function" || typeof entry0.setup !== "function") {
+    fail("the default export must be { id, server, setup } (server for OpenCode 1.x, setup for 2.x)");
+  }
+  const plugin = entry0.server!;
   const client = { tui: { showToast: async () => {} }, app: { log: async () => {} } };
   const hooks = await plugin({ client, directory: dir, worktree: dir });
   if (hooks.auth?.provider !== "zai-coding-plan" || !hooks.auth.loader) fail("the default export has no auth loader for zai-coding-plan");

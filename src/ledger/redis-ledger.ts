@@ -3,6 +3,7 @@ import { hostname } from "node:os";
 import { Redis } from "ioredis";
 import { NoCandidatesError, QueueTimeoutError } from "../scheduler/errors.js";
 import { abortReason, type Clock } from "../util/clock.js";
+import { onceReleased } from "./grant.js";
 import type { LedgerStatus, PairStatus, SharedLimit, SlotGrant, SlotLedger, SlotRequest } from "./ledger.js";
 import { ACQUIRE, DISPATCH, REFRESH, RELEASE, TAKE_GRANT, UPDATE } from "./redis-scripts.js";
 
@@ -196,19 +197,12 @@ export class RedisLedger implements SlotLedger {
     this.pending.delete(id);
     pending.cleanup();
     this.held.set(id, { account, model });
-    let released = false;
-    pending.resolve({
-      id,
-      account,
-      model,
-      othersInFlight: others,
-      release: () => {
-        if (released) return;
-        released = true;
+    pending.resolve(
+      onceReleased({ id, account, model, othersInFlight: others }, () => {
         this.held.delete(id);
         void this.script("releaseSlot", id, account, model).catch(() => {});
-      },
-    });
+      }),
+    );
   }
 
   private drop(pending: Pending, error: unknown): void {

@@ -1,4 +1,5 @@
 import { hostname } from "node:os";
+import { onceReleased } from "./grant.js";
 import type { Server, Socket } from "node:net";
 import { randomUUID } from "node:crypto";
 import { NoCandidatesError, QueueTimeoutError } from "../scheduler/errors.js";
@@ -249,19 +250,12 @@ export class SharedLedger implements SlotLedger {
     pending.cleanup();
     const model = pending.request.model;
     this.held.set(id, { account, model });
-    let released = false;
-    pending.resolve({
-      id,
-      account,
-      model,
-      othersInFlight: others,
-      release: () => {
-        if (released) return;
-        released = true;
+    pending.resolve(
+      onceReleased({ id, account, model, othersInFlight: others }, () => {
         this.held.delete(id);
         this.releaseSlot(id);
-      },
-    });
+      }),
+    );
     this.updateRef();
   }
 

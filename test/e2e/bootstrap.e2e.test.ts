@@ -14,7 +14,7 @@ describe("e2e: setup as the README tells a user", () => {
     env = undefined;
   });
 
-  it("case 1: providers login with the placeholder, keys in zai-keys.json, opencode run answers with real keys only, rotated", async () => {
+  it("case 1: providers login with the placeholder, keys in zai-keys.json, opencode run answers with real keys only", async () => {
     const started = Date.now();
     sim = await startSimulator({ accounts: [{ id: "alpha", keys: ["sk-test-a1", "sk-test-a2"] }, { id: "beta", keys: ["sk-test-b1"] }] });
     env = makeEnv({

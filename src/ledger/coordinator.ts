@@ -1,6 +1,6 @@
 import type { Server, Socket } from "node:net";
 import type { SharedLimit } from "./ledger.js";
-import { readMessages, send, type ClientMessage, type ServerMessage } from "./protocol.js";
+import { onGone, readMessages, send, type ClientMessage, type ServerMessage } from "./protocol.js";
 import type { SlotTable, TableWaiter } from "./slot-table.js";
 
 /** How long the slots of a process whose connection closed stay taken (see `gone`). */
@@ -61,14 +61,15 @@ export class Coordinator {
   close(): Promise<void> {
     // A connection accepted while closing would be left to a dead coordinator: turned away, it re-elects.
     this.abandoned = true;
-    for (const remote of this.remotes) remote.socket.destroy();
     return new Promise((resolve) => {
       const timer = setTimeout(resolve, 1_000);
       timer.unref?.();
+      // Closing first: Node unlinks the socket file at once, before any client, told below, re-elects and binds its own.
       this.server.close(() => {
         clearTimeout(timer);
         resolve();
       });
+      for (const remote of this.remotes) remote.socket.destroy();
     });
   }
 
@@ -97,8 +98,7 @@ export class Coordinator {
       }
       this.announcePeers();
     };
-    socket.on("close", gone);
-    socket.on("error", () => socket.destroy());
+    onGone(socket, gone);
   }
 
   private handle(remote: Remote, message: ClientMessage): void {

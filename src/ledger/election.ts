@@ -1,5 +1,6 @@
 import { createConnection, createServer, type Server, type Socket } from "node:net";
-import { mkdir, stat, unlink } from "node:fs/promises";
+import { statSync, unlinkSync } from "node:fs";
+import { mkdir, rmdir, stat, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { LedgerAddress } from "./socket-address.js";
 
@@ -12,43 +13,110 @@ export class ElectionError extends Error {
 }
 
 /**
- * Binds the coordinator socket, or connects to the process that did. Whoever binds first coordinates; the rest
- * connect. Between a coordinator's death and a successor's bind, a connect is refused: try again shortly.
+ * Connects to the coordinator, or becomes it. Socket files (the default): whoever finds no coordinator answering
+ * takes the election lock, checks once more, removes the file left by a coordinator that is gone, and binds; the
+ * others wait for it and connect. Without the lock, two processes that judged one stale file at once could both
+ * remove-and-bind (the second removing the first one's fresh file): two coordinators granting the same slots, as
+ * seen with six OpenCode processes starting on a loaded machine. Abstract addresses (tests) have no file: binding is
+ * the election. Gives up with an ElectionError after `budgetMs` (the caller falls back to per-process slots).
  */
-export async function elect(address: LedgerAddress, attempts = 120, pause: (attempt: number) => Promise<void> = defaultPause): Promise<Elected> {
+export async function elect(address: LedgerAddress, budgetMs = ELECTION_BUDGET_MS, pause: (attempt: number) => Promise<void> = defaultPause): Promise<Elected> {
   if (address.isFile) await mkdir(dirname(address.path), { recursive: true, mode: 0o700 }).catch(() => {});
+  const deadline = Date.now() + budgetMs;
   let last = "";
-  for (let attempt = 0; attempt < attempts; attempt++) {
-    try {
-      const server = await listen(address.path);
-      return { role: "coordinator", server, inode: address.isFile ? await socketInode(address.path) : undefined };
-    } catch (error) {
-      if (codeOf(error) !== "EADDRINUSE") throw new ElectionError(`cannot bind the ledger socket: ${describe(error)}`, { cause: error });
-    }
-    try {
-      return { role: "client", socket: await connect(address.path) };
-    } catch (error) {
-      const code = codeOf(error);
-      last = describe(error);
-      if (code !== "ECONNREFUSED" && code !== "ENOENT") throw new ElectionError(`cannot reach the ledger socket: ${last}`, { cause: error });
-      // A socket file nobody listens on is left over from a crash. But a file that was just made may belong to a
-      // process between its bind and its listen, or to a successor that replaced a stale file a moment ago:
-      // removing that one would elect two coordinators at once (both granting: 1302s). Only old files go.
-      if (address.isFile && code === "ECONNREFUSED" && (await ageOf(address.path)) > FRESH_SOCKET_MS) await unlink(address.path).catch(() => {});
-    }
+  for (let attempt = 0; attempt === 0 || Date.now() < deadline; attempt++) {
+    const tried = address.isFile ? await electOnFile(address.path) : await electAbstract(address.path);
+    if (typeof tried !== "string") return tried;
+    last = tried;
     await pause(attempt);
   }
-  throw new ElectionError(`no ledger coordinator after ${attempts} attempts (${last})`);
+  throw new ElectionError(`no ledger coordinator after ${Math.round(budgetMs / 1000)} s (${last})`);
 }
 
-/** A socket file younger than this is never judged stale (see elect). */
-const FRESH_SOCKET_MS = 1_000;
+/** How long a process tries to reach or become the coordinator before counting slots per process. */
+export const ELECTION_BUDGET_MS = 20_000;
+/** An election lock older than this was left by a process that died while holding it (holding takes milliseconds). */
+export const STALE_LOCK_MS = 10_000;
 
-async function ageOf(path: string): Promise<number> {
-  return stat(path).then(
+/** One attempt on a socket file: elected, or why not yet. */
+async function electOnFile(path: string): Promise<Elected | string> {
+  const first = await tryConnect(path);
+  if (typeof first !== "string") return first;
+  const lock = `${path}.lock`;
+  if (!(await takeLock(lock))) return `${first}, election lock held`;
+  try {
+    // Someone may have become the coordinator between our connect and our lock.
+    const again = await tryConnect(path);
+    if (typeof again !== "string") return again;
+    const file = await fileKind(path);
+    if (file === "other") throw new ElectionError(`${path} exists and is not a socket: remove it`);
+    // Nobody answers on it and nobody else may touch it while we hold the lock: left by a process that is gone.
+    if (file === "socket") await unlink(path).catch(() => {});
+    const server = await listen(path).catch((error: unknown) => {
+      throw new ElectionError(`cannot bind the ledger socket: ${describe(error)}`, { cause: error });
+    });
+    return { role: "coordinator", server, inode: await socketInode(path) };
+  } finally {
+    await rmdir(lock).catch(() => {});
+  }
+}
+
+async function electAbstract(path: string): Promise<Elected | string> {
+  try {
+    return { role: "coordinator", server: await listen(path), inode: undefined };
+  } catch (error) {
+    if (codeOf(error) !== "EADDRINUSE") throw new ElectionError(`cannot bind the ledger socket: ${describe(error)}`, { cause: error });
+  }
+  return tryConnect(path);
+}
+
+/** A client socket, or why the connect failed when it may succeed later (nobody listening yet). */
+async function tryConnect(path: string): Promise<Elected | string> {
+  try {
+    return { role: "client", socket: await connect(path) };
+  } catch (error) {
+    const code = codeOf(error);
+    // Node and Bun 1.4 say ECONNREFUSED for a file nobody listens on; Bun 1.3 (inside OpenCode 1.18) says ENOENT.
+    if (code !== "ECONNREFUSED" && code !== "ENOENT") throw new ElectionError(`cannot reach the ledger socket: ${describe(error)}`, { cause: error });
+    return describe(error);
+  }
+}
+
+/** mkdir is atomic: the one that creates the directory holds the lock. A lock left by a dead process is broken. */
+async function takeLock(lock: string): Promise<boolean> {
+  try {
+    await mkdir(lock, { mode: 0o700 });
+    return true;
+  } catch (error) {
+    if (codeOf(error) !== "EEXIST") throw new ElectionError(`cannot take the ledger's election lock ${lock}: ${describe(error)}`, { cause: error });
+  }
+  const age = await stat(lock).then(
     (s) => Date.now() - s.mtimeMs,
     () => 0,
   );
+  if (age > STALE_LOCK_MS) await rmdir(lock).catch(() => {});
+  return false;
+}
+
+async function fileKind(path: string): Promise<"socket" | "other" | "none"> {
+  return stat(path).then(
+    (s) => (s.isSocket() ? "socket" : "other"),
+    () => "none",
+  );
+}
+
+/**
+ * Removes the socket file if it is still the one this coordinator bound (synchronous: runs in an `exit` handler).
+ * A process that exits without closing its server leaves the file behind (Bun does), and the next process would
+ * have to take the lock to remove it. Safe without the lock: while this process still runs, its socket answers, so
+ * nobody judges the file stale.
+ */
+export function removeOwnSocket(path: string, inode: number): void {
+  try {
+    if (statSync(path).ino === inode) unlinkSync(path);
+  } catch {
+    // gone already, or not ours to remove
+  }
 }
 
 /** The inode of the socket file, or undefined when it is gone. */

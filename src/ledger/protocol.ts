@@ -48,3 +48,22 @@ export function readMessages<T extends { t: string }>(socket: Socket, onMessage:
 export function send(socket: Socket, message: ClientMessage | ServerMessage): void {
   if (!socket.destroyed && socket.writable) socket.write(`${JSON.stringify(message)}\n`);
 }
+
+/**
+ * Calls `gone` once when the other side of the connection is gone, and destroys the socket. 'close' alone is not
+ * enough: Bun 1.3 (inside OpenCode 1.18) emits only 'end', never 'close' nor 'error', when this side wrote to the
+ * connection after the peer died but before the end was read (measured with a write during a busy loop). A client
+ * would wait forever on a dead coordinator, and a coordinator would keep a dead holder's slots.
+ */
+export function onGone(socket: Socket, gone: () => void): void {
+  let done = false;
+  const end = () => {
+    if (done) return;
+    done = true;
+    socket.destroy();
+    gone();
+  };
+  socket.once("end", end);
+  socket.once("close", end);
+  socket.on("error", end);
+}

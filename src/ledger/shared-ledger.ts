@@ -5,9 +5,9 @@ import { randomUUID } from "node:crypto";
 import { NoCandidatesError, QueueTimeoutError } from "../scheduler/errors.js";
 import { abortReason, type Clock } from "../util/clock.js";
 import { Coordinator } from "./coordinator.js";
-import { elect, socketInode } from "./election.js";
+import { elect, removeOwnSocket, socketInode } from "./election.js";
 import type { LedgerKind, LedgerStatus, SharedLimit, SlotGrant, SlotLedger, SlotRequest } from "./ledger.js";
-import { readMessages, send, type ClientMessage, type ServerMessage } from "./protocol.js";
+import { onGone, readMessages, send, type ClientMessage, type ServerMessage } from "./protocol.js";
 import { SlotTable, type TableWaiter } from "./slot-table.js";
 import type { LedgerAddress } from "./socket-address.js";
 
@@ -58,6 +58,8 @@ export class SharedLedger implements SlotLedger {
   private counter = 0;
   private closed = false;
   private cancelWatch: (() => void) | undefined;
+  /** While this process coordinates on a socket file: removes the file (on exit, or when closed). */
+  private removeSocket: (() => void) | undefined;
   /** The processes on the ledger as the coordinator last announced them (its own first). */
   private peers: string[] = [];
   /** After a take-over: the processes whose slots are not re-registered yet, and how to end the pause. */
@@ -197,6 +199,8 @@ export class SharedLedger implements SlotLedger {
     this.mode = { kind: "electing" };
     for (const pending of this.pending.values()) pending.cleanup();
     if (mode.kind === "client") mode.socket.destroy();
+    // The file goes first: clients re-electing must not reach a coordinator that is closing.
+    this.removeSocket?.();
     if (mode.kind === "table") await mode.coordinator?.close();
   }
 
@@ -325,8 +329,7 @@ export class SharedLedger implements SlotLedger {
     }
     const socket = elected.socket;
     readMessages<ServerMessage>(socket, (message) => this.onServer(message));
-    socket.on("error", () => socket.destroy());
-    socket.on("close", () => {
+    onGone(socket, () => {
       if (this.closed || this.mode.kind !== "client" || this.mode.socket !== socket) return;
       void this.join(true);
     });
@@ -341,12 +344,24 @@ export class SharedLedger implements SlotLedger {
    */
   private watch(coordinator: Coordinator, inode: number): void {
     const address = this.machine!.address.path;
+    // An exiting coordinator removes its file, so that the successor binds at once (Bun leaves it behind).
+    const forget = () => {
+      process.off("exit", remove);
+      if (this.removeSocket === remove) this.removeSocket = undefined;
+    };
+    const remove = () => {
+      forget();
+      removeOwnSocket(address, inode);
+    };
+    this.removeSocket = remove;
+    process.once("exit", remove);
     const check = () => {
       this.cancelWatch = undefined;
       if (this.closed || this.mode.kind !== "table" || this.mode.coordinator !== coordinator) return;
       void socketInode(address).then((now) => {
         if (this.closed || this.mode.kind !== "table" || this.mode.coordinator !== coordinator) return;
         if (now === inode) return void (this.cancelWatch = realTimer(check, WATCH_MS));
+        forget(); // the file is another coordinator's now
         coordinator.abandon();
         void this.join(true);
       });

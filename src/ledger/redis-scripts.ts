@@ -8,7 +8,7 @@
  *   <p>w:<id>                string (expires at the waiter's deadline): JSON {ch, holder, cands, caps}
  *   <p>g:<id>                string (short-lived): "<account> <others>" for a grant made while the waiter was away
  *   <p>pairs                 set: "<account>\0<model>" ever used (for `status`)
- *   <p>limits                hash: "<account>\0<model>" -> learned limit state (JSON)
+ *   <p>limits                hash: "<account>\0<model>" -> learned limit state (JSON); grants never exceed it
  * Channels: <p>grant:<owner> ("<id> <account> <others> <model>"), <p>limits (JSON).
  */
 
@@ -28,10 +28,22 @@ local function live(acct, model)
   end
   return redis.call('ZCARD', z)
 end
+-- The latest limit any process published for the pair: a waiter's cap was computed when its process last sent it,
+-- and another process may have learned a lower limit since (as the machine coordinator's table does).
+local function published(acct, model)
+  local raw = redis.call('HGET', p .. 'limits', acct .. '\0' .. model)
+  if not raw then return nil end
+  local ok, v = pcall(cjson.decode, raw)
+  if ok and type(v) == 'table' and type(v.state) == 'table' then return tonumber(v.state.limit) end
+  return nil
+end
 local function try_grant(id, model, holder, cands, caps)
   for i, acct in ipairs(cands) do
     local n = live(acct, model)
-    if n < tonumber(caps[acct] or 0) then
+    local cap = tonumber(caps[acct] or 0)
+    local limit = published(acct, model)
+    if limit and limit < cap then cap = limit end
+    if n < cap then
       redis.call('ZADD', lkey(acct, model), now + ttl, id)
       redis.call('HSET', hkey(acct, model), id, holder)
       redis.call('SADD', p .. 'pairs', acct .. '\\0' .. model)

@@ -91,6 +91,27 @@ describe.skipIf(!available && !ci)("Redis ledger against a real redis-server", (
     await until(() => lateSeen.length === 1);
   });
 
+  it("never grants above the latest limit any process published, whatever cap a waiter was sent with", async () => {
+    const p = prefix();
+    const [a, b] = [await ledger(p), await ledger(p)];
+    // A waiter computed cap 10 (configured, nothing learned yet); then another machine learned the real limit 2.
+    const first = await b.acquire(request(["A"], 10), (g) => g);
+    const seen: number[] = [];
+    b.onLimit((l) => seen.push(l.state.limit));
+    const learned = { limit: 2, ceiling: 10, streak: 0, epoch: 1, confirmed: 2, probeFrom: undefined, probeAfter: 20, recoverTo: undefined, changedAt: 0 };
+    a.publishLimit({ account: "A", model: "m", state: learned });
+    await until(() => seen.includes(2)); // stored in Redis before it is published
+    const second = await b.acquire(request(["A"], 10), (g) => g);
+    let third: SlotGrant | undefined;
+    void b.acquire(request(["A"], 10), (g) => g).then((g) => (third = g));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(third).toBeUndefined();
+    first.release();
+    await until(() => third !== undefined);
+    second.release();
+    third!.release();
+  });
+
   it("Redis killed mid-run: requests keep flowing on the fallback with a warning, and Redis is used again once back", async () => {
     const p = prefix();
     const warnings: string[] = [];

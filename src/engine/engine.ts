@@ -10,6 +10,8 @@ import { stateFilePath } from "../state/paths.js";
 import { stateIds } from "../state/ids.js";
 import { nodeStateFs } from "../state/state-fs.js";
 import { quotaFilePath, writeQuotaReading } from "../quota/quota-file.js";
+import { redisStateStore } from "../state/redis-state-store.js";
+import type { StateStore } from "../state/state-store.js";
 import { attachStateSync, type StateSync } from "../state/state-sync.js";
 import type { Clock } from "../util/clock.js";
 import type { Random } from "../util/random.js";
@@ -74,13 +76,15 @@ export async function createEngine(provider: ProviderId, deps: EngineDeps, authK
   notifier.log("info", `${provider}: ${loaded.keys.length} key(s) in ${accounts} account(s) from ${loaded.keySource === "file" ? loaded.keysFile : loaded.keySource}`);
   const statePath = stateFilePath(deps.io.env, deps.io.homedir);
   // Slots shared by every OpenCode process of the user on this machine, or through Redis (docs/ledger.md).
-  const ledger = await createLedger(chooseLedger(deps.io.env, deps.io.homedir, statePath, provider, loaded.settings.redis), {
+  const ledgerChoice = chooseLedger(deps.io.env, deps.io.homedir, statePath, provider, loaded.settings.redis);
+  const ledger = await createLedger(ledgerChoice, {
     clock: deps.clock,
     onWarning: (message) => notifier.log("warn", redactor.redact(message)),
   });
   let sync: StateSync | undefined;
+  let shared: StateSync | undefined;
   // Never waits for another process's state-file lock: then a background sync writes it a moment later.
-  const persist = () => sync?.syncSoon() ?? Promise.resolve();
+  const persist = () => Promise.all([sync?.syncSoon(), shared?.syncSoon()]).then(() => {});
   const ids = stateIds(loaded.keys);
   let quotaWrites = Promise.resolve();
   const lifecycle = createLifecycle({
@@ -107,18 +111,24 @@ export async function createEngine(provider: ProviderId, deps: EngineDeps, authK
     },
     ...(deps.onEvent ? { onEvent: deps.onEvent } : {}),
   });
-  // Cooldowns, disabled keys, unavailable models and learned limits, shared with other OpenCode processes.
-  sync = await attachStateSync({
-    provider,
-    pool: lifecycle.pool,
-    limits: lifecycle.limits,
-    keys: loaded.keys,
-    clock: deps.clock,
-    path: statePath,
-    redact: (text) => redactor.redact(text),
-    onWarning: (message) => notifier.log("warn", message),
-    onChange: () => lifecycle.scheduler.wakeAt(deps.clock.now()),
-  });
+  // Cooldowns, disabled keys, unavailable models and learned limits, shared with other OpenCode processes: on this
+  // machine through the state file, and with other machines through Redis when it is configured.
+  const stateSync = (store: { path: string | undefined; store?: StateStore }) =>
+    attachStateSync({
+      provider,
+      pool: lifecycle.pool,
+      limits: lifecycle.limits,
+      keys: loaded.keys,
+      clock: deps.clock,
+      ...store,
+      redact: (text) => redactor.redact(text),
+      onWarning: (message) => notifier.log("warn", redactor.redact(message)),
+      onChange: () => lifecycle.scheduler.wakeAt(deps.clock.now()),
+    });
+  sync = await stateSync({ path: statePath });
+  if (ledgerChoice.kind === "redis" && ledgerChoice.redisUrl) {
+    shared = await stateSync({ path: undefined, store: redisStateStore({ url: ledgerChoice.redisUrl, prefix: ledgerChoice.redisPrefix }) });
+  }
   return {
     provider,
     lifecycle,
@@ -131,6 +141,7 @@ export async function createEngine(provider: ProviderId, deps: EngineDeps, authK
       lifecycle.scheduler.close();
       lifecycle.foresight.close();
       await sync?.close();
+      await shared?.close();
       await ledger.close();
     },
   };

@@ -5,7 +5,8 @@ import { Redis } from "ioredis";
 import { chooseLedger } from "./create.js";
 import type { LedgerKind, PairStatus } from "./ledger.js";
 import { readMessages, send, type ServerMessage } from "./protocol.js";
-import { redactUrl, redisPairs } from "./redis-ledger.js";
+import { redactUrl } from "../util/redact-url.js";
+import { redisPairs } from "./redis-ledger.js";
 
 /** What `status` and `doctor` show about the slot ledger, read from outside any OpenCode process. */
 export interface LedgerView {

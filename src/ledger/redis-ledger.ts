@@ -5,6 +5,7 @@ import { NoCandidatesError, QueueTimeoutError } from "../scheduler/errors.js";
 import { abortReason, type Clock } from "../util/clock.js";
 import { onceReleased } from "./grant.js";
 import type { LedgerStatus, PairStatus, SharedLimit, SlotGrant, SlotLedger, SlotRequest } from "./ledger.js";
+import { redactUrl } from "../util/redact-url.js";
 import { ACQUIRE, DISPATCH, REFRESH, RELEASE, TAKE_GRANT, UPDATE } from "./redis-scripts.js";
 
 export interface RedisLedgerOptions {
@@ -294,17 +295,6 @@ function valuesOf(request: SlotRequest): { cands: string[]; caps: Record<string,
   const caps: Record<string, number> = {};
   for (const account of cands) caps[account] = request.cap(account);
   return { cands, caps };
-}
-
-/** The URL without a password, for messages. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = "***";
-    return parsed.toString().replace(/\/$/, "");
-  } catch {
-    return "redis (unparsable URL)";
-  }
 }
 
 /** Every pair's live leases, holders and queued waiters, read from Redis. */

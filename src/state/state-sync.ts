@@ -1,13 +1,14 @@
 import type { ApiKey } from "../config/keys.js";
 import type { Clock } from "../util/clock.js";
-import { isStateError, StateLockTimeoutError } from "./errors.js";
+import { isStateError } from "./errors.js";
 import { stateIds } from "./ids.js";
 import type { LockOptions } from "./lock.js";
+import { fileStateStore, type StateStore } from "./state-store.js";
 import { applyToMemory, snapshotMemory, type LimitsView, type PoolView } from "./memory.js";
 import { mergeState, sameJson } from "./merge.js";
 import { emptyProviderState, type ProviderState } from "./state-schema.js";
-import { nodeStateFs, type StateFs } from "./state-fs.js";
-import { contentOf, updateStateFile, type ReadResult } from "./store.js";
+import type { StateFs } from "./state-fs.js";
+import { contentOf, type ReadResult } from "./store.js";
 
 export interface StateSyncOptions {
   /** The OpenCode provider id; each provider has its own section of the file. */
@@ -17,8 +18,10 @@ export interface StateSyncOptions {
   /** The configured keys (to translate fingerprints to key ids). Defaults to `pool.keys`. */
   keys?: readonly ApiKey[];
   clock: Clock;
-  /** The state file, or undefined to keep state in memory only (see `stateFilePath`). */
+  /** The state file, or undefined to keep state in memory only (see `stateFilePath`). Ignored when `store` is given. */
   path: string | undefined;
+  /** Somewhere else than the state file (Redis: `redisStateStore`). */
+  store?: StateStore;
   /** File problems, as messages naming the file. Called at most once per distinct problem in a row. */
   onWarning: (message: string) => void;
   /** Scrubs key material from what is written (reasons quote upstream text). Default: nothing to scrub. */
@@ -51,8 +54,8 @@ export const DEFAULT_SYNC_INTERVAL_MS = 2_000;
  */
 export async function attachStateSync(options: StateSyncOptions): Promise<StateSync> {
   const { provider, pool, limits, clock, path, onWarning } = options;
-  if (path === undefined) return { syncNow: async () => {}, syncSoon: async () => {}, close: async () => {} };
-  const fs = options.fs ?? nodeStateFs;
+  if (path === undefined && options.store === undefined) return { syncNow: async () => {}, syncSoon: async () => {}, close: async () => {} };
+  const store = options.store ?? fileStateStore(path!, clock, options.fs, options.lock);
   const ids = stateIds(options.keys ?? pool.keys);
   const intervalMs = options.intervalMs ?? DEFAULT_SYNC_INTERVAL_MS;
   /** What memory held right after the last merge, with the times the file gave its entries. */
@@ -71,7 +74,7 @@ export async function attachStateSync(options: StateSyncOptions): Promise<StateS
 
   /** Runs inside the lock, synchronously: memory cannot change between snapshot and apply. */
   const merge = (read: ReadResult) => {
-    if (read.kind === "corrupt") warn(`state file ${path} is corrupt (${read.problem}); starting fresh`);
+    if (read.kind === "corrupt") warn(`${store.name} is corrupt (${read.problem}); starting fresh`);
     if (read.kind === "unreadable") warn(`${read.problem}; keeping state in memory only`);
     const file = contentOf(read);
     const fromFile = file.providers[provider] ?? emptyProviderState();
@@ -91,14 +94,13 @@ export async function attachStateSync(options: StateSyncOptions): Promise<StateS
   /** Returns false when `tryOnly` and the lock was held by someone else (nothing was done). */
   const syncOnce = async (tryOnly: boolean): Promise<boolean> => {
     changed = false;
-    const lock = tryOnly ? { ...options.lock, timeoutMs: 0 } : options.lock;
     try {
-      const read = await updateStateFile(fs, path, clock, merge, { cleanTemps: first, ...(lock ? { lock } : {}) });
+      const read = await store.update(merge, { tryOnly, first });
+      if (read === "busy") return false;
       first = false;
       if (read.kind === "ok" || read.kind === "missing") lastWarning = undefined;
     } catch (error) {
-      if (tryOnly && error instanceof StateLockTimeoutError) return false;
-      warn(isStateError(error) ? error.message : `state file ${path}: ${String(error)}`);
+      warn(isStateError(error) ? error.message : `${store.name}: ${error instanceof Error ? error.message : String(error)}`);
     }
     if (!changed) return true;
     try {
@@ -150,6 +152,10 @@ export async function attachStateSync(options: StateSyncOptions): Promise<StateS
 
   await syncNow();
   schedule();
+  // Another machine's cooldown or disabled key arrives at once, not at the next round.
+  store.onRemoteChange?.(() => {
+    if (!closed) void syncSoon();
+  });
   return {
     syncNow,
     syncSoon,
@@ -157,6 +163,7 @@ export async function attachStateSync(options: StateSyncOptions): Promise<StateS
       closed = true;
       cancelTimer?.();
       await syncNow();
+      await store.close?.();
     },
   };
 }

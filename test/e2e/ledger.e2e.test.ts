@@ -2,39 +2,25 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { startSimulator } from "../../simulator/server.js";
-import type { Simulator } from "../../simulator/types.js";
+import type { Simulator, SimulatorConfig } from "../../simulator/types.js";
+import { redisAvailable, startRedis, type RedisServer } from "../ledger/redis-server.js";
 import { makeEnv, ocRun, PLACEHOLDER, type OcEnv } from "./harness.js";
 
-describe("e2e: several OpenCode processes share one account limit (machine-wide slot ledger)", () => {
+describe("e2e: several OpenCode processes share one account limit (machine-wide slot ledger, Redis)", () => {
   let sim: Simulator | undefined;
+  let redis: RedisServer | undefined;
   const envs: OcEnv[] = [];
   afterEach(async () => {
     await sim?.close();
+    await redis?.stop();
+    redis = undefined;
     for (const e of envs.splice(0)) e.cleanup();
   });
 
   it("case L: 6 `opencode run` at once on one HOME, 2 accounts × real limit 1: every run answered, not one upstream 1302, no process on per-process slots", async () => {
     const started = Date.now();
-    sim = await startSimulator({
-      accounts: [
-        { id: "alpha", keys: ["sk-test-a1"], limits: { "glm-4.7": 1 } },
-        { id: "beta", keys: ["sk-test-b1"], limits: { "glm-4.7": 1 } },
-      ],
-      latencyMs: 300,
-      chunks: 3,
-      chunkDelayMs: 100,
-    });
-    const env = makeEnv({
-      baseURL: sim.url,
-      authKey: PLACEHOLDER,
-      keysFile: {
-        keys: [
-          { id: "a1", apiKey: "sk-test-a1", account: "alpha" },
-          { id: "b1", apiKey: "sk-test-b1", account: "beta" },
-        ],
-        models: { "glm-4.7": { maxConcurrency: 1 } },
-      },
-    });
+    sim = await startSimulator(simConfig());
+    const env = makeEnv({ baseURL: sim.url, authKey: PLACEHOLDER, keysFile: keysFile() });
     envs.push(env);
     // OpenCode's first start creates its database: six first starts at once race on it.
     const first = await ocRun(env, "warm up", { title: "warm-up" });
@@ -58,7 +44,59 @@ describe("e2e: several OpenCode processes share one account limit (machine-wide 
     expect(stats.maxInFlight.beta?.["glm-4.7"] ?? 0).toBeLessThanOrEqual(1);
     console.log(`case L (6 opencode run, 2 accounts × 1): ${Date.now() - started} ms, upstream ${stats.requests}, byCode ${JSON.stringify(stats.byCode)}, runs ${runs.map((r) => r.ms).join("/")} ms`);
   }, 480_000);
+
+  it.skipIf(!redisAvailable() && process.env.CI !== "true")(
+    "case R: 3 + 3 `opencode run` at once on two HOMEs sharing only ZAI_REDIS_URL (two machines), 2 accounts × real limit 1: every run answered and exits, not one upstream 1302",
+    async () => {
+      const started = Date.now();
+      redis = await startRedis();
+      sim = await startSimulator(simConfig());
+      const machines = [0, 1].map(() => {
+        const env = makeEnv({ baseURL: sim!.url, authKey: PLACEHOLDER, keysFile: keysFile(), env: { ZAI_REDIS_URL: redis!.url } });
+        envs.push(env);
+        return env;
+      });
+      for (const env of machines) expect((await ocRun(env, "warm up", { title: "warm-up" })).error).toBeUndefined();
+      sim.resetStats();
+      const runs = await Promise.all(machines.flatMap((env, m) => [0, 1, 2].map((i) => ocRun(env, `task ${m}.${i}`, { title: `run-${m}-${i}`, timeoutMs: 400_000 }))));
+      for (const run of runs) {
+        expect(run.error, run.stderr.slice(-2000)).toBeUndefined();
+        expect(run.code).toBe(0);
+        expect(run.text.length).toBeGreaterThan(0);
+      }
+      const stats = sim.stats();
+      for (const env of machines) expect(opencodeLogs(env)).not.toContain("unavailable");
+      expect(stats.byCode["1302"] ?? 0).toBe(0);
+      expect(stats.maxInFlight.alpha?.["glm-4.7"] ?? 0).toBeLessThanOrEqual(1);
+      expect(stats.maxInFlight.beta?.["glm-4.7"] ?? 0).toBeLessThanOrEqual(1);
+      console.log(`case R (2 HOMEs × 3 opencode run, Redis): ${Date.now() - started} ms, upstream ${stats.requests}, byCode ${JSON.stringify(stats.byCode)}, runs ${runs.map((r) => r.ms).join("/")} ms`);
+    },
+    480_000,
+  );
 });
+
+/** 2 accounts × real limit 1, streams of about 0.5 s. */
+function simConfig(): SimulatorConfig {
+  return {
+    accounts: [
+      { id: "alpha", keys: ["sk-test-a1"], limits: { "glm-4.7": 1 } },
+      { id: "beta", keys: ["sk-test-b1"], limits: { "glm-4.7": 1 } },
+    ],
+    latencyMs: 300,
+    chunks: 3,
+    chunkDelayMs: 100,
+  };
+}
+
+function keysFile() {
+  return {
+    keys: [
+      { id: "a1", apiKey: "sk-test-a1", account: "alpha" },
+      { id: "b1", apiKey: "sk-test-b1", account: "beta" },
+    ],
+    models: { "glm-4.7": { maxConcurrency: 1 } },
+  };
+}
 
 /** Everything OpenCode logged in this environment (plugin warnings included). */
 function opencodeLogs(env: OcEnv): string {

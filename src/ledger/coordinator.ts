@@ -1,6 +1,7 @@
 import type { Server, Socket } from "node:net";
 import type { SharedLimit } from "./ledger.js";
 import { onGone, readMessages, send, type ClientMessage, type ServerMessage } from "./protocol.js";
+import type { ListeningServer } from "./election.js";
 import type { SlotTable, TableWaiter } from "./slot-table.js";
 
 /** How long the slots of a process whose connection closed stay taken (see `gone`). */
@@ -31,12 +32,15 @@ export class Coordinator {
   private readonly remotes = new Set<Remote>();
   private abandoned = false;
 
+  private readonly server: Server;
+
   constructor(
-    private readonly server: Server,
+    listening: ListeningServer,
     private readonly table: SlotTable,
     private readonly hooks: CoordinatorHooks,
   ) {
-    server.on("connection", (socket) => this.accept(socket));
+    this.server = listening.server;
+    listening.accept((socket) => this.accept(socket));
   }
 
   /** Sends a limit learned in this process to every other process. */

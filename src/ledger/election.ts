@@ -4,8 +4,19 @@ import { mkdir, rmdir, stat, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { LedgerAddress } from "./socket-address.js";
 
-/** `inode`: the socket file bound (file addresses), to notice when another process replaced it. */
-export type Elected = { role: "coordinator"; server: Server; inode: number | undefined } | { role: "client"; socket: Socket };
+/**
+ * `inode`: the socket file bound (file addresses), to notice when another process replaced it. `server` holds the
+ * connections that arrive before the coordinator is set up: `accept` hands them over, and every later one.
+ */
+export type Elected = { role: "coordinator"; server: ListeningServer; inode: number | undefined } | { role: "client"; socket: Socket };
+
+export interface ListeningServer {
+  readonly server: Server;
+  /** Hands every connection, including those that arrived since listening, to `handler`. */
+  accept(handler: (socket: Socket) => void): void;
+  /** Closes the server and any connection nobody accepted yet. */
+  close(): void;
+}
 
 /** Why no coordinator could be bound or reached (read-only state directory, no socket support, ...). */
 export class ElectionError extends Error {
@@ -127,14 +138,32 @@ export async function socketInode(path: string): Promise<number | undefined> {
   );
 }
 
-function listen(path: string): Promise<Server> {
+/**
+ * Listens, and keeps what connects from that moment on: a process re-electing can connect while this one is still
+ * setting itself up (an `await` later). A 'connection' nobody listens to would leave that process waiting forever
+ * (seen under load: its grant never came, its coordinator never heard its hello).
+ */
+function listen(path: string): Promise<ListeningServer> {
   return new Promise((resolve, reject) => {
     const server = createServer();
+    const early: Socket[] = [];
+    let handler: ((socket: Socket) => void) | undefined;
+    server.on("connection", (socket) => (handler ? handler(socket) : early.push(socket)));
     server.once("error", reject);
     server.listen({ path, exclusive: true }, () => {
       server.off("error", reject);
       server.unref();
-      resolve(server);
+      resolve({
+        server,
+        accept: (next) => {
+          handler = next;
+          for (const socket of early.splice(0)) next(socket);
+        },
+        close: () => {
+          server.close();
+          for (const socket of early.splice(0)) socket.destroy();
+        },
+      });
     });
   });
 }

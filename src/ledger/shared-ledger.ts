@@ -323,7 +323,7 @@ export class SharedLedger implements SlotLedger {
           if (this.awaiting.size === 0) this.endPause?.();
         },
       });
-      this.become({ kind: "table", table, coordinator, server: elected.server }, takeover);
+      this.become({ kind: "table", table, coordinator, server: elected.server.server }, takeover);
       if (elected.inode !== undefined) this.watch(coordinator, elected.inode);
       return;
     }

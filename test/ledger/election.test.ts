@@ -10,7 +10,7 @@ afterEach(() => {
   for (const handle of opened.splice(0)) "destroy" in handle ? handle.destroy() : handle.close();
 });
 function keep(elected: Elected): Elected {
-  opened.push(elected.role === "coordinator" ? elected.server : elected.socket);
+  opened.push(elected.role === "coordinator" ? elected.server.server : elected.socket);
   return elected;
 }
 
@@ -42,11 +42,23 @@ describe("ledger election on a socket file", () => {
       const all = (await Promise.all(Array.from({ length: 6 }, () => elect({ path, isFile: true }, 5_000, fastPause)))).map(keep);
       const coordinators = all.filter((e) => e.role === "coordinator");
       expect(coordinators).toHaveLength(1);
-      const server = (coordinators[0] as Extract<Elected, { role: "coordinator" }>).server;
+      const server = (coordinators[0] as Extract<Elected, { role: "coordinator" }>).server.server;
       const connections = () => new Promise<number>((resolve, reject) => server.getConnections((error, n) => (error ? reject(error) : resolve(n))));
       await until(async () => (await connections()) === 5);
       expect(statSync(path).ino).toBe((coordinators[0] as Extract<Elected, { role: "coordinator" }>).inode);
     }
+  });
+
+  it("a process that connects while the new coordinator is still setting up is handed over, not lost", async () => {
+    const address = testAddress();
+    const coordinator = keep(await elect(address, 5_000, fastPause));
+    if (coordinator.role !== "coordinator") throw new Error("expected the coordinator");
+    const client = keep(await elect(address, 5_000, fastPause)); // connects before anyone accepts
+    expect(client.role).toBe("client");
+    const accepted: unknown[] = [];
+    await new Promise((r) => setTimeout(r, 20));
+    coordinator.server.accept((socket) => accepted.push(socket));
+    expect(accepted).toHaveLength(1);
   });
 
   it("waits while another process holds the election lock, and breaks a lock left by a dead one", async () => {

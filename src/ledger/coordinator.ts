@@ -14,8 +14,8 @@ interface Remote {
 }
 
 export interface CoordinatorHooks {
-  /** A limit learned by another process arrived (also forwarded to the rest). */
-  onLimit(limit: SharedLimit): void;
+  /** A limit learned by another process arrived; true when it was taken (then it is forwarded to the rest). */
+  onLimit(limit: SharedLimit): boolean;
   /** Every limit known here, sent to a process when it joins. */
   limits(): SharedLimit[];
   /** This process's owner id (first in the peers list). */
@@ -118,8 +118,7 @@ export class Coordinator {
         return;
       case "limit": {
         const limit = { account: message.account, model: message.model, state: message.state };
-        this.hooks.onLimit(limit);
-        this.broadcast({ t: "limit", ...limit }, remote);
+        if (this.hooks.onLimit(limit)) this.broadcast({ t: "limit", ...limit }, remote);
         return;
       }
     }

@@ -56,6 +56,17 @@ export interface SharedLimit {
 }
 
 /**
+ * Whether a published limit replaces the pair's latest known one. Lower or equal always; higher by one step at most:
+ * learning raises a limit one at a time (a try one higher, recovery over time), so a state far above the known limit
+ * comes from a process that had not heard of it yet (still on the configured limit, publishing an admission or a
+ * completion): taken, it would lift the cap every process's grants obey (measured: the 1302s of a limit configured
+ * 10 with a real 3 across three processes).
+ */
+export function acceptsLimit(known: number | undefined, incoming: number): boolean {
+  return known === undefined || incoming <= known + 1;
+}
+
+/**
  * Slot accounting and waiting, wherever the slots live. The Scheduler decides (caps, learning); the ledger only
  * counts in-flight leases per (account, model), queues waiters first come first served and grants freed slots.
  */

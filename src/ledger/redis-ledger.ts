@@ -6,7 +6,7 @@ import { abortReason, type Clock } from "../util/clock.js";
 import { onceReleased } from "./grant.js";
 import type { LedgerStatus, PairStatus, SharedLimit, SlotGrant, SlotLedger, SlotRequest } from "./ledger.js";
 import { redactUrl } from "../util/redact-url.js";
-import { ACQUIRE, DISPATCH, REFRESH, RELEASE, TAKE_GRANT, UPDATE } from "./redis-scripts.js";
+import { ACQUIRE, DISPATCH, PUBLISH_LIMIT, REFRESH, RELEASE, TAKE_GRANT, UPDATE } from "./redis-scripts.js";
 
 export interface RedisLedgerOptions {
   url: string;
@@ -70,7 +70,7 @@ export class RedisLedger implements SlotLedger {
     // Subscriptions are renewed here on every (re)connect, each with its own catch: ioredis's own renewal leaves
     // an unhandled rejection when the connection is closed meanwhile.
     this.sub = new Redis(options.url, { ...common, autoResubscribe: false });
-    for (const [name, lua] of Object.entries({ acquireSlot: ACQUIRE, releaseSlot: RELEASE, updateWaiter: UPDATE, dispatchQueue: DISPATCH, refreshLeases: REFRESH, takeGrant: TAKE_GRANT })) {
+    for (const [name, lua] of Object.entries({ acquireSlot: ACQUIRE, releaseSlot: RELEASE, updateWaiter: UPDATE, dispatchQueue: DISPATCH, refreshLeases: REFRESH, takeGrant: TAKE_GRANT, publishLimit: PUBLISH_LIMIT })) {
       this.redis.defineCommand(name, { numberOfKeys: 0, lua });
     }
     this.redis.on("error", () => {});
@@ -149,9 +149,8 @@ export class RedisLedger implements SlotLedger {
   publishLimit(limit: SharedLimit): void {
     this.options.fallback.publishLimit(limit);
     if (!this.up) return;
-    const field = `${limit.account}\u0000${limit.model}`;
-    const text = JSON.stringify(limit);
-    void this.redis.hset(`${this.prefix}limits`, field, text).then(() => this.redis.publish(`${this.prefix}limits`, text)).catch(() => {});
+    // Stored and published unless it is a stale one (PUBLISH_LIMIT, acceptsLimit).
+    void this.script("publishLimit", `${limit.account}\u0000${limit.model}`, JSON.stringify(limit)).catch(() => {});
   }
 
   onLimit(listener: (limit: SharedLimit) => void): void {

@@ -6,7 +6,7 @@ import { NoCandidatesError, QueueTimeoutError } from "../scheduler/errors.js";
 import { abortReason, type Clock } from "../util/clock.js";
 import { Coordinator } from "./coordinator.js";
 import { elect, removeOwnSocket, socketInode } from "./election.js";
-import type { LedgerKind, LedgerStatus, SharedLimit, SlotGrant, SlotLedger, SlotRequest } from "./ledger.js";
+import { acceptsLimit, type LedgerKind, type LedgerStatus, type SharedLimit, type SlotGrant, type SlotLedger, type SlotRequest } from "./ledger.js";
 import { onGone, readMessages, send, type ClientMessage, type ServerMessage } from "./protocol.js";
 import { SlotTable, type TableWaiter } from "./slot-table.js";
 import type { LedgerAddress } from "./socket-address.js";
@@ -160,7 +160,7 @@ export class SharedLedger implements SlotLedger {
   }
 
   publishLimit(limit: SharedLimit): void {
-    this.limits.set(`${limit.account}\u0000${limit.model}`, limit);
+    if (!this.keepLimit(limit)) return;
     const mode = this.mode;
     if (mode.kind === "table") mode.coordinator?.broadcast({ t: "limit", ...limit });
     else if (mode.kind === "client") send(mode.socket, { t: "limit", ...limit });
@@ -410,7 +410,8 @@ export class SharedLedger implements SlotLedger {
         return this.updateRef();
       }
       case "limit":
-        return this.remoteLimit({ account: message.account, model: message.model, state: message.state });
+        this.remoteLimit({ account: message.account, model: message.model, state: message.state });
+        return;
       case "peers":
         this.peers = message.owners;
         return;
@@ -423,9 +424,19 @@ export class SharedLedger implements SlotLedger {
     }
   }
 
-  private remoteLimit(limit: SharedLimit): void {
-    this.limits.set(`${limit.account}\u0000${limit.model}`, limit);
+  /** True when `limit` was taken (and should be passed on). */
+  private remoteLimit(limit: SharedLimit): boolean {
+    if (!this.keepLimit(limit)) return false;
     for (const listener of this.listeners) listener(limit);
+    return true;
+  }
+
+  /** Keeps `limit` as the pair's latest, unless it is a stale one (see `acceptsLimit`). */
+  private keepLimit(limit: SharedLimit): boolean {
+    const key = `${limit.account}\u0000${limit.model}`;
+    if (!acceptsLimit(this.limits.get(key)?.state.limit, limit.state.limit)) return false;
+    this.limits.set(key, limit);
+    return true;
   }
 }
 

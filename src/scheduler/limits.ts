@@ -101,14 +101,22 @@ export class Limits {
   }
 
   /** Adopts a limit learned elsewhere (another process, a previous run). */
-  adopt(account: string, model: string, limit: number): void {
+  adopt(account: string, model: string, limit: number, probeAfter?: number): void {
     const state = this.get(account, model);
     const clamped = Math.max(1, Math.min(limit, state.ceiling));
-    // A limit learned elsewhere was admitted there: no slow start up to it.
-    if (clamped !== state.limit) {
+    // A limit learned elsewhere was admitted there: no slow start up to it. Our own try one higher above the same
+    // proven level goes on.
+    if (clamped !== (state.probeFrom ?? state.limit)) {
       const adopted = { ...state, limit: clamped, confirmed: clamped, streak: 0, probeFrom: undefined, recoverTo: undefined, epoch: state.epoch + 1, changedAt: this.now() };
       this.states.set(pairKey(account, model), adopted);
       this.observer?.(account, model, adopted);
+    }
+    // Tries one higher that were refused elsewhere make this process wait as long before its own.
+    const current = this.get(account, model);
+    if (probeAfter !== undefined && probeAfter > current.probeAfter && current.epoch > 0) {
+      const patient = { ...current, probeAfter };
+      this.states.set(pairKey(account, model), patient);
+      this.observer?.(account, model, patient);
     }
   }
 

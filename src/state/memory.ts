@@ -51,7 +51,12 @@ export function snapshotMemory(pool: PoolView, limits: LimitsView, ids: StateIds
     const stored = ids.storedAccount(account);
     const ref = reference.limits[stored]?.[model];
     // A limit adopted from the file but clamped to this process's ceiling is still the file's entry.
-    const entry = ref !== undefined && Math.min(ref.limit, state.ceiling) === state.limit ? ref : { limit: state.limit, at: now };
+    // The proven level, not a try one higher still under way (a process starting later would take the try as
+    // admitted and send that many at once). How long to wait before trying higher travels with it: a process that
+    // starts later does not try again at once what others found refused.
+    const proven = state.probeFrom ?? state.limit;
+    const same = ref !== undefined && Math.min(ref.limit, state.ceiling) === proven && (ref.probeAfter ?? 0) >= state.probeAfter;
+    const entry = same ? ref : { limit: proven, probeAfter: state.probeAfter, at: now };
     (out.limits[stored] ??= {})[model] = entry;
   }
   return out;
@@ -76,7 +81,7 @@ export function applyToMemory(merged: ProviderState, pool: PoolView, limits: Lim
     for (const [model, entry] of Object.entries(unavailable)) {
       s.unavailable.set(pairKey(account, model), { until: entry.until, code: entry.code, wrongEndpoint: entry.wrongEndpoint });
     }
-    for (const [model, entry] of Object.entries(merged.limits[stored] ?? {})) limits.adopt(account, model, entry.limit);
+    for (const [model, entry] of Object.entries(merged.limits[stored] ?? {})) limits.adopt(account, model, entry.limit, entry.probeAfter);
   }
   for (const key of pool.keys) {
     const fp = ids.fingerprintOf(key.id);

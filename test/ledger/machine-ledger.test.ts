@@ -119,6 +119,32 @@ describe("machine ledger (several ledgers on one socket)", () => {
     await until(() => lateSeen.length === 1);
   });
 
+  it("a limit far above the known one (a process still on the configured limit) neither spreads nor lifts the cap", async () => {
+    const [a, b, c] = await ledgers(3);
+    const seen: number[] = [];
+    c!.onLimit((l) => seen.push(l.state.limit));
+    const state = { limit: 3, ceiling: 10, streak: 0, epoch: 1, confirmed: 3, probeFrom: undefined, probeAfter: 20, recoverTo: undefined, changedAt: 0 };
+    b!.publishLimit({ account: "A", model: "m", state });
+    await until(() => seen.includes(3));
+    // Processes that had not heard of it yet publish an admission under the configured 10; then a try one higher.
+    a!.publishLimit({ account: "A", model: "m", state: { ...state, limit: 10, confirmed: 1, epoch: 0 } });
+    b!.publishLimit({ account: "A", model: "m", state: { ...state, limit: 10, confirmed: 1, epoch: 0 } });
+    b!.publishLimit({ account: "A", model: "m", state: { ...state, limit: 4, epoch: 2 } });
+    await until(() => seen.includes(4));
+    expect(seen).not.toContain(10);
+    // The coordinator caps grants by the latest taken: waiters sent with cap 10 get 4 slots, not 5.
+    const grants: SlotGrant[] = [];
+    for (let i = 0; i < 4; i++) grants.push(await c!.acquire(request(["A"], 10), (g) => g));
+    let fifth: SlotGrant | undefined;
+    void a!.acquire(request(["A"], 10), (g) => g).then((g) => (fifth = g));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(fifth).toBeUndefined();
+    grants[0]!.release();
+    await until(() => fifth !== undefined);
+    fifth!.release();
+    for (const g of grants.slice(1)) g.release();
+  });
+
   it("status lists holders and queue across processes", async () => {
     const [a, b] = await ledgers(2);
     await b!.acquire(request(["A"], 1), (g) => g);

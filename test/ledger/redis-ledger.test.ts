@@ -112,6 +112,20 @@ describe.skipIf(!available && !ci)("Redis ledger against a real redis-server", (
     third!.release();
   });
 
+  it("a limit far above the stored one (a process still on the configured limit) is neither stored nor published", async () => {
+    const p = prefix();
+    const [a, b] = [await ledger(p), await ledger(p)];
+    const seen: number[] = [];
+    b.onLimit((l) => seen.push(l.state.limit));
+    const state = { limit: 3, ceiling: 10, streak: 0, epoch: 1, confirmed: 3, probeFrom: undefined, probeAfter: 20, recoverTo: undefined, changedAt: 0 };
+    a.publishLimit({ account: "A", model: "m", state });
+    await until(() => seen.includes(3));
+    a.publishLimit({ account: "A", model: "m", state: { ...state, limit: 10, confirmed: 1, epoch: 0 } });
+    a.publishLimit({ account: "A", model: "m", state: { ...state, limit: 4, epoch: 2 } });
+    await until(() => seen.includes(4));
+    expect(seen).not.toContain(10);
+  });
+
   it("Redis killed mid-run: requests keep flowing on the fallback with a warning, and Redis is used again once back", async () => {
     const p = prefix();
     const warnings: string[] = [];

@@ -72,6 +72,40 @@ describe("attachStateSync", () => {
     await b.sync.close();
   });
 
+  it("a process that starts later waits as long before trying a limit one higher as the one that was refused", async () => {
+    const path = await tempStatePath();
+    const clock = new FakeClock();
+    const a = await attach(path, clock);
+    // Refused above anything admitted (configured too high): the next try one higher waits 4 × 20 clean completions.
+    learnLimit(a.limits, "personal", "glm-4.7", 5);
+    const patience = a.limits.get("personal", "glm-4.7").probeAfter;
+    expect(patience).toBeGreaterThan(20);
+    await a.sync.close();
+
+    const b = await attach(path, clock);
+    expect(b.limits.limit("personal", "glm-4.7")).toBe(5);
+    expect(b.limits.get("personal", "glm-4.7").probeAfter).toBe(patience);
+    for (let i = 0; i < 20; i++) b.limits.completed("personal", "glm-4.7", true);
+    expect(b.limits.limit("personal", "glm-4.7")).toBe(5); // not tried again after the default 20
+    await b.sync.close();
+  });
+
+  it("writes the proven limit, not a try one higher still under way, and lets that try go on", async () => {
+    const path = await tempStatePath();
+    const clock = new FakeClock();
+    const a = await attach(path, clock);
+    learnLimit(a.limits, "personal", "glm-4.7", 5);
+    for (let i = 0; i < a.limits.get("personal", "glm-4.7").probeAfter; i++) a.limits.completed("personal", "glm-4.7", true);
+    expect(a.limits.limit("personal", "glm-4.7")).toBe(6); // trying 6
+    await a.sync.syncNow();
+    expect((await readJson(path)).providers[PROVIDER]!.limits.personal?.["glm-4.7"]?.limit).toBe(5);
+    expect(a.limits.limit("personal", "glm-4.7")).toBe(6);
+    const b = await attach(path, clock);
+    expect(b.limits.limit("personal", "glm-4.7")).toBe(5);
+    await a.sync.close();
+    await b.sync.close();
+  });
+
   it("shows one process's new cooldown to another within one interval, without a per-request read", async () => {
     const path = await tempStatePath();
     const clockA = new FakeClock();

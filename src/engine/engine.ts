@@ -124,8 +124,11 @@ export async function createEngine(provider: ProviderId, deps: EngineDeps, authK
       redact: (text) => redactor.redact(text),
       onWarning: (message) => notifier.log("warn", redactor.redact(message)),
       onChange: () => lifecycle.scheduler.wakeAt(deps.clock.now()),
+      ...(store.store ? {} : { onWritten: () => ledger.announceState() }),
     });
   sync = await stateSync({ path: statePath });
+  // Another process on this machine wrote the state file: read it now, not at the next round.
+  ledger.onStateAnnounced(() => void sync?.syncSoon());
   if (ledgerChoice.kind === "redis" && ledgerChoice.redisUrl) {
     shared = await stateSync({ path: undefined, store: redisStateStore({ url: ledgerChoice.redisUrl, prefix: ledgerChoice.redisPrefix }) });
   }

@@ -22,6 +22,8 @@ export interface CoordinatorHooks {
   owner: string;
   /** A process re-registered everything it holds. */
   onReady(owner: string): void;
+  /** A process announced a state-file change (also forwarded to the rest). */
+  onState(): void;
 }
 
 /**
@@ -115,6 +117,10 @@ export class Coordinator {
         return;
       case "snap":
         send(remote.socket, { t: "snap", id: message.id, pid: process.pid, pairs: this.table.status() });
+        return;
+      case "state":
+        this.hooks.onState();
+        this.broadcast({ t: "state" }, remote);
         return;
       case "limit": {
         const limit = { account: message.account, model: message.model, state: message.state };

@@ -85,6 +85,13 @@ export interface SlotLedger {
   waiting(model?: string): number;
   /** Shares a learned limit with the other processes. */
   publishLimit(limit: SharedLimit): void;
+  /**
+   * This process wrote something new to the shared state file: the other processes on the machine read it now,
+   * not at their next round (a 1308 learned here is not paid for again there).
+   */
+  announceState(): void;
+  /** Called when another process on the machine announced a state-file change. */
+  onStateAnnounced(listener: () => void): void;
   /** Called with limits other processes learned (also those known when this one joins). */
   onLimit(listener: (limit: SharedLimit) => void): void;
   status(): Promise<LedgerStatus>;

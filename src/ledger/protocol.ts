@@ -13,7 +13,9 @@ export type ClientMessage =
   | { t: "limit"; account: string; model: string; state: LimitState }
   | { t: "snap"; id: string }
   /** After a (re-)join: every slot this process holds has been sent. */
-  | { t: "ready" };
+  | { t: "ready" }
+  /** This process wrote something new to the state file (a cooldown, a disabled key): the others read it now. */
+  | { t: "state" };
 
 export type ServerMessage =
   | { t: "grant"; id: string; account: string; others: number }
@@ -21,7 +23,9 @@ export type ServerMessage =
   | { t: "limit"; account: string; model: string; state: LimitState }
   | { t: "snap"; id: string; pid: number; pairs: PairStatus[] }
   /** The processes on the ledger (the coordinator's own first): a successor waits for the others to re-register. */
-  | { t: "peers"; owners: string[] };
+  | { t: "peers"; owners: string[] }
+  /** Another process wrote something new to the state file. */
+  | { t: "state" };
 
 /** Feeds every complete line received on `socket` to `onMessage`; lines that are not JSON objects are dropped. */
 export function readMessages<T extends { t: string }>(socket: Socket, onMessage: (message: T) => void): void {

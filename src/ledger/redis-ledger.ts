@@ -153,6 +153,15 @@ export class RedisLedger implements SlotLedger {
     void this.script("publishLimit", `${limit.account}\u0000${limit.model}`, JSON.stringify(limit)).catch(() => {});
   }
 
+  /** The state file is per machine: announced to its processes on the machine ledger (Redis has its own document). */
+  announceState(): void {
+    this.options.fallback.announceState();
+  }
+
+  onStateAnnounced(listener: () => void): void {
+    this.options.fallback.onStateAnnounced(listener);
+  }
+
   onLimit(listener: (limit: SharedLimit) => void): void {
     this.listeners.push(listener);
     for (const limit of this.limits.values()) listener(limit);

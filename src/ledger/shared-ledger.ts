@@ -54,6 +54,7 @@ export class SharedLedger implements SlotLedger {
   private readonly held = new Map<string, { account: string; model: string }>();
   private readonly limits = new Map<string, SharedLimit>();
   private readonly listeners: Array<(limit: SharedLimit) => void> = [];
+  private readonly stateListeners: Array<() => void> = [];
   private readonly snaps = new Map<string, (status: LedgerStatus) => void>();
   private counter = 0;
   private closed = false;
@@ -164,6 +165,16 @@ export class SharedLedger implements SlotLedger {
     const mode = this.mode;
     if (mode.kind === "table") mode.coordinator?.broadcast({ t: "limit", ...limit });
     else if (mode.kind === "client") send(mode.socket, { t: "limit", ...limit });
+  }
+
+  announceState(): void {
+    const mode = this.mode;
+    if (mode.kind === "table") mode.coordinator?.broadcast({ t: "state" });
+    else if (mode.kind === "client") send(mode.socket, { t: "state" });
+  }
+
+  onStateAnnounced(listener: () => void): void {
+    this.stateListeners.push(listener);
   }
 
   onLimit(listener: (limit: SharedLimit) => void): void {
@@ -318,6 +329,7 @@ export class SharedLedger implements SlotLedger {
         onLimit: (limit) => this.remoteLimit(limit),
         limits: () => [...this.limits.values()],
         owner: this.owner,
+        onState: () => this.stateAnnounced(),
         onReady: (owner) => {
           this.awaiting.delete(owner);
           if (this.awaiting.size === 0) this.endPause?.();
@@ -415,6 +427,8 @@ export class SharedLedger implements SlotLedger {
       case "peers":
         this.peers = message.owners;
         return;
+      case "state":
+        return this.stateAnnounced();
       case "snap": {
         const done = this.snaps.get(message.id);
         this.snaps.delete(message.id);
@@ -422,6 +436,10 @@ export class SharedLedger implements SlotLedger {
         return;
       }
     }
+  }
+
+  private stateAnnounced(): void {
+    for (const listener of this.stateListeners) listener();
   }
 
   /** True when `limit` was taken (and should be passed on). */

@@ -28,6 +28,8 @@ export interface StateSyncOptions {
   redact?: (text: string) => string;
   /** Called after a sync changed the pool or the limits (another process's cooldown arrived, a reset cleared one). */
   onChange?: () => void;
+  /** Called after a sync wrote something new to the store (to tell the other processes at once). */
+  onWritten?: () => void;
   /** Time between background syncs. */
   intervalMs?: number;
   fs?: StateFs;
@@ -66,6 +68,8 @@ export async function attachStateSync(options: StateSyncOptions): Promise<StateS
   let closed = false;
   let first = true;
   let changed = false;
+  /** The running sync's merge produced new content for the store. */
+  let writing = false;
 
   const warn = (message: string) => {
     if (message !== lastWarning) onWarning(message);
@@ -88,17 +92,20 @@ export async function attachStateSync(options: StateSyncOptions): Promise<StateS
     const unchanged = inFile ? sameJson(merged, fromFile) : read.kind !== "corrupt" && isEmpty(merged);
     if (unchanged) return undefined;
     const clean = options.redact ? (JSON.parse(options.redact(JSON.stringify(merged))) as ProviderState) : merged;
+    writing = read.kind !== "unreadable";
     return { ...file, providers: { ...file.providers, [provider]: clean } };
   };
 
   /** Returns false when `tryOnly` and the lock was held by someone else (nothing was done). */
   const syncOnce = async (tryOnly: boolean): Promise<boolean> => {
     changed = false;
+    writing = false;
     try {
       const read = await store.update(merge, { tryOnly, first });
       if (read === "busy") return false;
       first = false;
       if (read.kind === "ok" || read.kind === "missing") lastWarning = undefined;
+      if (writing) options.onWritten?.();
     } catch (error) {
       warn(isStateError(error) ? error.message : `${store.name}: ${error instanceof Error ? error.message : String(error)}`);
     }

@@ -14,7 +14,7 @@ export interface StateStore {
   /** For messages: "state file <path>", "shared state in Redis <url>". */
   readonly name: string;
   update(change: (read: ReadResult) => StateFile | undefined, options: { tryOnly: boolean; first: boolean }): Promise<ReadResult | "busy">;
-  /** Tells when another process changed the store (Redis); the file store is only polled. */
+  /** Tells when another process changed the store (Redis pub/sub; the state file's changes are announced over the machine ledger). */
   onRemoteChange?(listener: () => void): void;
   close?(): Promise<void>;
 }

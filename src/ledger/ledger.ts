@@ -56,14 +56,18 @@ export interface SharedLimit {
 }
 
 /**
- * Whether a published limit replaces the pair's latest known one. Lower or equal always; higher by one step at most:
+ * Whether a published limit replaces the pair's latest known one. Lower or equal always; higher by one step at most,
+ * and only from a later epoch:
  * learning raises a limit one at a time (a try one higher, recovery over time), so a state far above the known limit
  * comes from a process that had not heard of it yet (still on the configured limit, publishing an admission or a
  * completion): taken, it would lift the cap every process's grants obey (measured: the 1302s of a limit configured
  * 10 with a real 3 across three processes).
  */
-export function acceptsLimit(known: number | undefined, incoming: number): boolean {
-  return known === undefined || incoming <= known + 1;
+export function acceptsLimit(known: LimitState | undefined, incoming: LimitState): boolean {
+  if (known === undefined || incoming.limit <= known.limit) return true;
+  // A raise: one step, from a state that has seen the known one (epochs travel with the states processes take from
+  // each other). A process completing under a try one higher that was refused meanwhile would re-publish the try.
+  return incoming.limit === known.limit + 1 && incoming.epoch > known.epoch;
 }
 
 /**

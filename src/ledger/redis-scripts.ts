@@ -149,8 +149,8 @@ return {string.sub(g, 1, sp - 1), tonumber(string.sub(g, sp + 1))}
 `;
 
 /**
- * ARGV: p, now, ttl, field, limitJSON. Stores and publishes a learned limit state unless it is more than one step
- * above the stored one (a process that had not heard of it yet: see acceptsLimit in ledger.ts). Returns 1 when stored.
+ * ARGV: p, now, ttl, field, limitJSON. Stores and publishes a learned limit state unless it is a stale raise (more
+ * than one step above the stored one, or not from a later epoch: see acceptsLimit in ledger.ts). Returns 1 when stored.
  */
 export const PUBLISH_LIMIT = `${COMMON}
 local field, raw = ARGV[4], ARGV[5]
@@ -158,7 +158,10 @@ local incoming = cjson.decode(raw)
 local known = redis.call('HGET', p .. 'limits', field)
 if known then
   local ok, k = pcall(cjson.decode, known)
-  if ok and type(k) == 'table' and type(k.state) == 'table' and tonumber(incoming.state.limit) > tonumber(k.state.limit) + 1 then return 0 end
+  if ok and type(k) == 'table' and type(k.state) == 'table' then
+    local have, want = tonumber(k.state.limit), tonumber(incoming.state.limit)
+    if want > have and (want > have + 1 or tonumber(incoming.state.epoch or 0) <= tonumber(k.state.epoch or 0)) then return 0 end
+  end
 end
 redis.call('HSET', p .. 'limits', field, raw)
 redis.call('PUBLISH', p .. 'limits', raw)

@@ -452,7 +452,7 @@ export class SharedLedger implements SlotLedger {
   /** Keeps `limit` as the pair's latest, unless it is a stale one (see `acceptsLimit`). */
   private keepLimit(limit: SharedLimit): boolean {
     const key = `${limit.account}\u0000${limit.model}`;
-    if (!acceptsLimit(this.limits.get(key)?.state.limit, limit.state.limit)) return false;
+    if (!acceptsLimit(this.limits.get(key)?.state, limit.state)) return false;
     this.limits.set(key, limit);
     return true;
   }

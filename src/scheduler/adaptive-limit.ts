@@ -83,9 +83,13 @@ export function onConcurrencyRefused(state: LimitState, rules: AdaptiveRules, gr
   let probeAfter: number;
   let recoverTo = state.recoverTo;
   if (state.probeFrom !== undefined) {
-    // The last increase was refused: undo it. Below a proven level keep trying often, above it wait longer.
+    // The last increase was refused: undo it. Below a proven level keep trying often, above it wait longer. A try
+    // that reached the level to climb back to and was refused says that level is gone (or was never real: counts
+    // taken at the grant can run ahead of Z.AI's across processes): stop hurrying back to it.
     limit = state.probeFrom;
-    probeAfter = recoverTo !== undefined && state.limit <= recoverTo ? fast : backedOff;
+    const hurry = recoverTo !== undefined && state.limit < recoverTo;
+    if (recoverTo !== undefined && state.limit >= recoverTo) recoverTo = undefined;
+    probeAfter = hurry ? fast : backedOff;
   } else if (state.confirmed >= state.limit) {
     // Refused at a level Z.AI had admitted: the real limit dropped. Remember the level to climb back to.
     limit = Math.floor(state.limit * rules.decreaseFactor);

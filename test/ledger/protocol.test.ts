@@ -1,6 +1,7 @@
 import { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
 import { describe, expect, it } from "vitest";
+import { acceptsLimit } from "../../src/ledger/ledger.js";
 import { onGone } from "../../src/ledger/protocol.js";
 
 /** A socket as far as onGone sees it: events and destroy. */
@@ -23,5 +24,17 @@ describe("ledger connection end", () => {
       for (const event of events) socket.emit(event, event === "error" ? new Error("EPIPE") : undefined);
       expect({ events, gone, destroyed: socket.destroyed }).toEqual({ events, gone: 1, destroyed: true });
     }
+  });
+});
+
+describe("which published limit the ledger takes", () => {
+  const state = (limit: number, epoch: number) => ({ limit, ceiling: 10, streak: 0, epoch, confirmed: limit, probeFrom: undefined, probeAfter: 20, recoverTo: undefined, changedAt: 0 });
+  it("lower or equal always; a raise only one step and from a later epoch", () => {
+    expect(acceptsLimit(undefined, state(10, 0))).toBe(true);
+    expect(acceptsLimit(state(3, 5), state(2, 1))).toBe(true); // another process's lineage learned lower: taken
+    expect(acceptsLimit(state(3, 5), state(3, 0))).toBe(true);
+    expect(acceptsLimit(state(3, 5), state(4, 6))).toBe(true); // a try one higher by a process that saw epoch 5
+    expect(acceptsLimit(state(3, 5), state(4, 5))).toBe(false); // a try refused meanwhile, re-published
+    expect(acceptsLimit(state(3, 5), state(10, 9))).toBe(false); // still on the configured limit
   });
 });

@@ -55,6 +55,20 @@ describe("adaptive limit", () => {
     for (let i = 0; i < 5; i++) s = onCompleted(s, r, true);
     expect(s).toMatchObject({ limit: 4, recoverTo: undefined });
   });
+  it("a try that reaches the level to climb back to and is refused stops the hurry (that level is not there)", () => {
+    const r = { ...rules, increaseAfter: 8 };
+    let s = onAdmitted(initialLimit(4, 4, 8), 4);
+    s = onConcurrencyRefused(s, r, s.epoch, 3);
+    for (let i = 0; i < 4; i++) s = onCompleted(s, r, true);
+    expect(s).toMatchObject({ limit: 4, probeFrom: 3, recoverTo: 4 });
+    s = onConcurrencyRefused(s, r, s.epoch, 3);
+    // Back to 3; the next try waits four times the hurried count (2: one 1302 every few streams, measured), and the
+    // one after that four times longer again.
+    expect(s).toMatchObject({ limit: 3, recoverTo: undefined, probeAfter: 8 });
+    for (let i = 0; i < 8; i++) s = onCompleted(s, r, true);
+    s = onConcurrencyRefused(s, r, s.epoch, 3);
+    expect(s).toMatchObject({ limit: 3, probeAfter: 32 });
+  });
   it("a limit configured too high is found with one refusal, then probed rarely", () => {
     let s = onAdmitted(onAdmitted(initialLimit(10, 10, 20), 3), 4);
     s = onConcurrencyRefused(s, rules, s.epoch, 4);

@@ -6,6 +6,7 @@ import { abortReason, type Clock } from "../util/clock.js";
 import { onceReleased } from "./grant.js";
 import type { LedgerStatus, PairStatus, SharedLimit, SlotGrant, SlotLedger, SlotRequest } from "./ledger.js";
 import { redactUrl } from "../util/redact-url.js";
+import { redisOptions } from "../util/redis-options.js";
 import { ACQUIRE, DISPATCH, PUBLISH_LIMIT, REFRESH, RELEASE, TAKE_GRANT, UPDATE } from "./redis-scripts.js";
 
 export interface RedisLedgerOptions {
@@ -59,13 +60,7 @@ export class RedisLedger implements SlotLedger {
   constructor(private readonly options: RedisLedgerOptions) {
     this.prefix = options.prefix ?? DEFAULT_REDIS_PREFIX;
     this.ttl = options.leaseTtlMs ?? 10_000;
-    const common = {
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      connectTimeout: options.connectTimeoutMs ?? 1_000,
-      retryStrategy: (times: number) => Math.min(100 * times, 2_000),
-    };
+    const common = redisOptions(options.connectTimeoutMs);
     this.redis = new Redis(options.url, common);
     // Subscriptions are renewed here on every (re)connect, each with its own catch: ioredis's own renewal leaves
     // an unhandled rejection when the connection is closed meanwhile.

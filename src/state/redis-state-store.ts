@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { redactUrl } from "../util/redact-url.js";
+import { redisOptions } from "../util/redis-options.js";
 import type { StateStore } from "./state-store.js";
 import { parseStateText, type ReadResult } from "./store.js";
 
@@ -36,13 +37,7 @@ export function redisStateStore(options: RedisStateStoreOptions): StateStore {
   const key = `${options.prefix}state`;
   const where = redactUrl(options.url);
   const writer = randomUUID();
-  const common = {
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    connectTimeout: options.connectTimeoutMs ?? 1_000,
-    retryStrategy: (times: number) => Math.min(100 * times, 2_000),
-  };
+  const common = redisOptions(options.connectTimeoutMs);
   const redis = new Redis(options.url, common) as CasRedis;
   const sub = new Redis(options.url, { ...common, autoResubscribe: false });
   redis.defineCommand("compareAndSetState", { numberOfKeys: 1, lua: COMPARE_AND_SET });

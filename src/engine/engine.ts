@@ -113,20 +113,21 @@ export async function createEngine(provider: ProviderId, deps: EngineDeps, authK
   });
   // Cooldowns, disabled keys, unavailable models and learned limits, shared with other OpenCode processes: on this
   // machine through the state file, and with other machines through Redis when it is configured.
-  const stateSync = (store: { path: string | undefined; store?: StateStore }) =>
+  const stateSync = (where: { path: string | undefined } | { path: undefined; store: StateStore }, onWritten?: () => void) =>
     attachStateSync({
       provider,
       pool: lifecycle.pool,
       limits: lifecycle.limits,
       keys: loaded.keys,
       clock: deps.clock,
-      ...store,
+      ...where,
       redact: (text) => redactor.redact(text),
       onWarning: (message) => notifier.log("warn", redactor.redact(message)),
       onChange: () => lifecycle.scheduler.wakeAt(deps.clock.now()),
-      ...(store.store ? {} : { onWritten: () => ledger.announceState() }),
+      ...(onWritten ? { onWritten } : {}),
     });
-  sync = await stateSync({ path: statePath });
+  // What this process writes to the state file, the others on the machine hear of over the ledger.
+  sync = await stateSync({ path: statePath }, () => ledger.announceState());
   // Another process on this machine wrote the state file: read it now, not at the next round.
   ledger.onStateAnnounced(() => void sync?.syncSoon());
   if (ledgerChoice.kind === "redis" && ledgerChoice.redisUrl) {

@@ -56,12 +56,11 @@ export interface SharedLimit {
 }
 
 /**
- * Whether a published limit replaces the pair's latest known one. Lower or equal always; higher by one step at most,
- * and only from a later epoch:
- * learning raises a limit one at a time (a try one higher, recovery over time), so a state far above the known limit
- * comes from a process that had not heard of it yet (still on the configured limit, publishing an admission or a
- * completion): taken, it would lift the cap every process's grants obey (measured: the 1302s of a limit configured
- * 10 with a real 3 across three processes).
+ * Whether a published limit replaces the pair's latest known one. Lower or equal always; higher only by one step and
+ * from a later epoch: learning raises a limit one at a time (a try one higher, recovery over time), from the state it
+ * took from the others, so anything else comes from a process that had not heard of the latest (still on the
+ * configured limit, or completing under a try refused meanwhile); taken, it would lift the cap every process's grants
+ * obey (measured: the 1302s of a limit configured 10 with a real 3 across three processes).
  */
 export function acceptsLimit(known: LimitState | undefined, incoming: LimitState): boolean {
   if (known === undefined || incoming.limit <= known.limit) return true;

@@ -1,23 +1,18 @@
 import { readFileSync, statSync } from "node:fs";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { startSimulator } from "../../simulator/server.js";
 import type { Simulator } from "../../simulator/types.js";
-import { login, makeEnv, ocRun, PLACEHOLDER, type OcEnv } from "./harness.js";
+import { keepForCase, login, makeEnv, type OcEnv, ocRun, PLACEHOLDER } from "./harness.js";
 
 describe("e2e: setup as the README tells a user", () => {
   let sim: Simulator | undefined;
   let env: OcEnv | undefined;
-  afterEach(async () => {
-    await sim?.close();
-    sim = undefined;
-    env?.cleanup();
-    env = undefined;
-  });
+  const keep = keepForCase();
 
   it("case 1: providers login with the placeholder, keys in zai-keys.json, opencode run answers with real keys only", async () => {
     const started = Date.now();
-    sim = await startSimulator({ accounts: [{ id: "alpha", keys: ["sk-test-a1", "sk-test-a2"] }, { id: "beta", keys: ["sk-test-b1"] }] });
-    env = makeEnv({
+    sim = keep(await startSimulator({ accounts: [{ id: "alpha", keys: ["sk-test-a1", "sk-test-a2"] }, { id: "beta", keys: ["sk-test-b1"] }] }));
+    env = keep(makeEnv({
       baseURL: sim.url,
       keysFile: {
         keys: [
@@ -26,7 +21,7 @@ describe("e2e: setup as the README tells a user", () => {
           { id: "b1", apiKey: "sk-test-b1", account: "beta" },
         ],
       },
-    });
+    }));
     expect(statSync(env.keysFile).mode & 0o777).toBe(0o600);
     const loggedIn = await login(env, PLACEHOLDER);
     expect(loggedIn.code).toBe(0);
@@ -53,13 +48,13 @@ describe("e2e: setup as the README tells a user", () => {
 
   it("case 2: keys from ZAI_API_KEYS instead of the file", async () => {
     const started = Date.now();
-    sim = await startSimulator({ accounts: [{ id: "e1", keys: ["sk-test-env-1"] }, { id: "e2", keys: ["sk-test-env-2"] }, { id: "f", keys: ["sk-test-file"] }] });
-    env = makeEnv({
+    sim = keep(await startSimulator({ accounts: [{ id: "e1", keys: ["sk-test-env-1"] }, { id: "e2", keys: ["sk-test-env-2"] }, { id: "f", keys: ["sk-test-file"] }] }));
+    env = keep(makeEnv({
       baseURL: sim.url,
       authKey: PLACEHOLDER,
       keysFile: { keys: [{ id: "f", apiKey: "sk-test-file" }] },
       env: { ZAI_API_KEYS: "sk-test-env-1,sk-test-env-2" },
-    });
+    }));
     const run = await ocRun(env, "say hi");
     expect(run.code).toBe(0);
     expect(run.text).toContain("Hello");

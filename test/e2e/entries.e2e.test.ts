@@ -1,10 +1,10 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { startSimulator } from "../../simulator/server.js";
 import type { Simulator } from "../../simulator/types.js";
-import { makeEnv, ocRun, PLACEHOLDER, PLUGIN, PLUGIN_ZHIPU, runOc, type OcEnv } from "./harness.js";
+import { keepForCase, makeEnv, type OcEnv, ocRun, PLACEHOLDER, PLUGIN, PLUGIN_ZHIPU, runOc } from "./harness.js";
 
 /**
  * The package's entries are `{ id, server, setup }` objects (for OpenCode 1.x and 2.x): the real 1.18.33 binary
@@ -14,17 +14,12 @@ import { makeEnv, ocRun, PLACEHOLDER, PLUGIN, PLUGIN_ZHIPU, runOc, type OcEnv } 
 describe("e2e: both entries with the { id, server, setup } export shape", () => {
   let sim: Simulator | undefined;
   let env: OcEnv | undefined;
-  afterEach(async () => {
-    await sim?.close();
-    sim = undefined;
-    env?.cleanup();
-    env = undefined;
-  });
+  const keep = keepForCase();
 
   it("case 10: dist/index.js serves zai-coding-plan and dist/zhipu.js serves zhipuai-coding-plan, each with its own keys", async () => {
     const started = Date.now();
-    sim = await startSimulator({ accounts: [{ id: "zai", keys: ["sk-test-zai-1", "sk-test-zai-2"] }, { id: "cn", keys: ["sk-test-cn-1"] }] });
-    env = makeEnv({
+    sim = keep(await startSimulator({ accounts: [{ id: "zai", keys: ["sk-test-zai-1", "sk-test-zai-2"] }, { id: "cn", keys: ["sk-test-cn-1"] }] }));
+    env = keep(makeEnv({
       baseURL: sim.url,
       authKey: PLACEHOLDER,
       authProviders: ["zai-coding-plan", "zhipuai-coding-plan"],
@@ -40,7 +35,7 @@ describe("e2e: both entries with the { id, server, setup } export shape", () => 
           { id: "c1", apiKey: "sk-test-cn-1", account: "cn", provider: "zhipuai-coding-plan" },
         ],
       },
-    });
+    }));
     const zai = await ocRun(env, "say hi", { title: "zai" });
     expect(zai.code).toBe(0);
     expect(zai.text).toContain("Hello");
@@ -60,7 +55,7 @@ describe("e2e: both entries with the { id, server, setup } export shape", () => 
 
   it("case 11: OpenCode's Bun runtime fetches the keyless data: stub the 2.x adapter hands the host", async () => {
     const probe = fileURLToPath(new URL("./fixtures/data-url-probe.js", import.meta.url));
-    env = makeEnv({ baseURL: "http://127.0.0.1:9/api/coding/paas/v4", plugins: [`file://${probe}`] });
+    env = keep(makeEnv({ baseURL: "http://127.0.0.1:9/api/coding/paas/v4", plugins: [`file://${probe}`] }));
     const out = join(env.root, "probe.json");
     env.env.PROBE_OUT = out;
     const run = await runOc(env, ["models", "zai-coding-plan"]);

@@ -1,7 +1,7 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { startSimulator } from "../../simulator/server.js";
 import type { Simulator, SimulatorHit } from "../../simulator/types.js";
-import { makeEnv, ocRun, PLACEHOLDER, startServe, stripAnsi, type OcEnv, type Serve } from "./harness.js";
+import { keepForCase, makeEnv, type OcEnv, ocRun, PLACEHOLDER, type Serve, startServe, stripAnsi } from "./harness.js";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -9,18 +9,11 @@ describe("e2e: failures inside the real OpenCode", () => {
   let sim: Simulator | undefined;
   let env: OcEnv | undefined;
   let serve: Serve | undefined;
-  afterEach(async () => {
-    await serve?.stop();
-    serve = undefined;
-    await sim?.close();
-    sim = undefined;
-    env?.cleanup();
-    env = undefined;
-  });
+  const keep = keepForCase();
 
   it("case 3: a revoked key and an account at its concurrency limit: every prompt answers, the revoked key is used once", async () => {
     const started = Date.now();
-    sim = await startSimulator({
+    sim = keep(await startSimulator({
       accounts: [
         { id: "alpha", keys: ["sk-test-revoked", "sk-test-good"], limits: { "glm-4.7": 3 } },
         // The plugin is told 3 (below), Z.AI allows 1 here: beta answers 1302 until the plugin has learned it.
@@ -28,8 +21,8 @@ describe("e2e: failures inside the real OpenCode", () => {
       ],
       revokedKeys: ["sk-test-revoked"],
       latencyMs: 400,
-    });
-    env = makeEnv({
+    }));
+    env = keep(makeEnv({
       baseURL: sim.url,
       authKey: PLACEHOLDER,
       keysFile: {
@@ -40,8 +33,8 @@ describe("e2e: failures inside the real OpenCode", () => {
         ],
         models: { "glm-4.7": { maxConcurrency: 3 } },
       },
-    });
-    serve = await startServe(env);
+    }));
+    serve = keep(await startServe(env));
     const spreads: number[] = [];
     for (let round = 0; round < 2; round++) {
       const sessions = await Promise.all([0, 1, 2, 3].map((i) => serve!.createSession(`r${round}-${i}`)));
@@ -78,12 +71,12 @@ describe("e2e: failures inside the real OpenCode", () => {
   it("case 4: a model answering 1113 on every account ends with the plugin's message after one call per account", async () => {
     const started = Date.now();
     const accounts = ["alpha", "beta", "gamma"];
-    sim = await startSimulator({ accounts: accounts.map((id) => ({ id, keys: [`sk-test-${id}`] })), unavailableModels: ["glm-4.7"] });
-    env = makeEnv({
+    sim = keep(await startSimulator({ accounts: accounts.map((id) => ({ id, keys: [`sk-test-${id}`] })), unavailableModels: ["glm-4.7"] }));
+    env = keep(makeEnv({
       baseURL: sim.url,
       authKey: PLACEHOLDER,
       keysFile: { keys: accounts.map((id) => ({ id, apiKey: `sk-test-${id}` })) },
-    });
+    }));
     // --title: OpenCode makes exactly one model call (no title generation).
     const run = await ocRun(env, "say hi", { title: "e2e 1113" });
     expect(run.code).toBe(1);
@@ -114,8 +107,8 @@ describe("e2e: failures inside the real OpenCode", () => {
 
   it("case 5: every account in a 1308 window: OpenCode is told the reset time and retries when retry-after-ms says", async () => {
     const started = Date.now();
-    sim = await startSimulator({ accounts: [{ id: "alpha", keys: ["sk-test-a"] }, { id: "beta", keys: ["sk-test-b"] }] });
-    env = makeEnv({
+    sim = keep(await startSimulator({ accounts: [{ id: "alpha", keys: ["sk-test-a"] }, { id: "beta", keys: ["sk-test-b"] }] }));
+    env = keep(makeEnv({
       baseURL: sim.url,
       authKey: PLACEHOLDER,
       keysFile: {
@@ -128,8 +121,8 @@ describe("e2e: failures inside the real OpenCode", () => {
       },
       // Z.AI stamps resets in Beijing time (UTC+8); the message must show the user's local time (UTC+5:30 here).
       env: { TZ: "Asia/Kolkata", LANG: "en_US.UTF-8", LC_ALL: "en_US.UTF-8" },
-    });
-    serve = await startServe(env);
+    }));
+    serve = keep(await startServe(env));
     // Warm up: the provider and plugin load on the first prompt (seconds), so the reset below is timed from a warm instance.
     const warm = await serve.createSession("warm-up");
     expect((await serve.prompt(warm.id, "hi")).info.error).toBeUndefined();

@@ -8,6 +8,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { afterEach } from "vitest";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 /** The platform package's binary, installed by scripts/e2e-setup.mjs (the opencode-ai shim needs its postinstall). */
@@ -271,5 +272,26 @@ export async function startServe(e: OcEnv, timeoutMs = 60_000): Promise<Serve> {
         child.kill("SIGTERM");
         setTimeout(() => child.kill("SIGKILL"), 5000).unref();
       }),
+  };
+}
+
+type CaseResource = OcEnv | { close(): Promise<void> } | { stop(): Promise<void> };
+
+/**
+ * Registers an `afterEach` that releases, newest first, what a case handed to `keep`: OpenCode servers, simulators,
+ * Redis servers, throwaway environments. `keep` returns its argument.
+ */
+export function keepForCase(): <T extends CaseResource>(resource: T) => T {
+  const kept: CaseResource[] = [];
+  afterEach(async () => {
+    for (const resource of kept.splice(0).reverse()) {
+      if ("cleanup" in resource) resource.cleanup();
+      else if ("stop" in resource) await resource.stop();
+      else await resource.close();
+    }
+  });
+  return (resource) => {
+    kept.push(resource);
+    return resource;
   };
 }

@@ -8,10 +8,10 @@ import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { startSimulator } from "../../simulator/server.js";
 import type { Simulator } from "../../simulator/types.js";
-import { makeEnv, ocRun, PLACEHOLDER, PLUGIN, type OcEnv } from "./harness.js";
+import { keepForCase, makeEnv, type OcEnv, ocRun, PLACEHOLDER, PLUGIN } from "./harness.js";
 
 const run = promisify(execFile);
 const CHECKOUT = join(PLUGIN, "..", "..");
@@ -30,16 +30,11 @@ async function doctor(e: OcEnv): Promise<{ code: number; stdout: string }> {
 describe("e2e: install paths, with doctor's verdict on each", () => {
   let sim: Simulator | undefined;
   let env: OcEnv | undefined;
-  afterEach(async () => {
-    await sim?.close();
-    sim = undefined;
-    env?.cleanup();
-    env = undefined;
-  });
+  const keep = keepForCase();
 
   async function setup(spec: string): Promise<{ sim: Simulator; env: OcEnv }> {
-    sim = await startSimulator({ accounts: [{ id: "alpha", keys: ["sk-test-a1"] }] });
-    env = makeEnv({ baseURL: sim.url, authKey: PLACEHOLDER, keysFile: { keys: [{ id: "a1", apiKey: "sk-test-a1" }] } });
+    sim = keep(await startSimulator({ accounts: [{ id: "alpha", keys: ["sk-test-a1"] }] }));
+    env = keep(makeEnv({ baseURL: sim.url, authKey: PLACEHOLDER, keysFile: { keys: [{ id: "a1", apiKey: "sk-test-a1" }] } }));
     writeFileSync(join(env.proj, "opencode.json"), JSON.stringify({ plugin: [spec], provider: { "zai-coding-plan": { options: { baseURL: sim.url } } } }));
     return { sim, env };
   }

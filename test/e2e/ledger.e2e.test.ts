@@ -1,28 +1,21 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { startSimulator } from "../../simulator/server.js";
 import type { Simulator, SimulatorConfig } from "../../simulator/types.js";
 import { redisAvailable, startRedis, type RedisServer } from "../ledger/redis-server.js";
-import { makeEnv, ocRun, PLACEHOLDER, type OcEnv } from "./harness.js";
+import { keepForCase, makeEnv, type OcEnv, ocRun, PLACEHOLDER } from "./harness.js";
 
 describe("e2e: several OpenCode processes share one account limit (machine-wide slot ledger, Redis)", () => {
   let sim: Simulator | undefined;
   let redis: RedisServer | undefined;
-  const envs: OcEnv[] = [];
-  afterEach(async () => {
-    await sim?.close();
-    await redis?.stop();
-    redis = undefined;
-    for (const e of envs.splice(0)) e.cleanup();
-  });
+  const keep = keepForCase();
 
   it("case L: 6 `opencode run` at once on one HOME, 2 accounts × real limit 1: every run answered, not one upstream 1302, no process on per-process slots", async () => {
     const started = Date.now();
-    sim = await startSimulator(simConfig());
-    const env = makeEnv({ baseURL: sim.url, authKey: PLACEHOLDER, keysFile: keysFile() });
-    envs.push(env);
-    // OpenCode's first start creates its database: six first starts at once race on it.
+    sim = keep(await startSimulator(simConfig()));
+    const env = keep(makeEnv({ baseURL: sim.url, authKey: PLACEHOLDER, keysFile: keysFile() }));
+        // OpenCode's first start creates its database: six first starts at once race on it.
     const first = await ocRun(env, "warm up", { title: "warm-up" });
     expect(first.error).toBeUndefined();
     sim.resetStats();
@@ -49,12 +42,11 @@ describe("e2e: several OpenCode processes share one account limit (machine-wide 
     "case R: 3 + 3 `opencode run` at once on two HOMEs sharing only ZAI_REDIS_URL (two machines), 2 accounts × real limit 1: every run answered and exits, not one upstream 1302",
     async () => {
       const started = Date.now();
-      redis = await startRedis();
-      sim = await startSimulator(simConfig());
+      redis = keep(await startRedis());
+      sim = keep(await startSimulator(simConfig()));
       const machines = [0, 1].map(() => {
-        const env = makeEnv({ baseURL: sim!.url, authKey: PLACEHOLDER, keysFile: keysFile(), env: { ZAI_REDIS_URL: redis!.url } });
-        envs.push(env);
-        return env;
+        const env = keep(makeEnv({ baseURL: sim!.url, authKey: PLACEHOLDER, keysFile: keysFile(), env: { ZAI_REDIS_URL: redis!.url } }));
+                return env;
       });
       for (const env of machines) expect((await ocRun(env, "warm up", { title: "warm-up" })).error).toBeUndefined();
       sim.resetStats();

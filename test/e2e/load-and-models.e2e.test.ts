@@ -1,22 +1,16 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { startSimulator } from "../../simulator/server.js";
 import type { Simulator } from "../../simulator/types.js";
-import { makeEnv, PLACEHOLDER, runOc, startServe, type OcEnv, type Serve } from "./harness.js";
+import { keepForCase, makeEnv, PLACEHOLDER, runOc, type Serve, startServe } from "./harness.js";
 
 describe("e2e: one OpenCode instance under load, and the model list", () => {
   let sim: Simulator | undefined;
-  const envs: OcEnv[] = [];
   let serve: Serve | undefined;
-  afterEach(async () => {
-    await serve?.stop();
-    serve = undefined;
-    await sim?.close();
-    for (const e of envs.splice(0)) e.cleanup();
-  });
+  const keep = keepForCase();
 
   it("case 6: 8 sessions prompted at once never put more than the limit in flight per account and model", async () => {
     const started = Date.now();
-    sim = await startSimulator({
+    sim = keep(await startSimulator({
       accounts: [
         { id: "alpha", keys: ["sk-test-a1", "sk-test-a2"], limits: { "glm-4.7": 2 } },
         { id: "beta", keys: ["sk-test-b1"], limits: { "glm-4.7": 2 } },
@@ -24,8 +18,8 @@ describe("e2e: one OpenCode instance under load, and the model list", () => {
       latencyMs: 1000,
       chunks: 3,
       chunkDelayMs: 100,
-    });
-    const env = makeEnv({
+    }));
+    const env = keep(makeEnv({
       baseURL: sim.url,
       authKey: PLACEHOLDER,
       keysFile: {
@@ -36,9 +30,8 @@ describe("e2e: one OpenCode instance under load, and the model list", () => {
         ],
         models: { "glm-4.7": { maxConcurrency: 2 } },
       },
-    });
-    envs.push(env);
-    serve = await startServe(env);
+    }));
+        serve = keep(await startServe(env));
     const sessions = await Promise.all(Array.from({ length: 8 }, (_, i) => serve!.createSession(`agent-${i}`)));
     const answers = await Promise.all(sessions.map((s, i) => serve!.prompt(s.id, `task ${i}`)));
     for (const answer of answers) expect(answer.info.error).toBeUndefined();
@@ -53,10 +46,9 @@ describe("e2e: one OpenCode instance under load, and the model list", () => {
   it("case 7: opencode models lists the same built-in models with the plugin installed, each at cost 0", async () => {
     const started = Date.now();
     const baseURL = "http://127.0.0.1:9/api/coding/paas/v4"; // never called: the list is OpenCode's bundled one
-    const withPlugin = makeEnv({ baseURL, authKey: PLACEHOLDER, keysFile: { keys: [{ id: "a", apiKey: "sk-test-a" }] } });
-    const without = makeEnv({ baseURL, authKey: "sk-test-a", plugin: false });
-    envs.push(withPlugin, without);
-    const args = ["models", "zai-coding-plan", "--verbose", "--print-logs"];
+    const withPlugin = keep(makeEnv({ baseURL, authKey: PLACEHOLDER, keysFile: { keys: [{ id: "a", apiKey: "sk-test-a" }] } }));
+    const without = keep(makeEnv({ baseURL, authKey: "sk-test-a", plugin: false }));
+        const args = ["models", "zai-coding-plan", "--verbose", "--print-logs"];
     const listed = await runOc(withPlugin, args);
     const plain = await runOc(without, args);
     expect(listed.code).toBe(0);

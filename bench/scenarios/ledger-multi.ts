@@ -69,7 +69,10 @@ async function runWorkers(url: string, agents: number, envs: Array<Record<string
   };
   await until(() => outputs.every((o) => o().includes("ready")));
   for (const p of procs) p.stdin!.write("go\n");
+  // Each worker's exit, not only its result line: a worker still closing writes its state file.
+  const exited = procs.map((p) => new Promise<void>((resolve) => (p.exitCode !== null ? resolve() : p.once("exit", () => resolve()))));
   await until(() => outputs.every((o) => o().split("\n").some((l) => l.startsWith("{"))));
+  await Promise.all(exited);
   return outputs.map((o) => JSON.parse(o().split("\n").find((l) => l.startsWith("{"))!) as WorkerResult);
 }
 

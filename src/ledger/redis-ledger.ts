@@ -7,6 +7,7 @@ import { onceReleased } from "./grant.js";
 import type { LedgerStatus, PairStatus, SharedLimit, SlotGrant, SlotLedger, SlotRequest } from "./ledger.js";
 import { redactUrl } from "../util/redact-url.js";
 import { redisOptions } from "../util/redis-options.js";
+import { withoutTry } from "../scheduler/adaptive-limit.js";
 import { ACQUIRE, DISPATCH, PUBLISH_LIMIT, REFRESH, RELEASE, TAKE_GRANT, UPDATE } from "./redis-scripts.js";
 
 export interface RedisLedgerOptions {
@@ -30,7 +31,10 @@ interface Pending {
   cleanup(): void;
 }
 
-type ScriptResult = [string, number] | null;
+/** ACQUIRE and TAKE_GRANT: the grant `[account, others]`, or none. */
+type GrantResult = [string, number] | null;
+/** RELEASE, UPDATE, DISPATCH: `[channel, message, ...]` of the grants the script made (see dispatch in redis-scripts). */
+type GrantsMade = string[];
 
 export const DEFAULT_REDIS_PREFIX = "oc-zai-ledger:";
 
@@ -125,7 +129,7 @@ export class RedisLedger implements SlotLedger {
       if (text === pending.sent) continue;
       pending.sent = text;
       const waiter = JSON.stringify({ ch: this.channel(), holder: this.holder, ...values });
-      void this.script("updateWaiter", pending.id, pending.request.model, waiter).catch(() => {});
+      void this.dispatched(this.script<GrantsMade>("updateWaiter", pending.id, pending.request.model, waiter));
     }
   }
 
@@ -184,9 +188,27 @@ export class RedisLedger implements SlotLedger {
     return `${this.prefix}grant:${this.owner}`;
   }
 
-  private script(name: string, ...args: Array<string | number>): Promise<ScriptResult> {
-    const run = (this.redis as unknown as Record<string, (...a: Array<string | number>) => Promise<ScriptResult>>)[name]!;
+  private script<R = GrantResult>(name: string, ...args: Array<string | number>): Promise<R> {
+    const run = (this.redis as unknown as Record<string, (...a: Array<string | number>) => Promise<R>>)[name]!;
     return run.call(this.redis, this.prefix, this.options.clock.now(), this.ttl, ...args);
+  }
+
+  /**
+   * Takes this process's grants from a script's answer at once (the same grants also come over pub/sub, later:
+   * `granted` ignores the second). A slot freed here goes to a waiter here without the pub/sub round trip.
+   */
+  private dispatched(answer: Promise<GrantsMade>): Promise<void> {
+    return answer.then(
+      (made) => {
+        if (!Array.isArray(made)) return;
+        for (let i = 0; i + 1 < made.length; i += 2) if (made[i] === this.channel()) this.onMessage(made[i]!, made[i + 1]!);
+      },
+      () => {},
+    );
+  }
+
+  private releaseSlot(id: string, account: string, model: string): void {
+    void this.dispatched(this.script<GrantsMade>("releaseSlot", id, account, model));
   }
 
   private granted(id: string, account: string, others: number, grantedModel?: string): void {
@@ -194,7 +216,7 @@ export class RedisLedger implements SlotLedger {
     const pending = this.pending.get(id);
     if (!pending) {
       // Timed out or aborted while the grant was on its way: give the slot back.
-      if (grantedModel !== undefined) void this.script("releaseSlot", id, account, grantedModel).catch(() => {});
+      if (grantedModel !== undefined) this.releaseSlot(id, account, grantedModel);
       return;
     }
     const model = pending.request.model;
@@ -204,7 +226,7 @@ export class RedisLedger implements SlotLedger {
     pending.resolve(
       onceReleased({ id, account, model, othersInFlight: others }, () => {
         this.held.delete(id);
-        void this.script("releaseSlot", id, account, model).catch(() => {});
+        this.releaseSlot(id, account, model);
       }),
     );
   }
@@ -228,13 +250,10 @@ export class RedisLedger implements SlotLedger {
       const [id = "", account = "", others = "0", ...model] = message.split(" ");
       return this.granted(id, account, Number(others), model.join(" "));
     }
-    try {
-      const limit = JSON.parse(message) as SharedLimit;
-      this.limits.set(`${limit.account}\u0000${limit.model}`, limit);
-      for (const listener of this.listeners) listener(limit);
-    } catch {
-      // not ours
-    }
+    const limit = parseLimit(message);
+    if (!limit) return;
+    this.limits.set(`${limit.account}\u0000${limit.model}`, limit);
+    for (const listener of this.listeners) listener(limit);
   }
 
   private setUp(up: boolean): void {
@@ -255,9 +274,17 @@ export class RedisLedger implements SlotLedger {
     this.options.onWarning(`Redis ledger ${redactUrl(this.options.url)} unavailable (${why}); slots are shared through the ${this.options.fallback.kind} ledger until it is back`);
   }
 
+  /**
+   * The limits learned so far, at their proven levels: a try one higher stored by a process that may have exited
+   * since would otherwise be this one's first step (measured: the lone process after a shared run began with a
+   * 1302 on each account). A try still under way elsewhere reaches this process with its outcome.
+   */
   private async loadLimits(): Promise<void> {
     const all = await this.redis.hgetall(`${this.prefix}limits`).catch(() => ({}) as Record<string, string>);
-    for (const text of Object.values(all)) this.onMessage(`${this.prefix}limits`, text);
+    for (const text of Object.values(all)) {
+      const limit = parseLimit(text);
+      if (limit) this.limits.set(`${limit.account}\u0000${limit.model}`, { ...limit, state: withoutTry(limit.state) });
+    }
   }
 
   /** Keeps held leases alive, frees slots of dead holders, and picks up grants a lost message did not deliver. */
@@ -281,7 +308,7 @@ export class RedisLedger implements SlotLedger {
     for (const pending of this.pending.values()) models.add(pending.request.model);
     try {
       for (const pair of byPair.values()) await this.script("refreshLeases", pair.account, pair.model, ...pair.ids);
-      for (const model of models) await this.script("dispatchQueue", model);
+      for (const model of models) await this.dispatched(this.script<GrantsMade>("dispatchQueue", model));
       for (const pending of [...this.pending.values()]) {
         const result = await this.script("takeGrant", pending.id);
         if (result) this.granted(pending.id, result[0], Number(result[1]));
@@ -289,6 +316,15 @@ export class RedisLedger implements SlotLedger {
     } catch {
       // Redis went away: `close` moves waiters to the fallback.
     }
+  }
+}
+
+function parseLimit(text: string): SharedLimit | undefined {
+  try {
+    const limit = JSON.parse(text) as SharedLimit;
+    return typeof limit?.state?.limit === "number" ? limit : undefined;
+  } catch {
+    return undefined; // not ours
   }
 }
 

@@ -52,7 +52,10 @@ local function try_grant(id, model, holder, cands, caps)
   end
   return nil
 end
+-- Grants a model's waiters what is free; returns {channel, message, ...} of the grants made (each also published), so
+-- the process that ran the script resolves its own at once instead of after the pub/sub round trip.
 local function dispatch(model)
+  local made = {}
   local q = p .. 'q:' .. model
   local ids = redis.call('LRANGE', q, 0, 199)
   for _, id in ipairs(ids) do
@@ -66,10 +69,14 @@ local function dispatch(model)
         redis.call('LREM', q, 1, id)
         redis.call('DEL', p .. 'w:' .. id)
         redis.call('SET', p .. 'g:' .. id, got[1] .. ' ' .. got[2], 'PX', ttl)
-        redis.call('PUBLISH', w.ch, id .. ' ' .. got[1] .. ' ' .. got[2] .. ' ' .. model)
+        local message = id .. ' ' .. got[1] .. ' ' .. got[2] .. ' ' .. model
+        redis.call('PUBLISH', w.ch, message)
+        made[#made + 1] = w.ch
+        made[#made + 1] = message
       end
     end
   end
+  return made
 end
 local function queue_empty(model)
   local q = p .. 'q:' .. model
@@ -102,34 +109,31 @@ end
 return false
 `;
 
-/** ARGV: p, now, ttl, id, account, model. */
+/** ARGV: p, now, ttl, id, account, model. Returns the grants it made (see dispatch). */
 export const RELEASE = `${COMMON}
 local id, acct, model = ARGV[4], ARGV[5], ARGV[6]
 redis.call('ZREM', lkey(acct, model), id)
 redis.call('HDEL', hkey(acct, model), id)
-dispatch(model)
-return 1
+return dispatch(model)
 `;
 
-/** ARGV: p, now, ttl, id, model, waiterJSON (empty: cancel). Returns 1 when the waiter still waits. */
+/** ARGV: p, now, ttl, id, model, waiterJSON (empty: cancel). Returns the grants it made (see dispatch). */
 export const UPDATE = `${COMMON}
 local id, model, raw = ARGV[4], ARGV[5], ARGV[6]
 local key = p .. 'w:' .. id
 if raw == '' then
   redis.call('DEL', key)
   redis.call('LREM', p .. 'q:' .. model, 1, id)
-  return 0
+  return {}
 end
-if redis.call('EXISTS', key) == 0 then return 0 end
+if redis.call('EXISTS', key) == 0 then return {} end
 redis.call('SET', key, raw, 'KEEPTTL')
-dispatch(model)
-return 1
+return dispatch(model)
 `;
 
-/** ARGV: p, now, ttl, model. Frees expired leases and grants what that frees. */
+/** ARGV: p, now, ttl, model. Frees expired leases and grants what that frees (returned: see dispatch). */
 export const DISPATCH = `${COMMON}
-dispatch(ARGV[4])
-return 1
+return dispatch(ARGV[4])
 `;
 
 /** ARGV: p, now, ttl, account, model, id... : extends the given leases (still held) by ttl. */

@@ -1,10 +1,14 @@
 /**
  * Learning one (account, model) concurrency limit from 1302 answers. Pure: state in, state out.
- * - Multiplicative decrease on a 1302, never below 1 and never above what was in flight when it came back.
- * - Additive increase (+1) after a run of clean completions at full use, up to the ceiling. A 1302 right after an
- *   increase reverts it instead of halving, and makes the next try wait four times as long.
- * - After a drop from a proven level (Z.AI lowered the limit for a while), climbing back to that level is tried
- *   four times as often, so capacity returns soon after Z.AI restores it.
+ * - On a 1302 above anything Z.AI admitted (a limit configured too high): multiplicative decrease. At a level Z.AI
+ *   had admitted (it lowered the limit for a while, or counts ran ahead of its own): one step down. Never below 1,
+ *   never above what was in flight when it came back; a 1302 at a count the limit already forbids changes nothing.
+ * - Additive increase (+1) after a run of clean completions at full use, up to the ceiling. The new level counts as
+ *   proven after a few clean completions at it, not one (a slot freed at Z.AI a moment before the plugin saw the end
+ *   of its stream lets one request too many through now and then). A 1302 before that reverts the increase, and
+ *   makes the next try wait four times as long.
+ * - After a drop from a proven level, climbing back to that level is tried four times as often, so capacity
+ *   returns soon after Z.AI restores it.
  * - Slow start: at most one request above the highest count Z.AI has admitted, so a limit configured too high costs
  *   one 1302, not a burst of them.
  * - Recovery over time: a limit below its ceiling is tried one higher after `recoverAfterMs` without a change
@@ -44,9 +48,22 @@ const PROBE_BACKOFF = 4;
 const MAX_PROBE_BACKOFF = 64;
 /** Below a proven level, increases are tried this many times as often. */
 const RECOVERY_SPEEDUP = 4;
+/** Clean completions at full use that prove a level tried one higher. */
+export const PROOF_COMPLETIONS = 3;
 
 export function initialLimit(start: number, ceiling: number, increaseAfter = 20, now = 0): LimitState {
   return { limit: start, ceiling: Math.max(start, ceiling), streak: 0, epoch: 0, confirmed: 0, probeFrom: undefined, probeAfter: increaseAfter, recoverTo: undefined, changedAt: now };
+}
+
+/** The level proven so far: the limit, or while a try one higher is under way, the level it started from. */
+export function provenLevel(state: LimitState): number {
+  return state.probeFrom ?? state.limit;
+}
+
+/** The state without a try under way (for a process joining later: whoever made the try may be gone). */
+export function withoutTry(state: LimitState): LimitState {
+  if (state.probeFrom === undefined) return state;
+  return { ...state, limit: state.probeFrom, probeFrom: undefined, streak: 0, confirmed: Math.min(state.confirmed, state.probeFrom) };
 }
 
 /**
@@ -76,6 +93,9 @@ export function onAdmitted(state: LimitState, inFlight: number): LimitState {
  */
 export function onConcurrencyRefused(state: LimitState, rules: AdaptiveRules, grantEpoch: number, othersInFlight: number, now = state.changedAt): LimitState {
   if (!rules.enabled || grantEpoch < state.epoch) return state;
+  // Refused with at least the limit's worth of others in flight: granted above the limit (by another process's
+  // try, or a cap that changed meanwhile). It says nothing the limit does not already say.
+  if (othersInFlight >= state.limit) return state;
   const bound = Math.max(othersInFlight, 1);
   const fast = Math.max(1, Math.ceil(rules.increaseAfter / RECOVERY_SPEEDUP));
   const backedOff = Math.min(state.probeAfter * PROBE_BACKOFF, rules.increaseAfter * MAX_PROBE_BACKOFF);
@@ -91,8 +111,10 @@ export function onConcurrencyRefused(state: LimitState, rules: AdaptiveRules, gr
     if (recoverTo !== undefined && state.limit >= recoverTo) recoverTo = undefined;
     probeAfter = hurry ? fast : backedOff;
   } else if (state.confirmed >= state.limit) {
-    // Refused at a level Z.AI had admitted: the real limit dropped. Remember the level to climb back to.
-    limit = Math.floor(state.limit * rules.decreaseFactor);
+    // Refused at a level Z.AI had admitted: the real limit dropped, or counts ran ahead of Z.AI's (a slot freed
+    // there before the plugin saw its stream end; across processes a later grant can arrive first). One step down,
+    // and remember the level to climb back to: a real drop costs a 1302 per step, a false one no more than a step.
+    limit = state.limit - 1;
     recoverTo = Math.max(recoverTo ?? 0, state.limit);
     probeAfter = fast;
   } else {
@@ -100,7 +122,10 @@ export function onConcurrencyRefused(state: LimitState, rules: AdaptiveRules, gr
     limit = Math.floor(state.limit * rules.decreaseFactor);
     probeAfter = backedOff;
   }
-  limit = Math.max(1, Math.min(limit, bound));
+  // A failed try goes back to the level proven before it, whatever the counts: they were taken at the grant, and a
+  // request granted earlier can reach Z.AI after the try did and be the one refused.
+  if (state.probeFrom === undefined) limit = Math.min(limit, bound);
+  limit = Math.max(1, limit);
   const next = { ...state, limit, streak: 0, probeFrom: undefined, probeAfter, recoverTo, confirmed: Math.min(state.confirmed, limit) };
   return limit === state.limit ? next : { ...next, epoch: state.epoch + 1, changedAt: now };
 }
@@ -110,10 +135,12 @@ export function onCompleted(state: LimitState, rules: AdaptiveRules, saturated: 
   if (!rules.enabled || !saturated) return state;
   let proven = state;
   if (state.probeFrom !== undefined) {
+    if (state.streak + 1 < PROOF_COMPLETIONS) return { ...state, streak: state.streak + 1 };
     const recovered = state.recoverTo !== undefined && state.limit >= state.recoverTo;
     const recovering = state.recoverTo !== undefined && !recovered;
     proven = {
       ...state,
+      streak: 0,
       probeFrom: undefined,
       recoverTo: recovering ? state.recoverTo : undefined,
       probeAfter: recovering ? Math.max(1, Math.ceil(rules.increaseAfter / RECOVERY_SPEEDUP)) : rules.increaseAfter,

@@ -1,6 +1,7 @@
 import type { KeyPool } from "../pool/key-pool.js";
 import { pairKey, type Cooldown } from "../pool/pool-state.js";
 import type { Limits } from "../scheduler/limits.js";
+import { provenLevel } from "../scheduler/adaptive-limit.js";
 import type { StateIds } from "./ids.js";
 import { emptyProviderState, type ProviderState, type StoredCooldown } from "./state-schema.js";
 
@@ -54,7 +55,7 @@ export function snapshotMemory(pool: PoolView, limits: LimitsView, ids: StateIds
     // The proven level, not a try one higher still under way (a process starting later would take the try as
     // admitted and send that many at once). How long to wait before trying higher travels with it: a process that
     // starts later does not try again at once what others found refused.
-    const proven = state.probeFrom ?? state.limit;
+    const proven = provenLevel(state);
     const same = ref !== undefined && Math.min(ref.limit, state.ceiling) === proven && (ref.probeAfter ?? 0) >= state.probeAfter;
     const entry = same ? ref : { limit: proven, probeAfter: state.probeAfter, at: now };
     (out.limits[stored] ??= {})[model] = entry;

@@ -1,6 +1,8 @@
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SlotGrant } from "../../src/ledger/ledger.js";
 import { RedisLedger } from "../../src/ledger/redis-ledger.js";
+import { ACQUIRE, RELEASE } from "../../src/ledger/redis-scripts.js";
 import { SharedLedger } from "../../src/ledger/shared-ledger.js";
 import { QueueTimeoutError } from "../../src/scheduler/errors.js";
 import { systemClock } from "../../src/util/clock.js";
@@ -54,6 +56,20 @@ describe.skipIf(!available && !ci)("Redis ledger against a real redis-server", (
     expect(status.pairs).toEqual([{ account: "A", model: "m", inFlight: 0, holders: [], queued: 0 }]);
   });
 
+  it("a release answers with the grants it made, so the releasing process takes its own without the pub/sub round trip", async () => {
+    const p = prefix();
+    const redis = new Redis(server.url);
+    redis.defineCommand("acquireSlot", { numberOfKeys: 0, lua: ACQUIRE });
+    redis.defineCommand("releaseSlot", { numberOfKeys: 0, lua: RELEASE });
+    const run = (name: string, ...args: Array<string | number>) => (redis as unknown as Record<string, (...a: Array<string | number>) => Promise<unknown>>)[name]!(p, Date.now(), 10_000, ...args);
+    const waiter = (ch: string) => JSON.stringify({ ch, holder: "host 1", cands: ["A"], caps: { A: 1 } });
+    expect(await run("acquireSlot", "one", "m", waiter("ch-1"), Date.now() + 10_000)).toEqual(["A", 0]);
+    expect(await run("acquireSlot", "two", "m", waiter("ch-2"), Date.now() + 10_000)).toBeNull();
+    expect(await run("releaseSlot", "one", "A", "m")).toEqual(["ch-2", "two A 0 m"]);
+    expect(await run("releaseSlot", "two", "A", "m")).toEqual([]);
+    redis.disconnect();
+  });
+
   it("a timed-out waiter leaves the queue; status names holders", async () => {
     const p = prefix();
     const [a, b] = [await ledger(p), await ledger(p)];
@@ -89,6 +105,21 @@ describe.skipIf(!available && !ci)("Redis ledger against a real redis-server", (
     const lateSeen: number[] = [];
     late.onLimit((l) => lateSeen.push(l.state.limit));
     await until(() => lateSeen.length === 1);
+  });
+
+  it("a process joining later starts from the proven level, not from a try one higher stored by a process since gone", async () => {
+    const p = prefix();
+    const [a, b] = [await ledger(p), await ledger(p)];
+    const published: number[] = [];
+    b.onLimit(({ state }) => published.push(state.limit));
+    const trying = { limit: 4, ceiling: 10, streak: 0, epoch: 2, confirmed: 4, probeFrom: 3, probeAfter: 20, recoverTo: undefined, changedAt: 0 };
+    a.publishLimit({ account: "A", model: "m", state: trying });
+    await until(() => published.includes(4)); // stored before it is published
+    await a.close();
+    const late = await ledger(p);
+    const seen: Array<{ limit: number; confirmed: number; probeFrom: number | undefined }> = [];
+    late.onLimit(({ state }) => seen.push({ limit: state.limit, confirmed: state.confirmed, probeFrom: state.probeFrom }));
+    expect(seen).toEqual([{ limit: 3, confirmed: 3, probeFrom: undefined }]);
   });
 
   it("never grants above the latest limit any process published, whatever cap a waiter was sent with", async () => {

@@ -1,12 +1,28 @@
 import { describe, expect, it } from "vitest";
-import { admissionCap, initialLimit, onAdmitted, onCompleted, onConcurrencyRefused } from "../../src/scheduler/adaptive-limit.js";
+import { admissionCap, initialLimit, onAdmitted, onCompleted, onConcurrencyRefused, PROOF_COMPLETIONS, type AdaptiveRules, type LimitState } from "../../src/scheduler/adaptive-limit.js";
 
 const rules = { enabled: true, decreaseFactor: 0.5, increaseAfter: 3, recoverAfterMs: 0 };
 
+function complete(s: LimitState, n: number, r: AdaptiveRules = rules): LimitState {
+  for (let i = 0; i < n; i++) s = onCompleted(s, r, true);
+  return s;
+}
+
 describe("adaptive limit", () => {
-  it("halves on a 1302, bounded by what was in flight", () => {
+  it("halves on a 1302 above anything admitted, bounded by what was in flight", () => {
     expect(onConcurrencyRefused(initialLimit(10, 10), rules, 0, 4).limit).toBe(4);
     expect(onConcurrencyRefused(initialLimit(4, 4), rules, 0, 3).limit).toBe(2);
+  });
+  it("steps down by one on a 1302 at a level Z.AI had admitted, and remembers the level", () => {
+    const s = onConcurrencyRefused(onAdmitted(initialLimit(4, 4), 4), rules, 0, 3);
+    expect(s).toMatchObject({ limit: 3, recoverTo: 4 });
+    // Never above what was in flight when it came back.
+    expect(onConcurrencyRefused(onAdmitted(initialLimit(4, 4), 4), rules, 0, 1).limit).toBe(1);
+  });
+  it("ignores a 1302 at a count the limit already forbids (granted above it elsewhere)", () => {
+    const s = onAdmitted(initialLimit(3, 3), 3);
+    expect(onConcurrencyRefused(s, rules, s.epoch, 3)).toBe(s);
+    expect(onConcurrencyRefused(s, rules, s.epoch, 5)).toBe(s);
   });
   it("never goes below 1", () => {
     let s = initialLimit(1, 1);
@@ -22,10 +38,20 @@ describe("adaptive limit", () => {
   });
   it("rises by one after a run of clean completions at full use, up to the ceiling", () => {
     let s = { ...initialLimit(4, 5, 3), limit: 2 };
-    for (let i = 0; i < 3; i++) s = onCompleted(s, rules, true);
-    expect(s.limit).toBe(3);
-    for (let i = 0; i < 9; i++) s = onCompleted(s, rules, true);
-    expect(s.limit).toBe(5);
+    s = complete(s, 3);
+    expect(s).toMatchObject({ limit: 3, probeFrom: 2 });
+    // The new level is proven by a few clean completions at it; the last of them counts toward the next rise.
+    s = complete(s, PROOF_COMPLETIONS);
+    expect(s).toMatchObject({ limit: 3, probeFrom: undefined, streak: 1 });
+    s = complete(s, 2 + PROOF_COMPLETIONS + 2 + 5);
+    expect(s).toMatchObject({ limit: 5, probeFrom: undefined });
+  });
+  it("a 1302 before a try is proven reverts it, even after some clean completions at it", () => {
+    let s = complete(onAdmitted(initialLimit(3, 5, 3), 3), 3);
+    s = complete(s, PROOF_COMPLETIONS - 1);
+    expect(s).toMatchObject({ limit: 4, probeFrom: 3 });
+    s = onConcurrencyRefused(s, rules, s.epoch, 3);
+    expect(s).toMatchObject({ limit: 3, probeFrom: undefined, probeAfter: 12 });
   });
   it("does not rise on completions that did not use the whole limit", () => {
     let s = { ...initialLimit(4, 4), limit: 2 };
@@ -46,14 +72,15 @@ describe("adaptive limit", () => {
   it("after a drop from a proven level, climbs back to it four times as often", () => {
     const r = { ...rules, increaseAfter: 8 };
     let s = onAdmitted(initialLimit(4, 4, 8), 4);
-    s = onConcurrencyRefused(s, r, s.epoch, 3);
+    s = onConcurrencyRefused(s, r, s.epoch, 2);
     expect(s).toMatchObject({ limit: 2, recoverTo: 4, probeAfter: 2 });
-    s = onCompleted(onCompleted(s, r, true), r, true);
+    s = complete(s, 2, r);
     expect(s).toMatchObject({ limit: 3, probeFrom: 2 });
     s = onConcurrencyRefused(s, r, s.epoch, 2);
     expect(s).toMatchObject({ limit: 2, recoverTo: 4, probeAfter: 2 });
-    for (let i = 0; i < 5; i++) s = onCompleted(s, r, true);
-    expect(s).toMatchObject({ limit: 4, recoverTo: undefined });
+    // 2 to try 3, proven by PROOF_COMPLETIONS (the last counting toward the next), 1 more to try 4, proven.
+    s = complete(s, 2 + PROOF_COMPLETIONS + 1 + PROOF_COMPLETIONS, r);
+    expect(s).toMatchObject({ limit: 4, probeFrom: undefined, recoverTo: undefined });
   });
   it("a try that reaches the level to climb back to and is refused stops the hurry (that level is not there)", () => {
     const r = { ...rules, increaseAfter: 8 };

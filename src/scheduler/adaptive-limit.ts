@@ -1,8 +1,9 @@
 /**
  * Learning one (account, model) concurrency limit from 1302 answers. Pure: state in, state out.
- * - On a 1302 above anything Z.AI admitted (a limit configured too high): multiplicative decrease. At a level Z.AI
- *   had admitted (it lowered the limit for a while, or counts ran ahead of its own): one step down. Never below 1,
- *   never above what was in flight when it came back; a 1302 at a count the limit already forbids changes nothing.
+ * - On a 1302 above anything Z.AI admitted (a limit configured too high): multiplicative decrease, to no more than
+ *   was in flight and no less than Z.AI admitted. At a level Z.AI had admitted (it lowered the limit for a while, or
+ *   counts ran ahead of its own): one step down, to no more than was in flight. Never below 1; a 1302 at a count
+ *   the limit already forbids changes nothing.
  * - Additive increase (+1) after a run of clean completions at full use, up to the ceiling. The new level counts as
  *   proven after a few clean completions at it, not one (a slot freed at Z.AI a moment before the plugin saw the end
  *   of its stream lets one request too many through now and then). A 1302 before that reverts the increase, and
@@ -19,7 +20,10 @@ export interface LimitState {
   limit: number;
   /** Upper bound for increases. */
   ceiling: number;
-  /** Clean completions counted toward the next increase (only those granted while the limit was fully used). */
+  /**
+   * Clean completions at this level (only those granted while the limit was fully used): the first PROOF_COMPLETIONS
+   * prove it, and all count toward the next increase.
+   */
   streak: number;
   /** Bumped on every change; a 1302 for a request granted in an older epoch is not counted again. */
   epoch: number;
@@ -48,7 +52,7 @@ const PROBE_BACKOFF = 4;
 const MAX_PROBE_BACKOFF = 64;
 /** Below a proven level, increases are tried this many times as often. */
 const RECOVERY_SPEEDUP = 4;
-/** Clean completions at full use that prove a level tried one higher. */
+/** Clean completions at full use that prove a level (a try one higher, or one a 1302 should be able to lower for a while only). */
 export const PROOF_COMPLETIONS = 3;
 
 export function initialLimit(start: number, ceiling: number, increaseAfter = 20, now = 0): LimitState {
@@ -96,58 +100,70 @@ export function onConcurrencyRefused(state: LimitState, rules: AdaptiveRules, gr
   // Refused with at least the limit's worth of others in flight: granted above the limit (by another process's
   // try, or a cap that changed meanwhile). It says nothing the limit does not already say.
   if (othersInFlight >= state.limit) return state;
-  const bound = Math.max(othersInFlight, 1);
-  const fast = Math.max(1, Math.ceil(rules.increaseAfter / RECOVERY_SPEEDUP));
-  const backedOff = Math.min(state.probeAfter * PROBE_BACKOFF, rules.increaseAfter * MAX_PROBE_BACKOFF);
-  let limit: number;
-  let probeAfter: number;
-  let recoverTo = state.recoverTo;
-  if (state.probeFrom !== undefined) {
-    // The last increase was refused: undo it. Below a proven level keep trying often, above it wait longer. A try
-    // that reached the level to climb back to and was refused says that level is gone (or was never real: counts
-    // taken at the grant can run ahead of Z.AI's across processes): stop hurrying back to it.
-    limit = state.probeFrom;
-    const hurry = recoverTo !== undefined && state.limit < recoverTo;
-    if (recoverTo !== undefined && state.limit >= recoverTo) recoverTo = undefined;
-    probeAfter = hurry ? fast : backedOff;
-  } else if (state.confirmed >= state.limit) {
-    // Refused at a level Z.AI had admitted: the real limit dropped, or counts ran ahead of Z.AI's (a slot freed
-    // there before the plugin saw its stream end; across processes a later grant can arrive first). One step down,
-    // and remember the level to climb back to: a real drop costs a 1302 per step, a false one no more than a step.
-    limit = state.limit - 1;
-    recoverTo = Math.max(recoverTo ?? 0, state.limit);
-    probeAfter = fast;
-  } else {
-    // Refused above anything admitted so far (a limit configured too high): the real limit is found.
-    limit = Math.floor(state.limit * rules.decreaseFactor);
-    probeAfter = backedOff;
-  }
-  // A failed try goes back to the level proven before it, whatever the counts: they were taken at the grant, and a
-  // request granted earlier can reach Z.AI after the try did and be the one refused.
-  if (state.probeFrom === undefined) limit = Math.min(limit, bound);
-  limit = Math.max(1, limit);
-  const next = { ...state, limit, streak: 0, probeFrom: undefined, probeAfter, recoverTo, confirmed: Math.min(state.confirmed, limit) };
+  const step = state.probeFrom !== undefined ? failedTry(state, rules) : state.confirmed >= state.limit ? admittedLevelRefused(state, rules, othersInFlight) : limitFound(state, rules, othersInFlight);
+  const limit = Math.max(1, step.limit);
+  const next = { ...state, ...step, limit, streak: 0, probeFrom: undefined, confirmed: Math.min(state.confirmed, limit) };
   return limit === state.limit ? next : { ...next, epoch: state.epoch + 1, changedAt: now };
 }
 
-/** A request completed cleanly. `saturated`: the pair was at its limit when it was granted. */
+type RefusalStep = Pick<LimitState, "limit" | "probeAfter" | "recoverTo">;
+
+/**
+ * The last increase was refused: undo it. Below a proven level keep trying often, above it wait longer. A try that
+ * reached the level to climb back to and was refused says that level is gone (or was never real): stop hurrying.
+ * Back to the level proven before, whatever the counts: they were taken at the grant, and a request granted earlier
+ * can reach Z.AI after the try did and be the one refused.
+ */
+function failedTry(state: LimitState, rules: AdaptiveRules): RefusalStep {
+  const hurry = state.recoverTo !== undefined && state.limit < state.recoverTo;
+  const reached = state.recoverTo !== undefined && state.limit >= state.recoverTo;
+  return { limit: state.probeFrom ?? state.limit, probeAfter: hurry ? hurried(rules) : backedOff(state, rules), recoverTo: reached ? undefined : state.recoverTo };
+}
+
+/**
+ * Refused at a level Z.AI had admitted: it lowered the limit, or counts ran ahead of its own (a slot freed there
+ * before the plugin saw its stream end; across processes a later grant can arrive first). One step down: a real
+ * drop costs a 1302 per step, a false one no more than a step. A level proven by clean completions is remembered and
+ * climbed back to soon; one only admitted (by counts that ran ahead, typically at start-up) is left like a found limit.
+ */
+function admittedLevelRefused(state: LimitState, rules: AdaptiveRules, othersInFlight: number): RefusalStep {
+  const limit = Math.min(state.limit - 1, othersInFlight);
+  if (state.streak < PROOF_COMPLETIONS) return { limit, probeAfter: backedOff(state, rules), recoverTo: state.recoverTo };
+  return { limit, probeAfter: hurried(rules), recoverTo: Math.max(state.recoverTo ?? 0, state.limit) };
+}
+
+/**
+ * Refused above anything admitted so far (a limit configured too high): the real limit is found, at most what was in
+ * flight, and not below what Z.AI admitted (a refusal counted below that came from a request that reached Z.AI after
+ * the one-higher try of the slow start did).
+ */
+function limitFound(state: LimitState, rules: AdaptiveRules, othersInFlight: number): RefusalStep {
+  const limit = Math.min(Math.floor(state.limit * rules.decreaseFactor), Math.max(othersInFlight, state.confirmed));
+  return { limit, probeAfter: backedOff(state, rules), recoverTo: state.recoverTo };
+}
+
+function hurried(rules: AdaptiveRules): number {
+  return Math.max(1, Math.ceil(rules.increaseAfter / RECOVERY_SPEEDUP));
+}
+
+function backedOff(state: LimitState, rules: AdaptiveRules): number {
+  return Math.min(state.probeAfter * PROBE_BACKOFF, rules.increaseAfter * MAX_PROBE_BACKOFF);
+}
+
+/**
+ * A request completed cleanly. `saturated`: the pair was at its limit when it was granted. The first
+ * PROOF_COMPLETIONS such completions at a level prove it (a try one higher is kept; a level at the ceiling too);
+ * all of them count toward the next increase.
+ */
 export function onCompleted(state: LimitState, rules: AdaptiveRules, saturated: boolean): LimitState {
   if (!rules.enabled || !saturated) return state;
-  let proven = state;
+  const streak = state.streak + 1;
   if (state.probeFrom !== undefined) {
-    if (state.streak + 1 < PROOF_COMPLETIONS) return { ...state, streak: state.streak + 1 };
-    const recovered = state.recoverTo !== undefined && state.limit >= state.recoverTo;
-    const recovering = state.recoverTo !== undefined && !recovered;
-    proven = {
-      ...state,
-      streak: 0,
-      probeFrom: undefined,
-      recoverTo: recovering ? state.recoverTo : undefined,
-      probeAfter: recovering ? Math.max(1, Math.ceil(rules.increaseAfter / RECOVERY_SPEEDUP)) : rules.increaseAfter,
-    };
+    if (streak < PROOF_COMPLETIONS) return { ...state, streak };
+    const recovering = state.recoverTo !== undefined && state.limit < state.recoverTo;
+    return { ...state, streak, probeFrom: undefined, recoverTo: recovering ? state.recoverTo : undefined, probeAfter: recovering ? hurried(rules) : rules.increaseAfter };
   }
-  if (proven.limit >= proven.ceiling) return proven;
-  const streak = proven.streak + 1;
-  if (streak < proven.probeAfter) return { ...proven, streak };
-  return { ...proven, limit: proven.limit + 1, streak: 0, epoch: proven.epoch + 1, probeFrom: proven.limit };
+  if (state.limit >= state.ceiling) return state.streak >= PROOF_COMPLETIONS ? state : { ...state, streak };
+  if (streak < state.probeAfter) return { ...state, streak };
+  return { ...state, limit: state.limit + 1, streak: 0, epoch: state.epoch + 1, probeFrom: state.limit };
 }

@@ -13,11 +13,14 @@ describe("adaptive limit", () => {
     expect(onConcurrencyRefused(initialLimit(10, 10), rules, 0, 4).limit).toBe(4);
     expect(onConcurrencyRefused(initialLimit(4, 4), rules, 0, 3).limit).toBe(2);
   });
-  it("steps down by one on a 1302 at a level Z.AI had admitted, and remembers the level", () => {
-    const s = onConcurrencyRefused(onAdmitted(initialLimit(4, 4), 4), rules, 0, 3);
-    expect(s).toMatchObject({ limit: 3, recoverTo: 4 });
+  it("steps down by one on a 1302 at a level Z.AI had admitted; climbs back soon only to a level proven by completions", () => {
+    const admitted = onAdmitted(initialLimit(4, 4), 4);
+    const proven = complete(admitted, PROOF_COMPLETIONS);
+    expect(onConcurrencyRefused(proven, rules, 0, 3)).toMatchObject({ limit: 3, recoverTo: 4, probeAfter: 1 });
+    // Only admitted (counts that ran ahead of Z.AI's can admit one too many, typically at start-up): a found limit.
+    expect(onConcurrencyRefused(admitted, rules, 0, 3)).toMatchObject({ limit: 3, recoverTo: undefined, probeAfter: 80 });
     // Never above what was in flight when it came back.
-    expect(onConcurrencyRefused(onAdmitted(initialLimit(4, 4), 4), rules, 0, 1).limit).toBe(1);
+    expect(onConcurrencyRefused(proven, rules, 0, 1).limit).toBe(1);
   });
   it("ignores a 1302 at a count the limit already forbids (granted above it elsewhere)", () => {
     const s = onAdmitted(initialLimit(3, 3), 3);
@@ -40,11 +43,13 @@ describe("adaptive limit", () => {
     let s = { ...initialLimit(4, 5, 3), limit: 2 };
     s = complete(s, 3);
     expect(s).toMatchObject({ limit: 3, probeFrom: 2 });
-    // The new level is proven by a few clean completions at it; the last of them counts toward the next rise.
+    // The new level is proven by a few clean completions at it; they count toward the next rise.
     s = complete(s, PROOF_COMPLETIONS);
-    expect(s).toMatchObject({ limit: 3, probeFrom: undefined, streak: 1 });
-    s = complete(s, 2 + PROOF_COMPLETIONS + 2 + 5);
-    expect(s).toMatchObject({ limit: 5, probeFrom: undefined });
+    expect(s).toMatchObject({ limit: 3, probeFrom: undefined, streak: PROOF_COMPLETIONS });
+    s = complete(s, 1);
+    expect(s).toMatchObject({ limit: 4, probeFrom: 3 });
+    s = complete(s, PROOF_COMPLETIONS + 1 + PROOF_COMPLETIONS + 5);
+    expect(s).toMatchObject({ limit: 5, probeFrom: undefined, streak: PROOF_COMPLETIONS });
   });
   it("a 1302 before a try is proven reverts it, even after some clean completions at it", () => {
     let s = complete(onAdmitted(initialLimit(3, 5, 3), 3), 3);
@@ -71,20 +76,20 @@ describe("adaptive limit", () => {
   });
   it("after a drop from a proven level, climbs back to it four times as often", () => {
     const r = { ...rules, increaseAfter: 8 };
-    let s = onAdmitted(initialLimit(4, 4, 8), 4);
+    let s = complete(onAdmitted(initialLimit(4, 4, 8), 4), PROOF_COMPLETIONS, r);
     s = onConcurrencyRefused(s, r, s.epoch, 2);
     expect(s).toMatchObject({ limit: 2, recoverTo: 4, probeAfter: 2 });
     s = complete(s, 2, r);
     expect(s).toMatchObject({ limit: 3, probeFrom: 2 });
     s = onConcurrencyRefused(s, r, s.epoch, 2);
     expect(s).toMatchObject({ limit: 2, recoverTo: 4, probeAfter: 2 });
-    // 2 to try 3, proven by PROOF_COMPLETIONS (the last counting toward the next), 1 more to try 4, proven.
+    // 2 to try 3, proven by PROOF_COMPLETIONS (counting toward the next), 1 more to try 4, proven.
     s = complete(s, 2 + PROOF_COMPLETIONS + 1 + PROOF_COMPLETIONS, r);
     expect(s).toMatchObject({ limit: 4, probeFrom: undefined, recoverTo: undefined });
   });
   it("a try that reaches the level to climb back to and is refused stops the hurry (that level is not there)", () => {
     const r = { ...rules, increaseAfter: 8 };
-    let s = onAdmitted(initialLimit(4, 4, 8), 4);
+    let s = complete(onAdmitted(initialLimit(4, 4, 8), 4), PROOF_COMPLETIONS, r);
     s = onConcurrencyRefused(s, r, s.epoch, 3);
     for (let i = 0; i < 4; i++) s = onCompleted(s, r, true);
     expect(s).toMatchObject({ limit: 4, probeFrom: 3, recoverTo: 4 });
@@ -95,6 +100,11 @@ describe("adaptive limit", () => {
     for (let i = 0; i < 8; i++) s = onCompleted(s, r, true);
     s = onConcurrencyRefused(s, r, s.epoch, 3);
     expect(s).toMatchObject({ limit: 3, probeAfter: 32 });
+  });
+  it("a limit found by the slow start is not set below what Z.AI admitted (the refused one reached it after the try)", () => {
+    const s = onAdmitted(initialLimit(10, 10, 20), 4);
+    expect(onConcurrencyRefused(s, rules, s.epoch, 2)).toMatchObject({ limit: 4, confirmed: 4 });
+    expect(onConcurrencyRefused(s, rules, s.epoch, 4)).toMatchObject({ limit: 4, confirmed: 4 });
   });
   it("a limit configured too high is found with one refusal, then probed rarely", () => {
     let s = onAdmitted(onAdmitted(initialLimit(10, 10, 20), 3), 4);

@@ -93,7 +93,7 @@ export const retrySchema = z.strictObject({
 
 export const adaptiveSchema = z.strictObject({
   enabled: z.boolean().default(true).describe("Learn each (account, model) limit from 1302 answers."),
-  decreaseFactor: z.number().gt(0).lt(1).default(0.5).describe("On a 1302 the limit is multiplied by this (never below 1)."),
+  decreaseFactor: z.number().gt(0).lt(1).default(0.5).describe("On a 1302 above anything Z.AI admitted (a limit configured too high) the limit is multiplied by this (never below 1); at a level it had admitted, the limit steps down by one."),
   increaseAfter: z.number().int().min(1).default(20).describe("Clean completions, at full use of the limit, before it rises by one."),
   recoverAfterMs: z
     .number()

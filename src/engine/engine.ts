@@ -89,6 +89,8 @@ export async function createEngine(provider: ProviderId, deps: EngineDeps, authK
   let quotaWrites = Promise.resolve();
   const lifecycle = createLifecycle({
     ledger,
+    // Other processes share the accounts: start round-robin somewhere else than they probably did.
+    rotationStart: ledger.kind === "local" ? 0 : Math.floor(deps.random() * 1_000_000),
     provider,
     keys: loaded.keys,
     settings: loaded.settings,

@@ -49,6 +49,8 @@ export interface LifecycleDeps {
   quotaFetch?: typeof globalThis.fetch;
   /** Each new quota reading, to persist for `status`. */
   onQuota?: ForesightDeps["onQuota"];
+  /** Where round-robin starts (see ForesightDeps); 0 when not given. */
+  rotationStart?: number;
 }
 
 /** One try of a request: a held slot, a chosen key, headers that carry it. Owned by the lifecycle. */
@@ -120,7 +122,7 @@ export function createLifecycle(deps: LifecycleDeps): Lifecycle {
   const reactions: Reactions = { pool, scheduler, notifier, settings, clock, random, answers, endpoint, models: knownModels };
   const retry = settings.retry;
   const slots = { inFlight: (a: string, m: string) => scheduler.inFlight(a, m), cap: (a: string, m: string) => limits.cap(a, m), waiting: (m: string) => scheduler.waiting(m), wakeAt: (t: number) => scheduler.wakeAt(t) };
-  const foresight = new Foresight({ pool, slots, settings, clock, quotaFetch: deps.quotaFetch, notifier, ...(deps.onQuota ? { onQuota: deps.onQuota } : {}) });
+  const foresight = new Foresight({ pool, slots, settings, clock, quotaFetch: deps.quotaFetch, notifier, rotationStart: deps.rotationStart ?? 0, ...(deps.onQuota ? { onQuota: deps.onQuota } : {}) });
   const held = new WeakMap<Attempt, HeldAttempt>();
   let seq = 0;
 

@@ -28,6 +28,11 @@ export interface ForesightDeps {
   /** A new quota reading (to persist for `status`); sessions = live sessions per account now. */
   onQuota?(account: string, reading: QuotaReading, sessions: number): void;
   queue?: TaskQueue;
+  /**
+   * Where round-robin starts (an index, taken modulo the usable accounts). Processes sharing the accounts start
+   * apart, so that their first sessions do not all go to the first account (each sees only its own load at first).
+   */
+  rotationStart?: number;
 }
 
 /** One request as foresight sees it. */
@@ -84,7 +89,7 @@ export class Foresight {
     const choice = chooseAccounts({
       usable: pool.usableAccounts(model, now),
       strategy: settings.rotation.strategy,
-      cursor: this.cursors.get(model) ?? 0,
+      cursor: this.cursors.get(model) ?? this.deps.rotationStart ?? 0,
       avoid,
       load: (a) => ({ inFlight: slots.inFlight(a, model), cap: slots.cap(a, model) }),
       ...(settings.quota.enabled

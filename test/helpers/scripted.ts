@@ -46,6 +46,7 @@ export function harness(options: {
   clock?: FakeClock;
   random?: () => number;
   provider?: ProviderId;
+  rotationStart?: number;
 }) {
   const clock = options.clock ?? new FakeClock();
   const { sink, toasts, logs } = recordingSink();
@@ -61,6 +62,7 @@ export function harness(options: {
     notifier,
     onEvent: (e) => events.push(e),
     ...(options.provider ? { provider: options.provider } : {}),
+    ...(options.rotationStart !== undefined ? { rotationStart: options.rotationStart } : {}),
   });
   const call = (model = "glm-4.7", url = "https://api.z.ai/api/coding/paas/v4/chat/completions", init: RequestInit = {}) =>
     fetch(url, { method: "POST", headers: { "content-type": "application/json", authorization: "Bearer placeholder" }, body: JSON.stringify({ model, stream: true }), ...init });

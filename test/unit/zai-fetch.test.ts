@@ -157,6 +157,15 @@ describe("zai fetch: rotation strategies", () => {
     expect(await accountsUsed("round-robin")).toEqual(["sk-a", "sk-b", "sk-c", "sk-a"]);
   });
 
+  it("round-robin starts where told: processes sharing the accounts send their first sessions to different ones", async () => {
+    const upstream = scriptedUpstream(() => sseOk());
+    const h = harness({ keys: keys("A:sk-a", "B:sk-b", "C:sk-c"), upstream, rotationStart: 4 });
+    const session = { headers: { "content-type": "application/json", "x-session-affinity": "s1" }, body: JSON.stringify({ model: "glm-4.7", stream: true }) };
+    await (await h.call("glm-4.7", undefined, session)).text();
+    await (await h.call()).text();
+    expect(upstream.calls.map((c) => c.key)).toEqual(["sk-b", "sk-c"]);
+  });
+
   it("fill-first keeps to the first account while it has a free slot", async () => {
     expect(await accountsUsed("fill-first")).toEqual(["sk-a", "sk-a", "sk-a", "sk-a"]);
   });

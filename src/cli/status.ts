@@ -12,6 +12,7 @@ import { accountStatuses, clearedByReset, describeSource, ignoredEntries, learne
 import { readSetup } from "./setup.js";
 import { quotaFilePath, readQuotaFile } from "../quota/quota-file.js";
 import { quotaLine, quotaStatus, type QuotaStatus } from "../quota/quota-status.js";
+import { generationOf, type Generation } from "./opencode-generation.js";
 
 export interface StatusOptions {
   provider: ProviderId;
@@ -28,6 +29,8 @@ export interface StatusReport {
   stateProblem?: string;
   configProblem?: string;
   keysFrom: string;
+  /** The installed OpenCode (`opencode --version`, OPENCODE_BIN) and the plugin API it loads; null when it cannot run. */
+  opencode: { version: string; generation: Generation | null } | null;
   accounts: Array<AccountStatus & { quota?: QuotaStatus }>;
   ignoredEntries: number;
   /** What a `--reset` cleared, and how many learned limits it left in place (only `--reset learned...` resets those). */
@@ -87,6 +90,7 @@ export async function statusCommand(cli: CliEnv, options: StatusOptions): Promis
     ...(read?.kind === "unreadable" ? { stateProblem: read.problem } : {}),
     ...(setup.keys.loadError ? { configProblem: setup.keys.loadError } : {}),
     keysFrom: describeSource(loaded?.keySource ?? "none", setup.keys.path, setup.keys.envVariable),
+    opencode: await installedOpencode(cli),
     accounts: accountStatuses({ keys, state, ids, now, startOf }).map((a) => {
       const quota = quotas && quotaStatus(quotas, options.provider, a.account, ids);
       return quota ? { ...a, quota } : a;
@@ -97,6 +101,11 @@ export async function statusCommand(cli: CliEnv, options: StatusOptions): Promis
   };
   cli.stdout(options.json ? `${JSON.stringify(report, null, 2)}\n` : renderStatus(report, now));
   return setup.keys.loadError ? 1 : 0;
+}
+
+async function installedOpencode(cli: CliEnv): Promise<StatusReport["opencode"]> {
+  const version = (await cli.opencodeVersion())?.trim();
+  return version ? { version, generation: generationOf(version) ?? null } : null;
 }
 
 /** Where a model's limit starts: the keys file's maxConcurrency, else the default for the model (as the plugin does). */
@@ -120,6 +129,7 @@ export function renderStatus(report: StatusReport, now: number): string {
   const keyCount = report.accounts.reduce((n, a) => n + a.keys.length, 0);
   lines.push(`${report.provider}: ${keyCount} key(s) in ${report.accounts.length} account(s) from ${report.keysFrom}`);
   lines.push(`state file: ${report.stateFile ?? "off (ZAI_STATE_FILE=off)"}`);
+  lines.push(`opencode: ${openCodeLine(report.opencode)}`);
   if (report.stateProblem) lines.push(`  warn  ${report.stateProblem}; showing no state`);
   if (report.configProblem) lines.push(`  FAIL  ${report.configProblem}`);
   for (const account of report.accounts) {
@@ -136,6 +146,11 @@ export function renderStatus(report: StatusReport, now: number): string {
   if (report.ledger) lines.push("", ...renderLedger(report.ledger));
   if (report.ignoredEntries > 0) lines.push("", `${report.ignoredEntries} state entr${report.ignoredEntries === 1 ? "y is" : "ies are"} for keys or accounts not configured now (ignored)`);
   return `${lines.join("\n")}\n`;
+}
+
+function openCodeLine(opencode: StatusReport["opencode"]): string {
+  if (!opencode) return "not found (set OPENCODE_BIN, or put opencode on PATH; `doctor` checks the setup)";
+  return opencode.generation ? `${opencode.version} (plugin API ${opencode.generation}.x)` : `${opencode.version} (unknown plugin API)`;
 }
 
 function displayName(key: { id: string; label: string }): string {

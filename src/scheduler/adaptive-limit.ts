@@ -52,7 +52,10 @@ const PROBE_BACKOFF = 4;
 const MAX_PROBE_BACKOFF = 64;
 /** Below a proven level, increases are tried this many times as often. */
 const RECOVERY_SPEEDUP = 4;
-/** Clean completions at full use that prove a level (a try one higher, or one a 1302 should be able to lower for a while only). */
+/**
+ * Clean completions at full use that prove a level: a try one higher is kept, and a level a 1302 later lowers is
+ * climbed back to soon.
+ */
 export const PROOF_COMPLETIONS = 3;
 
 export function initialLimit(start: number, ceiling: number, increaseAfter = 20, now = 0): LimitState {
@@ -72,8 +75,8 @@ export function withoutTry(state: LimitState): LimitState {
 
 /**
  * Time passed without a 1302 or a change: a limit below its ceiling is tried one higher. Steps taken this way stay
- * unproven (a 1302 reverts to the last proven level without halving) until a clean completion at the limit proves
- * them. Called before the state is used.
+ * unproven (a 1302 reverts to the last proven level) until clean completions at the limit prove them. Called before
+ * the state is used.
  */
 export function onQuiet(state: LimitState, rules: AdaptiveRules, now: number): LimitState {
   if (!rules.enabled || rules.recoverAfterMs <= 0 || state.limit >= state.ceiling) return state;

@@ -13,7 +13,7 @@ async function fakeOpencode(box: Sandbox, version: string): Promise<Record<strin
 
 beforeAll(ensureBuilt, 180_000);
 
-describe("doctor knows which OpenCode is installed", () => {
+describe("doctor and status know which OpenCode is installed", () => {
   it("OpenCode 2.x: checks `plugins` (not 1.x's `plugin`) and the providers its options serve", async () => {
     const box = await sandbox();
     const v2 = { $schema: "https://opencode.ai/config.json", plugins: [{ package: "oc-zai-multi-account", options: { providers: ["zai-coding-plan"] } }] };
@@ -30,6 +30,17 @@ describe("doctor knows which OpenCode is installed", () => {
     const run = await cli(box, ["doctor"], await fakeOpencode(box, "2.0.24"));
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(/FAIL {2}oc-zai-multi-account is not in the "plugins" list .*under "plugin", which only OpenCode 1\.x reads/);
+  });
+
+  it("status names the installed OpenCode and the plugin API it loads (or that none was found)", async () => {
+    const box = await sandbox();
+    await correctSetup(box);
+    const v2 = await cli(box, ["status"], await fakeOpencode(box, "opencode 2.0.24"));
+    expect(v2.stdout).toContain("opencode: opencode 2.0.24 (plugin API 2.x)");
+    const json = await cli(box, ["status", "--json"], await fakeOpencode(box, "1.18.33"));
+    expect((JSON.parse(json.stdout) as { opencode: unknown }).opencode).toEqual({ version: "1.18.33", generation: 1 });
+    const none = await cli(box, ["status"]);
+    expect(none.stdout).toContain("opencode: not found (set OPENCODE_BIN, or put opencode on PATH");
   });
 
   it("OpenCode 1.x: names the version and keeps the 1.x load check", async () => {

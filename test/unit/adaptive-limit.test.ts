@@ -51,6 +51,12 @@ describe("adaptive limit", () => {
     s = complete(s, PROOF_COMPLETIONS + 1 + PROOF_COMPLETIONS + 5);
     expect(s).toMatchObject({ limit: 5, probeFrom: undefined, streak: PROOF_COMPLETIONS });
   });
+  it("a failed try goes back to its proven level even when the refused request counted fewer others", () => {
+    // Traced in L2: a waiter granted (with 2 others) before the try reached Z.AI after it and was the one refused.
+    const s = complete(onAdmitted(initialLimit(3, 5, 3), 3), 3);
+    expect(s).toMatchObject({ limit: 4, probeFrom: 3 });
+    expect(onConcurrencyRefused(s, rules, s.epoch, 2)).toMatchObject({ limit: 3, probeFrom: undefined });
+  });
   it("a 1302 before a try is proven reverts it, even after some clean completions at it", () => {
     let s = complete(onAdmitted(initialLimit(3, 5, 3), 3), 3);
     s = complete(s, PROOF_COMPLETIONS - 1);

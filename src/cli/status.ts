@@ -129,9 +129,9 @@ export function renderStatus(report: StatusReport, now: number): string {
   const keyCount = report.accounts.reduce((n, a) => n + a.keys.length, 0);
   lines.push(`${report.provider}: ${keyCount} key(s) in ${report.accounts.length} account(s) from ${report.keysFrom}`);
   lines.push(`state file: ${report.stateFile ?? "off (ZAI_STATE_FILE=off)"}`);
-  lines.push(`opencode: ${openCodeLine(report.opencode)}`);
   if (report.stateProblem) lines.push(`  warn  ${report.stateProblem}; showing no state`);
   if (report.configProblem) lines.push(`  FAIL  ${report.configProblem}`);
+  lines.push(`opencode: ${openCodeLine(report.opencode)}`);
   for (const account of report.accounts) {
     lines.push("", `account ${account.account}: ${account.usable ? "usable" : account.why}`);
     const width = Math.max(...account.keys.map((k) => displayName(k).length));

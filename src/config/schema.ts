@@ -93,8 +93,8 @@ export const retrySchema = z.strictObject({
 
 export const adaptiveSchema = z.strictObject({
   enabled: z.boolean().default(true).describe("Learn each (account, model) limit from 1302 answers."),
-  decreaseFactor: z.number().gt(0).lt(1).default(0.5).describe("On a 1302 above anything Z.AI admitted (a limit configured too high) the limit is multiplied by this (never below 1); at a level it had admitted, the limit steps down by one."),
-  increaseAfter: z.number().int().min(1).default(20).describe("Clean completions, at full use of the limit, before it rises by one."),
+  decreaseFactor: z.number().gt(0).lt(1).default(0.5).describe("On a 1302 above anything Z.AI admitted (a limit configured too high) the limit is multiplied by this (never below 1); at a level it had admitted, the limit goes down to what was in flight (one step when the account was full)."),
+  increaseAfter: z.number().int().min(1).default(20).describe("Clean completions, at full use of the limit, before it rises by one (the first 3 at a new level prove it, so rises come at least 4 apart)."),
   recoverAfterMs: z
     .number()
     .int()

@@ -1,4 +1,4 @@
-import type { LimitState } from "../scheduler/adaptive-limit.js";
+import { withdrawsTry, type LimitState } from "../scheduler/adaptive-limit.js";
 
 /** Where slots live: this process only, every process of the user on this machine, or Redis (many machines). */
 export type LedgerKind = "local" | "machine" | "redis";
@@ -63,7 +63,10 @@ export interface SharedLimit {
  * obey (measured: the 1302s of a limit configured 10 with a real 3 across three processes).
  */
 export function acceptsLimit(known: LimitState | undefined, incoming: LimitState): boolean {
-  if (known === undefined || incoming.limit <= known.limit) return true;
+  if (known === undefined) return true;
+  // A process that joined during a try starts one below it at the same epoch; that is not the try's outcome.
+  if (withdrawsTry(known, incoming)) return false;
+  if (incoming.limit <= known.limit) return true;
   // A raise: one step, from a state that has seen the known one (epochs travel with the states processes take from
   // each other). A process completing under a try one higher that was refused meanwhile would re-publish the try.
   return incoming.limit === known.limit + 1 && incoming.epoch > known.epoch;

@@ -215,7 +215,8 @@ export class RedisLedger implements SlotLedger {
     if (this.held.has(id)) return; // the same grant, seen twice (script answer and pub/sub)
     const pending = this.pending.get(id);
     if (!pending) {
-      // Timed out or aborted while the grant was on its way: give the slot back.
+      // Timed out or aborted while the grant was on its way: give the slot back. (Also the pub/sub copy of a grant
+      // taken from a script's answer and already released: then the slot is free and this frees nothing.)
       if (grantedModel !== undefined) this.releaseSlot(id, account, grantedModel);
       return;
     }

@@ -154,7 +154,8 @@ return {string.sub(g, 1, sp - 1), tonumber(string.sub(g, sp + 1))}
 
 /**
  * ARGV: p, now, ttl, field, limitJSON. Stores and publishes a learned limit state unless it is a stale raise (more
- * than one step above the stored one, or not from a later epoch: see acceptsLimit in ledger.ts). Returns 1 when stored.
+ * than one step above the stored one, or not from a later epoch) or a try withdrawn by a process that joined during
+ * it (see acceptsLimit in ledger.ts). Returns 1 when stored.
  */
 export const PUBLISH_LIMIT = `${COMMON}
 local field, raw = ARGV[4], ARGV[5]
@@ -164,7 +165,10 @@ if known then
   local ok, k = pcall(cjson.decode, known)
   if ok and type(k) == 'table' and type(k.state) == 'table' then
     local have, want = tonumber(k.state.limit), tonumber(incoming.state.limit)
-    if want > have and (want > have + 1 or tonumber(incoming.state.epoch or 0) <= tonumber(k.state.epoch or 0)) then return 0 end
+    local knownEpoch, epoch = tonumber(k.state.epoch or 0), tonumber(incoming.state.epoch or 0)
+    if want > have and (want > have + 1 or epoch <= knownEpoch) then return 0 end
+    -- withdrawsTry: one below at the same epoch is a process that joined during a try, not the try's outcome.
+    if epoch == knownEpoch and incoming.state.probeFrom == nil and want == have - 1 then return 0 end
   end
 end
 redis.call('HSET', p .. 'limits', field, raw)

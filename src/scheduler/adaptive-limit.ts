@@ -2,8 +2,8 @@
  * Learning one (account, model) concurrency limit from 1302 answers. Pure: state in, state out.
  * - On a 1302 above anything Z.AI admitted (a limit configured too high): multiplicative decrease, to no more than
  *   was in flight and no less than Z.AI admitted. At a level Z.AI had admitted (it lowered the limit for a while, or
- *   counts ran ahead of its own): one step down, to no more than was in flight. Never below 1; a 1302 at a count
- *   the limit already forbids changes nothing.
+ *   counts ran ahead of its own): down to what was in flight (one step when the account was full). Never below 1; a
+ *   1302 at a count the limit already forbids changes nothing.
  * - Additive increase (+1) after a run of clean completions at full use, up to the ceiling. The new level counts as
  *   proven after a few clean completions at it, not one (a slot freed at Z.AI a moment before the plugin saw the end
  *   of its stream lets one request too many through now and then). A 1302 before that reverts the increase, and
@@ -67,10 +67,19 @@ export function provenLevel(state: LimitState): number {
   return state.probeFrom ?? state.limit;
 }
 
+/**
+ * `incoming` is one below `known` at the same epoch: what `withoutTry` gives a process that joined while `known`'s try
+ * was under way (or just proven). Not to be taken over it (it would end the try without an outcome, or undo its
+ * proof): every change of a limit comes with a new epoch, a refused try included.
+ */
+export function withdrawsTry(known: LimitState, incoming: LimitState): boolean {
+  return incoming.epoch === known.epoch && incoming.probeFrom === undefined && incoming.limit === known.limit - 1;
+}
+
 /** The state without a try under way (for a process joining later: whoever made the try may be gone). */
 export function withoutTry(state: LimitState): LimitState {
   if (state.probeFrom === undefined) return state;
-  return { ...state, limit: state.probeFrom, probeFrom: undefined, streak: 0, confirmed: Math.min(state.confirmed, state.probeFrom) };
+  return { ...state, limit: state.probeFrom, probeFrom: undefined, streak: PROOF_COMPLETIONS, confirmed: Math.min(state.confirmed, state.probeFrom) };
 }
 
 /**
@@ -105,7 +114,9 @@ export function onConcurrencyRefused(state: LimitState, rules: AdaptiveRules, gr
   if (othersInFlight >= state.limit) return state;
   const step = state.probeFrom !== undefined ? failedTry(state, rules) : state.confirmed >= state.limit ? admittedLevelRefused(state, rules, othersInFlight) : limitFound(state, rules, othersInFlight);
   const limit = Math.max(1, step.limit);
-  const next = { ...state, ...step, limit, streak: 0, probeFrom: undefined, confirmed: Math.min(state.confirmed, limit) };
+  // Back from a failed try, the level is the one proven before it; any other step lands on a level still to prove.
+  const streak = state.probeFrom !== undefined ? PROOF_COMPLETIONS : 0;
+  const next = { ...state, ...step, limit, streak, probeFrom: undefined, confirmed: Math.min(state.confirmed, limit) };
   return limit === state.limit ? next : { ...next, epoch: state.epoch + 1, changedAt: now };
 }
 
@@ -125,14 +136,14 @@ function failedTry(state: LimitState, rules: AdaptiveRules): RefusalStep {
 
 /**
  * Refused at a level Z.AI had admitted: it lowered the limit, or counts ran ahead of its own (a slot freed there
- * before the plugin saw its stream end; across processes a later grant can arrive first). One step down: a real
- * drop costs a 1302 per step, a false one no more than a step. A level proven by clean completions is remembered and
- * climbed back to soon; one only admitted (by counts that ran ahead, typically at start-up) is left like a found limit.
+ * before the plugin saw its stream end; across processes a later grant can arrive first). Down to what was in flight
+ * when the refused request was granted (one step when the account was full), not halved: a false drop then costs no
+ * more than that step. A level proven by clean completions is remembered and climbed back to soon; one only admitted
+ * (by counts that ran ahead, typically at start-up) is left like a found limit.
  */
 function admittedLevelRefused(state: LimitState, rules: AdaptiveRules, othersInFlight: number): RefusalStep {
-  const limit = Math.min(state.limit - 1, othersInFlight);
-  if (state.streak < PROOF_COMPLETIONS) return { limit, probeAfter: backedOff(state, rules), recoverTo: state.recoverTo };
-  return { limit, probeAfter: hurried(rules), recoverTo: Math.max(state.recoverTo ?? 0, state.limit) };
+  if (state.streak < PROOF_COMPLETIONS) return { limit: othersInFlight, probeAfter: backedOff(state, rules), recoverTo: state.recoverTo };
+  return { limit: othersInFlight, probeAfter: hurried(rules), recoverTo: Math.max(state.recoverTo ?? 0, state.limit) };
 }
 
 /**
@@ -141,7 +152,7 @@ function admittedLevelRefused(state: LimitState, rules: AdaptiveRules, othersInF
  * the one-higher try of the slow start did).
  */
 function limitFound(state: LimitState, rules: AdaptiveRules, othersInFlight: number): RefusalStep {
-  const limit = Math.min(Math.floor(state.limit * rules.decreaseFactor), Math.max(othersInFlight, state.confirmed));
+  const limit = Math.max(state.confirmed, Math.min(Math.floor(state.limit * rules.decreaseFactor), othersInFlight));
   return { limit, probeAfter: backedOff(state, rules), recoverTo: state.recoverTo };
 }
 
@@ -154,12 +165,13 @@ function backedOff(state: LimitState, rules: AdaptiveRules): number {
 }
 
 /**
- * A request completed cleanly. `saturated`: the pair was at its limit when it was granted. The first
- * PROOF_COMPLETIONS such completions at a level prove it (a try one higher is kept; a level at the ceiling too);
- * all of them count toward the next increase.
+ * A request completed cleanly. `saturated`: the pair was at its limit when it was granted; `grantEpoch`: the limit's
+ * epoch then (a request granted before the last change says nothing about the level now: a try one higher is not
+ * proven by requests sent under the level below). The first PROOF_COMPLETIONS such completions at a level prove it (a
+ * try one higher is kept; a level at the ceiling too); all of them count toward the next increase.
  */
-export function onCompleted(state: LimitState, rules: AdaptiveRules, saturated: boolean): LimitState {
-  if (!rules.enabled || !saturated) return state;
+export function onCompleted(state: LimitState, rules: AdaptiveRules, saturated: boolean, grantEpoch = state.epoch): LimitState {
+  if (!rules.enabled || !saturated || grantEpoch !== state.epoch) return state;
   const streak = state.streak + 1;
   if (state.probeFrom !== undefined) {
     if (streak < PROOF_COMPLETIONS) return { ...state, streak };

@@ -1,7 +1,7 @@
 import { DEFAULT_MODEL_LIMITS, DEFAULT_OTHER_MODEL_LIMIT, type Settings } from "../config/schema.js";
 import { pairKey } from "../pool/pool-state.js";
 import type { Clock } from "../util/clock.js";
-import { admissionCap, initialLimit, onAdmitted, onCompleted, onConcurrencyRefused, onQuiet, type AdaptiveRules, type LimitState } from "./adaptive-limit.js";
+import { admissionCap, initialLimit, onAdmitted, onCompleted, onConcurrencyRefused, onQuiet, withdrawsTry, type AdaptiveRules, type LimitState } from "./adaptive-limit.js";
 
 export interface LimitChange {
   account: string;
@@ -32,11 +32,12 @@ export class Limits {
 
   /**
    * Takes the state another process learned for the same account, as it is (the ceiling stays this one's). An older
-   * epoch than the one here is a message overtaken by a later change: taking it would count a 1302 twice.
+   * epoch than the one here is a message overtaken by a later change: taking it would count a 1302 twice. A try under
+   * way here is not ended by a process that joined during it (`withdrawsTry`).
    */
   replace(account: string, model: string, state: LimitState): void {
     const before = this.get(account, model);
-    if (state.epoch < before.epoch) return;
+    if (state.epoch < before.epoch || withdrawsTry(before, state)) return;
     this.states.set(pairKey(account, model), { ...state, ceiling: before.ceiling });
   }
 
@@ -80,8 +81,9 @@ export class Limits {
     this.update(account, model, (s, rules) => onConcurrencyRefused(s, rules, grantEpoch, othersInFlight, this.now()), "1302");
   }
 
-  completed(account: string, model: string, saturated: boolean): void {
-    this.update(account, model, (s, rules) => onCompleted(s, rules, saturated), "clean-run");
+  /** A request granted at `grantEpoch` completed cleanly; `saturated`: the pair was at its limit when it was granted. */
+  completed(account: string, model: string, saturated: boolean, grantEpoch: number): void {
+    this.update(account, model, (s, rules) => onCompleted(s, rules, saturated, grantEpoch), "clean-run");
   }
 
   /** Learned limits that differ from where they started, for the state file and `status`. */

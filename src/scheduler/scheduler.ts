@@ -176,7 +176,7 @@ export class Scheduler {
         released = true;
         const effect = OUTCOME_EFFECTS[outcome];
         let result = none;
-        if (effect.learn === "completed") this.limits.completed(account, model, others + 1 >= state.limit);
+        if (effect.learn === "completed") this.limits.completed(account, model, others + 1 >= state.limit, state.epoch);
         if (effect.learn === "refused") {
           if (explainedByCancel(grantedAt, this.lastCancelFreed.get(pair), this.cancelGraceMs)) {
             result = { limitLowered: false, explained: true };

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SlotGrant } from "../../src/ledger/ledger.js";
 import { RedisLedger } from "../../src/ledger/redis-ledger.js";
 import { ACQUIRE, RELEASE } from "../../src/ledger/redis-scripts.js";
+import { withoutTry } from "../../src/scheduler/adaptive-limit.js";
 import { SharedLedger } from "../../src/ledger/shared-ledger.js";
 import { QueueTimeoutError } from "../../src/scheduler/errors.js";
 import { systemClock } from "../../src/util/clock.js";
@@ -120,6 +121,25 @@ describe.skipIf(!available && !ci)("Redis ledger against a real redis-server", (
     const seen: Array<{ limit: number; confirmed: number; probeFrom: number | undefined }> = [];
     late.onLimit(({ state }) => seen.push({ limit: state.limit, confirmed: state.confirmed, probeFrom: state.probeFrom }));
     expect(seen).toEqual([{ limit: 3, confirmed: 3, probeFrom: undefined }]);
+  });
+
+  it("a process that joined during a try does not end it by publishing the level below at the same epoch", async () => {
+    const p = prefix();
+    const [a, b] = [await ledger(p), await ledger(p)];
+    const published: number[] = [];
+    b.onLimit(({ state }) => published.push(state.limit));
+    const trying = { limit: 4, ceiling: 10, streak: 0, epoch: 2, confirmed: 4, probeFrom: 3, probeAfter: 20, recoverTo: undefined, changedAt: 0 };
+    a.publishLimit({ account: "A", model: "m", state: trying });
+    await until(() => published.includes(4));
+    const late = await ledger(p);
+    late.publishLimit({ account: "A", model: "m", state: withoutTry(trying) }); // its first clean completion would
+    const proven = { ...trying, probeFrom: undefined, streak: 3 };
+    a.publishLimit({ account: "A", model: "m", state: { ...proven, streak: 4 } }); // proven: 4, same epoch
+    await until(() => published.length === 2);
+    late.publishLimit({ account: "A", model: "m", state: withoutTry(trying) }); // nor after the proof
+    a.publishLimit({ account: "A", model: "m", state: { ...proven, streak: 5 } });
+    await until(() => published.length === 3);
+    expect(published).toEqual([4, 4, 4]);
   });
 
   it("never grants above the latest limit any process published, whatever cap a waiter was sent with", async () => {

@@ -85,7 +85,7 @@ describe("attachStateSync", () => {
     const b = await attach(path, clock);
     expect(b.limits.limit("personal", "glm-4.7")).toBe(5);
     expect(b.limits.get("personal", "glm-4.7").probeAfter).toBe(patience);
-    for (let i = 0; i < 20; i++) b.limits.completed("personal", "glm-4.7", true);
+    for (let i = 0; i < 20; i++) b.limits.completed("personal", "glm-4.7", true, b.limits.get("personal", "glm-4.7").epoch);
     expect(b.limits.limit("personal", "glm-4.7")).toBe(5); // not tried again after the default 20
     await b.sync.close();
   });
@@ -95,7 +95,7 @@ describe("attachStateSync", () => {
     const clock = new FakeClock();
     const a = await attach(path, clock);
     learnLimit(a.limits, "personal", "glm-4.7", 5);
-    for (let i = 0; i < a.limits.get("personal", "glm-4.7").probeAfter; i++) a.limits.completed("personal", "glm-4.7", true);
+    for (let i = 0; i < a.limits.get("personal", "glm-4.7").probeAfter; i++) a.limits.completed("personal", "glm-4.7", true, a.limits.get("personal", "glm-4.7").epoch);
     expect(a.limits.limit("personal", "glm-4.7")).toBe(6); // trying 6
     await a.sync.syncNow();
     expect((await readJson(path)).providers[PROVIDER]!.limits.personal?.["glm-4.7"]?.limit).toBe(5);

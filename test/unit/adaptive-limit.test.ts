@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { admissionCap, initialLimit, onAdmitted, onCompleted, onConcurrencyRefused, PROOF_COMPLETIONS, type AdaptiveRules, type LimitState } from "../../src/scheduler/adaptive-limit.js";
+import { admissionCap, initialLimit, onAdmitted, onCompleted, onConcurrencyRefused, PROOF_COMPLETIONS, withdrawsTry, withoutTry, type AdaptiveRules, type LimitState } from "../../src/scheduler/adaptive-limit.js";
 
 const rules = { enabled: true, decreaseFactor: 0.5, increaseAfter: 3, recoverAfterMs: 0 };
 
@@ -13,7 +13,7 @@ describe("adaptive limit", () => {
     expect(onConcurrencyRefused(initialLimit(10, 10), rules, 0, 4).limit).toBe(4);
     expect(onConcurrencyRefused(initialLimit(4, 4), rules, 0, 3).limit).toBe(2);
   });
-  it("steps down by one on a 1302 at a level Z.AI had admitted; climbs back soon only to a level proven by completions", () => {
+  it("goes down to what was in flight on a 1302 at a level Z.AI had admitted; climbs back soon only to a level proven by completions", () => {
     const admitted = onAdmitted(initialLimit(4, 4), 4);
     const proven = complete(admitted, PROOF_COMPLETIONS);
     expect(onConcurrencyRefused(proven, rules, 0, 3)).toMatchObject({ limit: 3, recoverTo: 4, probeAfter: 1 });
@@ -74,11 +74,28 @@ describe("adaptive limit", () => {
     for (let i = 0; i < 3; i++) s = onCompleted(s, rules, true);
     expect(s).toMatchObject({ limit: 5, probeFrom: 4 });
     s = onConcurrencyRefused(s, rules, s.epoch, 4);
-    expect(s).toMatchObject({ limit: 4, probeFrom: undefined, probeAfter: 12 });
-    for (let i = 0; i < 11; i++) s = onCompleted(s, rules, true);
+    // Back at the level proven before the try, which stays proven (its completions count toward the next try).
+    expect(s).toMatchObject({ limit: 4, probeFrom: undefined, probeAfter: 12, streak: PROOF_COMPLETIONS });
+    s = complete(s, 12 - PROOF_COMPLETIONS - 1);
     expect(s.limit).toBe(4);
     s = onCompleted(s, rules, true);
     expect(s.limit).toBe(5);
+  });
+  it("a try is not proven by requests granted before it (under the level below)", () => {
+    let s = complete(onAdmitted(initialLimit(3, 5, 3), 3), 3);
+    expect(s).toMatchObject({ limit: 4, probeFrom: 3 });
+    const before = s.epoch - 1;
+    for (let i = 0; i < 5; i++) s = onCompleted(s, rules, true, before);
+    expect(s).toMatchObject({ limit: 4, probeFrom: 3, streak: 0 });
+    s = complete(s, PROOF_COMPLETIONS);
+    expect(s).toMatchObject({ limit: 4, probeFrom: undefined });
+  });
+  it("a proven level stays proven after a failed try above it: a later drop from it is climbed back soon", () => {
+    let s = complete(onAdmitted(initialLimit(4, 8, 3), 4), 3);
+    expect(s).toMatchObject({ limit: 5, probeFrom: 4 });
+    s = onConcurrencyRefused(s, rules, s.epoch, 4);
+    s = onConcurrencyRefused(s, rules, s.epoch, 3);
+    expect(s).toMatchObject({ limit: 3, recoverTo: 4, probeAfter: 1 });
   });
   it("after a drop from a proven level, climbs back to it four times as often", () => {
     const r = { ...rules, increaseAfter: 8 };
@@ -111,6 +128,9 @@ describe("adaptive limit", () => {
     const s = onAdmitted(initialLimit(10, 10, 20), 4);
     expect(onConcurrencyRefused(s, rules, s.epoch, 2)).toMatchObject({ limit: 4, confirmed: 4 });
     expect(onConcurrencyRefused(s, rules, s.epoch, 4)).toMatchObject({ limit: 4, confirmed: 4 });
+    // Not halved below it either: 7 admitted of a configured 10.
+    const seven = onAdmitted(initialLimit(10, 10, 20), 7);
+    expect(onConcurrencyRefused(seven, rules, seven.epoch, 7)).toMatchObject({ limit: 7 });
   });
   it("a limit configured too high is found with one refusal, then probed rarely", () => {
     let s = onAdmitted(onAdmitted(initialLimit(10, 10, 20), 3), 4);
@@ -124,6 +144,14 @@ describe("adaptive limit", () => {
     s = onAdmitted(s, 2);
     expect(admissionCap(s, rules)).toBe(3);
     expect(admissionCap(s, { ...rules, enabled: false })).toBe(10);
+  });
+  it("knows a try taken back by a process that joined during it from the try's real outcomes", () => {
+    const trying = complete(onAdmitted(initialLimit(3, 5, 3), 3), 3);
+    expect(withdrawsTry(trying, withoutTry(trying))).toBe(true);
+    expect(withdrawsTry(trying, onConcurrencyRefused(trying, rules, trying.epoch, 3))).toBe(false); // failed: new epoch
+    const proven = complete(trying, PROOF_COMPLETIONS);
+    expect(withdrawsTry(trying, proven)).toBe(false);
+    expect(withdrawsTry(proven, withoutTry(trying))).toBe(true); // the joiner's state arriving after the proof
   });
   it("does nothing when turned off", () => {
     const off = { ...rules, enabled: false };

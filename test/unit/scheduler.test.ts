@@ -121,7 +121,7 @@ describe("Scheduler", () => {
     expect(second?.account).toBe("A");
   });
 
-  it("lowers the limit on a refused lease and ignores stale refusals", async () => {
+  it("lowers the limit on a refused lease (to what Z.AI admitted, while learning) and ignores stale refusals", async () => {
     const { scheduler, limits } = setup({ m: { maxConcurrency: 4 } }, true);
     const leases: Lease[] = [];
     for (let i = 0; i < 4; i++) {
@@ -130,8 +130,8 @@ describe("Scheduler", () => {
       leases.push(lease);
     }
     leases[3]!.release("refused");
-    expect(limits.limit("A", "m")).toBe(2);
+    expect(limits.limit("A", "m")).toBe(3);
     leases[2]!.release("refused");
-    expect(limits.limit("A", "m")).toBe(2);
+    expect(limits.limit("A", "m")).toBe(3);
   });
 });

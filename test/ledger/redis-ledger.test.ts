@@ -7,6 +7,7 @@ import { withoutTry } from "../../src/scheduler/adaptive-limit.js";
 import { SharedLedger } from "../../src/ledger/shared-ledger.js";
 import { QueueTimeoutError } from "../../src/scheduler/errors.js";
 import { systemClock } from "../../src/util/clock.js";
+import { FakeClock } from "../helpers/fake-clock.js";
 import { request, until } from "./helpers.js";
 import { redisAvailable, startRedis, type RedisServer } from "./redis-server.js";
 
@@ -64,11 +65,37 @@ describe.skipIf(!available && !ci)("Redis ledger against a real redis-server", (
     redis.defineCommand("releaseSlot", { numberOfKeys: 0, lua: RELEASE });
     const run = (name: string, ...args: Array<string | number>) => (redis as unknown as Record<string, (...a: Array<string | number>) => Promise<unknown>>)[name]!(p, Date.now(), 10_000, ...args);
     const waiter = (ch: string) => JSON.stringify({ ch, holder: "host 1", cands: ["A"], caps: { A: 1 } });
-    expect(await run("acquireSlot", "one", "m", waiter("ch-1"), Date.now() + 10_000)).toEqual(["A", 0]);
-    expect(await run("acquireSlot", "two", "m", waiter("ch-2"), Date.now() + 10_000)).toBeNull();
-    expect(await run("releaseSlot", "one", "A", "m")).toEqual(["ch-2", "two A 0 m"]);
-    expect(await run("releaseSlot", "two", "A", "m")).toEqual([]);
-    redis.disconnect();
+    try {
+      expect(await run("acquireSlot", "one", "m", waiter("ch-1"), Date.now() + 10_000)).toEqual(["A", 0]);
+      expect(await run("acquireSlot", "two", "m", waiter("ch-2"), Date.now() + 10_000)).toBeNull();
+      expect(await run("releaseSlot", "one", "A", "m")).toEqual(["ch-2", "two A 0 m"]);
+      expect(await run("releaseSlot", "two", "A", "m")).toEqual([]);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it("a slot freed here reaches this process's own waiter from the script's answer, even with pub/sub down", async () => {
+    const p = prefix();
+    // The ledger's clock never moves: its periodic pick-up of missed grants never runs, so only the answer can deliver.
+    const clock = new FakeClock();
+    const a = new RedisLedger({ url: server.url, clock, fallback: SharedLedger.local(clock), onWarning: () => {}, prefix: p });
+    await a.start();
+    open.push(a);
+    const held = await a.acquire(request(["A"], 1), (g) => g);
+    let next: SlotGrant | undefined;
+    void a.acquire(request(["A"], 1), (g) => g).then((g) => (next = g));
+    await until(async () => (await a.status()).pairs[0]?.queued === 1);
+    const admin = new Redis(server.url);
+    try {
+      await admin.client("KILL", "TYPE", "pubsub"); // the grant's message will find nobody subscribed
+      held.release();
+      await until(() => next !== undefined, 2_000);
+      expect(next!.account).toBe("A");
+      next!.release();
+    } finally {
+      admin.disconnect();
+    }
   });
 
   it("a timed-out waiter leaves the queue; status names holders", async () => {

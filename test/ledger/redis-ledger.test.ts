@@ -135,7 +135,8 @@ describe.skipIf(!available && !ci)("Redis ledger against a real redis-server", (
     await until(() => lateSeen.length === 1);
   });
 
-  it("a process joining later starts from the proven level, not from a try one higher stored by a process since gone", async () => {
+  /** Process `a` publishes a try of 4 (from 3) on a fresh prefix; `published` is what process `b` hears. */
+  async function tryUnderWay() {
     const p = prefix();
     const [a, b] = [await ledger(p), await ledger(p)];
     const published: number[] = [];
@@ -143,6 +144,11 @@ describe.skipIf(!available && !ci)("Redis ledger against a real redis-server", (
     const trying = { limit: 4, ceiling: 10, streak: 0, epoch: 2, confirmed: 4, probeFrom: 3, probeAfter: 20, recoverTo: undefined, changedAt: 0 };
     a.publishLimit({ account: "A", model: "m", state: trying });
     await until(() => published.includes(4)); // stored before it is published
+    return { p, a, published, trying };
+  }
+
+  it("a process joining later starts from the proven level, not from a try one higher stored by a process since gone", async () => {
+    const { p, a } = await tryUnderWay();
     await a.close();
     const late = await ledger(p);
     const seen: Array<{ limit: number; confirmed: number; probeFrom: number | undefined }> = [];
@@ -151,13 +157,7 @@ describe.skipIf(!available && !ci)("Redis ledger against a real redis-server", (
   });
 
   it("a process that joined during a try does not end it by publishing the level below at the same epoch", async () => {
-    const p = prefix();
-    const [a, b] = [await ledger(p), await ledger(p)];
-    const published: number[] = [];
-    b.onLimit(({ state }) => published.push(state.limit));
-    const trying = { limit: 4, ceiling: 10, streak: 0, epoch: 2, confirmed: 4, probeFrom: 3, probeAfter: 20, recoverTo: undefined, changedAt: 0 };
-    a.publishLimit({ account: "A", model: "m", state: trying });
-    await until(() => published.includes(4));
+    const { p, a, published, trying } = await tryUnderWay();
     const late = await ledger(p);
     late.publishLimit({ account: "A", model: "m", state: withoutTry(trying) }); // its first clean completion would
     const proven = { ...trying, probeFrom: undefined, streak: 3 };

@@ -9,7 +9,7 @@ import { Notifier, type NotifySink } from "../notify/notifier.js";
 import { stateFilePath } from "../state/paths.js";
 import { stateIds } from "../state/ids.js";
 import { nodeStateFs } from "../state/state-fs.js";
-import { quotaFilePath, writeQuotaReading } from "../quota/quota-file.js";
+import { quotaFilePath, readingOf, readQuotaFile, writeQuotaReading } from "../quota/quota-file.js";
 import { redisStateStore } from "../state/redis-state-store.js";
 import type { StateStore } from "../state/state-store.js";
 import { attachStateSync, type StateSync } from "../state/state-sync.js";
@@ -113,6 +113,15 @@ export async function createEngine(provider: ProviderId, deps: EngineDeps, authK
     },
     ...(deps.onEvent ? { onEvent: deps.onEvent } : {}),
   });
+  // Quota readings other processes took lately: this one's first requests are routed with them (every `opencode
+  // run` is a fresh process, and its own first reading answers only after its first request was placed).
+  if (statePath !== undefined && loaded.settings.quota.enabled) {
+    const known = (await readQuotaFile(nodeStateFs, quotaFilePath(statePath))).providers[provider] ?? {};
+    for (const account of new Set(loaded.keys.map((k) => k.account))) {
+      const entry = known[ids.storedAccount(account)];
+      if (entry) lifecycle.foresight.poller.seed(account, readingOf(entry));
+    }
+  }
   // Cooldowns, disabled keys, unavailable models and learned limits, shared with other OpenCode processes: on this
   // machine through the state file, and with other machines through Redis when it is configured.
   const stateSync = (where: { path: string | undefined } | { path: undefined; store: StateStore }, onWritten?: () => void) =>

@@ -38,6 +38,8 @@ export interface QuotaPollerDeps {
 
 interface AccountPolls {
   reading: QuotaReading | undefined;
+  /** The reading came from another process (`seed`): no usage rate is measured against it. */
+  seeded: boolean;
   inFlight: Promise<void> | undefined;
   lastStart: number;
   /** Completions since the last read started. */
@@ -69,7 +71,7 @@ export class QuotaPoller {
   constructor(accounts: readonly string[], deps: QuotaPollerDeps) {
     this.deps = deps;
     this.queue = deps.queue ?? new PQueue({ concurrency: 2, intervalCap: 4, interval: 1000 });
-    for (const a of accounts) this.accounts.set(a, { reading: undefined, inFlight: undefined, lastStart: Number.NEGATIVE_INFINITY, completions: 0, served: 0, servedAtReading: 0, rate: {} });
+    for (const a of accounts) this.accounts.set(a, { reading: undefined, seeded: false, inFlight: undefined, lastStart: Number.NEGATIVE_INFINITY, completions: 0, served: 0, servedAtReading: 0, rate: {} });
   }
 
   /** Starts on the first request (its URL gives the origin); later calls do nothing. */
@@ -95,6 +97,20 @@ export class QuotaPoller {
       const past = a.reading !== undefined && pastThresholdUntil(a.reading, this.deps.settings.threshold, now) !== undefined;
       if (active && (a.completions > 0 || past)) void this.poll(account);
     }
+  }
+
+  /**
+   * A reading another process of the user took (the quota file beside the state file), used until this one's own
+   * first read answers: a fresh process (every `opencode run` is one) routes its first requests with what is known.
+   * Ignored when this poller has a reading already, or when it is older than `pollIntervalMs`.
+   */
+  seed(account: string, reading: QuotaReading): void {
+    const a = this.accounts.get(account);
+    if (!a || a.reading !== undefined || !this.deps.settings.enabled) return;
+    if (this.deps.clock.now() - reading.at > this.deps.settings.pollIntervalMs) return;
+    a.reading = reading;
+    a.seeded = true;
+    a.servedAtReading = a.served;
   }
 
   reading(account: string): QuotaReading | undefined {
@@ -155,8 +171,9 @@ export class QuotaPoller {
       case "reading": {
         const a = this.accounts.get(account);
         if (a) {
-          if (a.reading !== undefined) a.rate = rateBetween(a.reading, answer.reading, servedAtStart - a.servedAtReading, a.rate);
+          if (a.reading !== undefined && !a.seeded) a.rate = rateBetween(a.reading, answer.reading, servedAtStart - a.servedAtReading, a.rate);
           a.reading = answer.reading;
+          a.seeded = false;
           a.servedAtReading = servedAtStart;
         }
         if (answer.ignoredRows > 0) this.deps.onDebug?.(`quota of ${account}: ${answer.ignoredRows} row(s) of unknown shape ignored`);

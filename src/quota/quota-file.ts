@@ -5,7 +5,8 @@ import type { StateFs } from "../state/state-fs.js";
 import type { QuotaReading } from "./reading.js";
 
 /**
- * Quota readings for `status` (another process): a small sibling of the state file, written on each new reading.
+ * Quota readings for `status`, and for a process starting later (its first requests are routed with them): a small
+ * sibling of the state file, written on each new reading.
  * Per provider, per account (as the state file names it): the latest reading and the live session count. No keys,
  * no session ids. Last writer wins per account by reading time; losing a reading costs nothing (the next one comes).
  */
@@ -35,6 +36,11 @@ const quotaFileSchema = z.object({ version: z.literal(1), providers: z.record(z.
 
 export type QuotaEntry = z.infer<typeof entrySchema>;
 export type QuotaFile = z.infer<typeof quotaFileSchema>;
+
+/** An entry's reading as the poller keeps it. Parsed from JSON, its optional fields are absent, never undefined. */
+export function readingOf(entry: QuotaEntry): QuotaReading {
+  return entry.reading as QuotaReading;
+}
 
 /** The file's content; an empty one when it is missing, unreadable or of another shape (it is only a display cache). */
 export async function readQuotaFile(fs: StateFs, path: string): Promise<QuotaFile> {

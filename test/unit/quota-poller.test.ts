@@ -111,6 +111,20 @@ describe("QuotaPoller", () => {
     expect(poller.reading("a")).toBeUndefined();
   });
 
+  it("takes a recent reading of another process until its own first read answers, then its own", async () => {
+    const { clock, poller } = rig();
+    const theirs = { at: clock.now() - 30_000, fiveHour: { type: "TOKENS_LIMIT", percentage: 96 } };
+    poller.seed("a", theirs);
+    poller.seed("b", { ...theirs, at: clock.now() - 61_000 }); // older than pollIntervalMs: not taken
+    expect(poller.projected("a")?.fiveHour?.percentage).toBe(96);
+    expect(poller.reading("b")).toBeUndefined();
+    poller.seed("a", { ...theirs, fiveHour: { type: "TOKENS_LIMIT", percentage: 10 } }); // one is kept, not replaced
+    expect(poller.reading("a")?.fiveHour?.percentage).toBe(96);
+    poller.start(BASE);
+    await settle();
+    expect(poller.reading("a")?.fiveHour?.percentage).toBe(40);
+  });
+
   it("reads nothing when turned off", async () => {
     const { calls, clock, poller } = rig({ over: { enabled: false } });
     poller.start(BASE);

@@ -88,7 +88,7 @@ export const retrySchema = z.strictObject({
     .min(0)
     .max(10_000)
     .default(250)
-    .describe("A slot freed by a cancelled or aborted stream is reused only after this long: Z.AI notices a closed connection a moment later and would answer the next request 1302."),
+    .describe("A slot freed by a cancelled or aborted stream (or an answer the plugin stopped reading itself) is reused only after this long: Z.AI notices a closed connection a moment later and would answer the next request 1302."),
 });
 
 export const adaptiveSchema = z.strictObject({

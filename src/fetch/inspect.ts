@@ -33,11 +33,12 @@ export interface InspectDeps {
  */
 export async function inspect(deps: InspectDeps, lease: Lease, url: string, signal: AbortSignal | undefined, upstream: Upstream): Promise<Examined> {
   const { redactor } = deps;
-  const fail = (status: number, verdict: Verdict): Examined => ({
+  /** `closedEarly`: this side closed the connection before the answer's end (see Lease.release). */
+  const fail = (status: number, verdict: Verdict, closedEarly = false): Examined => ({
     kind: "failure",
     status,
     verdict: clean(verdict, redactor),
-    release: lease.release(verdict.kind === "concurrency" ? "refused" : "failed"),
+    release: lease.release(verdict.kind === "concurrency" ? "refused" : "failed", closedEarly),
   });
   /** The body could not be read: the caller went away (cancelled), or the connection broke (a transient failure). */
   const broken = (error: unknown): Examined => {
@@ -76,7 +77,8 @@ export async function inspect(deps: InspectDeps, lease: Lease, url: string, sign
     } catch (error) {
       return broken(error);
     }
-    if (peek.kind === "error") return fail(response.status, inBodyVerdict(peek.error, url));
+    // The peek cancelled the stream at its error event: Z.AI may still be sending (and counting) it.
+    if (peek.kind === "error") return fail(response.status, inBodyVerdict(peek.error, url), true);
     return served(deps, lease, response.status, respond(response, peek.chunks, peek.reader, lease, signal), false);
   }
 
@@ -96,7 +98,7 @@ export async function inspect(deps: InspectDeps, lease: Lease, url: string, sign
 
   if (type.includes("text/html")) {
     await response.body.cancel().catch(() => {});
-    return fail(response.status, unusable(`an HTML page with status ${response.status} instead of an API answer (a gateway or proxy in the way?)`));
+    return fail(response.status, unusable(`an HTML page with status ${response.status} instead of an API answer (a gateway or proxy in the way?)`), true);
   }
   return served(deps, lease, response.status, respond(response, [], response.body.getReader(), lease, signal), false);
 }

@@ -27,8 +27,12 @@ export interface Lease {
   readonly grantedAt: number;
   /** Z.AI took the request (no 1302): the pair is proven to admit this many at once. */
   admitted(): void;
-  /** Frees the slot; what follows from `outcome` is in OUTCOME_EFFECTS. Only the first call counts. */
-  release(outcome: LeaseOutcome): ReleaseEffect;
+  /**
+   * Frees the slot; what follows from `outcome` is in OUTCOME_EFFECTS. Only the first call counts. `closedEarly`: the
+   * plugin closed the connection before the answer's end (an error read at the start of a stream, an HTML page):
+   * Z.AI counts the request until it notices, so the slot is kept for the cancel grace as after a cancel.
+   */
+  release(outcome: LeaseOutcome, closedEarly?: boolean): ReleaseEffect;
   /** Released already? */
   readonly released: boolean;
 }
@@ -171,7 +175,7 @@ export class Scheduler {
         // Slow start: an admission may open one more slot.
         if (this.ledger.waiting() > 0) this.ledger.poke();
       },
-      release: (outcome) => {
+      release: (outcome, closedEarly = false) => {
         if (released) return none;
         released = true;
         const effect = OUTCOME_EFFECTS[outcome];
@@ -186,7 +190,7 @@ export class Scheduler {
             result = { limitLowered: this.limits.limit(account, model) < before, explained: false };
           }
         }
-        if (effect.grace && this.cancelGraceMs > 0) this.freeAfterGrace(pair, free);
+        if ((effect.grace || closedEarly) && this.cancelGraceMs > 0) this.freeAfterGrace(pair, free);
         else free();
         return result;
       },

@@ -174,7 +174,9 @@ describe("error table against the simulator", () => {
   it("5xx, 1234 in a stream and dropped connections: retried with exponential backoff and jitter, bounded", async () => {
     env = await setup({
       sim: { accounts: [{ id: "A", keys: ["sk-a"] }] },
-      keysFile: { keys: keyEntries("A:sk-a"), retry: { baseDelayMs: 100, maxDelayMs: 1000, maxAttempts: 4 } },
+      // No cancel grace: the stream cut at its 1234 would keep the only slot 250 ms of a clock only sleeps move (that
+      // grace is lease-outcomes.test.ts's subject).
+      keysFile: { keys: keyEntries("A:sk-a"), retry: { baseDelayMs: 100, maxDelayMs: 1000, maxAttempts: 4, cancelGraceMs: 0 } },
     });
     env.sim.inject({ kind: "status", status: 500 }, { kind: "sse-error", code: "1234" }, { kind: "drop" });
     const res = await env.chat();

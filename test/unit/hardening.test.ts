@@ -28,7 +28,9 @@ describe("in-body business codes are the same as HTTP ones", () => {
     const limitsAfter: number[] = [];
     for (const refusal of [() => sse(`data: {"error":{"code":"1302","message":"High concurrency"}}\n\n`), rateLimited1302]) {
       const upstream = scriptedUpstream((_c, n) => (n === 1 ? refusal() : sseOk()));
-      const h = harness({ keys: keys("A:sk-a"), upstream, settings: { models: { "glm-4.7": { maxConcurrency: 4 } } } });
+      // No cancel grace (the in-stream refusal's stream is cut; lease-outcomes.test.ts covers that grace): the fake
+      // clock would never reach its end.
+      const h = harness({ keys: keys("A:sk-a"), upstream, settings: { models: { "glm-4.7": { maxConcurrency: 4 } }, retry: { cancelGraceMs: 0 } } });
       const res = await h.call();
       expect(res.status).toBe(200);
       await res.text();

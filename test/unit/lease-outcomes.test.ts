@@ -54,6 +54,23 @@ describe("lease outcomes", () => {
     expect(scheduler.pendingTimers()).toBe(0);
   });
 
+  it("a failure whose connection the plugin closed before its end keeps the slot for the grace too", async () => {
+    // Measured in the soak: an error read at the start of a stream (the stream then cancelled) handed on at once drew
+    // Z.AI's own 1302 now and then, while it still counted the closed stream.
+    const { scheduler, clock } = setup({ maxConcurrency: 1, graceMs: 200 });
+    const first = await scheduler.acquire(req(0));
+    let second: Lease | undefined;
+    void scheduler.acquire(req(1)).then((l) => (second = l));
+    first.release("failed", true);
+    await Promise.resolve();
+    expect(second).toBeUndefined();
+    clock.advance(200);
+    await Promise.resolve();
+    expect(second?.account).toBe("A");
+    second!.release("failed");
+    expect(scheduler.inFlight("A", "m")).toBe(0); // read to its end: at once
+  });
+
   it("a 1302 right after a cancel hand-off does not lower the learned limit; a later one does", async () => {
     const { scheduler, clock, limits } = setup({ maxConcurrency: 3, graceMs: 200 });
     const leases: Lease[] = [];

@@ -78,10 +78,23 @@ const learned = () => Object.fromEntries(ACCOUNTS.flatMap((a) => MODELS.map((m) 
 function upstream(stats: SimulatorStats) {
   const c1302 = stats.hits.filter((h) => h.code === "1302").length;
   const overLimit = stats.hits.filter((h) => h.code === "1302" && h.fault === null).length;
+  if (process.env.SOAK_DEBUG) explainOverLimit(stats);
   const over = Object.entries(stats.maxInFlight).flatMap(([a, row]) =>
     Object.entries(row).flatMap(([m, n]) => (n > (REAL_LIMITS[m as keyof typeof REAL_LIMITS] ?? Infinity) ? [`${a}/${m} ${n}`] : [])),
   );
   return { requests: stats.requests, c1302, pct1302: stats.requests > 0 ? (100 * c1302) / stats.requests : 0, overLimit, over, clientClosed: stats.clientClosed, byCode: stats.byCode };
+}
+
+/**
+ * SOAK_DEBUG=1: for each of Z.AI's own refusals, the hits on its (account, model) just before it, as
+ * [ms before it, status, code, fault]: which answer freed a slot the simulator still counted.
+ */
+function explainOverLimit(stats: SimulatorStats): void {
+  for (const [i, h] of stats.hits.entries()) {
+    if (h.code !== "1302" || h.fault !== null) continue;
+    const before = stats.hits.slice(Math.max(0, i - 40), i + 1).filter((x) => x.account === h.account && x.model === h.model);
+    say(`over the limit on ${h.account}/${h.model}: ${JSON.stringify(before.map((x) => [x.at - h.at, x.status, x.code, x.fault]))}`);
+  }
 }
 
 function report(r: PhaseResult, u: ReturnType<typeof upstream>): void {

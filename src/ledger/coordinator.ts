@@ -34,7 +34,7 @@ export class Coordinator {
   private readonly remotes = new Set<Remote>();
   private abandoned = false;
 
-  private readonly server: Server;
+  readonly server: Server;
 
   constructor(
     listening: ListeningServer,
@@ -114,6 +114,9 @@ export class Coordinator {
         this.table.setOwner(message.owner, { pid: message.pid, host: message.host });
         for (const limit of this.hooks.limits()) send(remote.socket, { t: "limit", ...limit });
         this.announcePeers();
+        return;
+      case "ping":
+        send(remote.socket, { t: "pong", by: this.hooks.owner, leases: this.table.owned() });
         return;
       case "snap":
         send(remote.socket, { t: "snap", id: message.id, pid: process.pid, pairs: this.table.status() });

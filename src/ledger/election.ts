@@ -31,12 +31,18 @@ export class ElectionError extends Error {
  * seen with six OpenCode processes starting on a loaded machine. Abstract addresses (tests) have no file: binding is
  * the election. Gives up with an ElectionError after `budgetMs` (the caller falls back to per-process slots).
  */
-export async function elect(address: LedgerAddress, budgetMs = ELECTION_BUDGET_MS, pause: (attempt: number) => Promise<void> = defaultPause): Promise<Elected> {
+export async function elect(
+  address: LedgerAddress,
+  budgetMs = ELECTION_BUDGET_MS,
+  pause: (attempt: number) => Promise<void> = defaultPause,
+  /** The coordinator stopped answering: a coordinator reached must answer a ping, or its file is replaced. */
+  suspect = false,
+): Promise<Elected> {
   if (address.isFile) await mkdir(dirname(address.path), { recursive: true, mode: 0o700 }).catch(() => {});
   const deadline = Date.now() + budgetMs;
   let last = "";
   for (let attempt = 0; attempt === 0 || Date.now() < deadline; attempt++) {
-    const tried = address.isFile ? await electOnFile(address.path) : await electAbstract(address.path);
+    const tried = address.isFile ? await electOnFile(address.path, suspect) : await electAbstract(address.path);
     if (typeof tried !== "string") return tried;
     last = tried;
     await pause(attempt);
@@ -49,15 +55,22 @@ export const ELECTION_BUDGET_MS = 20_000;
 /** An election lock older than this was left by a process that died while holding it (holding takes milliseconds). */
 export const STALE_LOCK_MS = 10_000;
 
-/** One attempt on a socket file: elected, or why not yet. */
-async function electOnFile(path: string): Promise<Elected | string> {
-  const first = await tryConnect(path);
+/** How long an election waits for a suspected coordinator to answer a ping (twice: before and under the lock). */
+export const PROBE_MS = 250;
+
+/**
+ * One attempt on a socket file: elected, or why not yet. `suspect`: a coordinator that accepts the connection but
+ * does not answer a ping (stopped, frozen) counts as gone: under the lock its file is replaced. It learns so itself
+ * when it runs again (see CoordinatorSeat).
+ */
+async function electOnFile(path: string, suspect: boolean): Promise<Elected | string> {
+  const first = await reach(path, suspect);
   if (typeof first !== "string") return first;
   const lock = `${path}.lock`;
   if (!(await takeLock(lock))) return `${first}, election lock held`;
   try {
-    // Someone may have become the coordinator between our connect and our lock.
-    const again = await tryConnect(path);
+    // Someone may have become the coordinator between our connect and our lock (or the silent one woke up).
+    const again = await reach(path, suspect);
     if (typeof again !== "string") return again;
     const file = await fileKind(path);
     if (file === "other") throw new ElectionError(`${path} exists and is not a socket: remove it`);
@@ -81,8 +94,15 @@ async function electAbstract(path: string): Promise<Elected | string> {
   return tryConnect(path);
 }
 
+/** A client socket; when `suspect`, only if the coordinator answers a ping; else why not. */
+async function reach(path: string, suspect: boolean): Promise<Elected | string> {
+  const reached = await tryConnect(path);
+  if (typeof reached === "string" || !suspect) return reached;
+  return (await answers(reached.socket)) ? tryConnect(path) : "the coordinator does not answer";
+}
+
 /** A client socket, or why the connect failed when it may succeed later (nobody listening yet). */
-async function tryConnect(path: string): Promise<Elected | string> {
+async function tryConnect(path: string): Promise<{ role: "client"; socket: Socket } | string> {
   try {
     return { role: "client", socket: await connect(path) };
   } catch (error) {
@@ -91,6 +111,53 @@ async function tryConnect(path: string): Promise<Elected | string> {
     if (code !== "ECONNREFUSED" && code !== "ENOENT") throw new ElectionError(`cannot reach the ledger socket: ${describe(error)}`, { cause: error });
     return describe(error);
   }
+}
+
+/**
+ * Whether the coordinator on `socket` answers a ping within PROBE_MS. The socket is used up either way (the caller
+ * connects again). The verdict waits one turn of the event loop after the timer, so that an answer that arrived
+ * while this process itself was not running is read first (timers run before I/O after a pause).
+ */
+function answers(socket: Socket): Promise<boolean> {
+  return new Promise((resolve) => {
+    let heard = false;
+    let settled = false;
+    const done = (alive: boolean) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(alive);
+    };
+    socket.on("data", () => {
+      heard = true;
+      done(true);
+    });
+    socket.once("close", () => done(heard));
+    socket.on("error", () => done(heard));
+    const timer = setTimeout(() => setImmediate(() => done(heard)), PROBE_MS);
+    socket.write(`${JSON.stringify({ t: "ping" })}\n`);
+  });
+}
+
+/**
+ * A coordinator that found itself suspended steps down: under the election lock, it removes its socket file if the
+ * file is still its own (a successor may have replaced it meanwhile), so that the election that follows finds no
+ * coordinator that never answers. Its server is not closed: closing unlinks the path, which may be a successor's.
+ */
+export async function resign(path: string, inode: number, budgetMs = 5_000): Promise<void> {
+  const lock = `${path}.lock`;
+  const deadline = Date.now() + budgetMs;
+  for (let attempt = 0; Date.now() < deadline; attempt++) {
+    if ((await socketInode(path)) !== inode) return;
+    if (await takeLock(lock).catch(() => false)) {
+      removeOwnSocket(path, inode);
+      await rmdir(lock).catch(() => {});
+      return;
+    }
+    await defaultPause(attempt);
+  }
+  removeOwnSocket(path, inode);
 }
 
 /** mkdir is atomic: the one that creates the directory holds the lock. A lock left by a dead process is broken. */

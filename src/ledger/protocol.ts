@@ -15,7 +15,9 @@ export type ClientMessage =
   /** After a (re-)join: every slot this process holds has been sent. */
   | { t: "ready" }
   /** This process wrote something new to the state file (a cooldown, a disabled key): the others read it now. */
-  | { t: "state" };
+  | { t: "state" }
+  /** Are you there? (sent while this process waits or holds slots; also an election's probe) */
+  | { t: "ping" };
 
 export type ServerMessage =
   | { t: "grant"; id: string; account: string; others: number }
@@ -25,7 +27,9 @@ export type ServerMessage =
   /** The processes on the ledger (the coordinator's own first): a successor waits for the others to re-register. */
   | { t: "peers"; owners: string[] }
   /** Another process wrote something new to the state file. */
-  | { t: "state" };
+  | { t: "state" }
+  /** The answer to `ping`: the coordinator's owner id and every lease it counts, `[owner, account, model, count]`. */
+  | { t: "pong"; by: string; leases: Array<[string, string, string, number]> };
 
 /** Feeds every complete line received on `socket` to `onMessage`; lines that are not JSON objects are dropped. */
 export function readMessages<T extends { t: string }>(socket: Socket, onMessage: (message: T) => void): void {

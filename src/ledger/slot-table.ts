@@ -1,5 +1,5 @@
 import { NoCandidatesError } from "../scheduler/errors.js";
-import type { Holder, PairStatus } from "./ledger.js";
+import type { Holder, PairStatus, SlotRequest } from "./ledger.js";
 
 /** A waiter as the table sees it: from this process (live functions) or from another (last values it sent). */
 export interface TableWaiter {
@@ -40,7 +40,11 @@ export class SlotTable {
    * `limitOf`: the latest limit of a pair any process published. A waiter's cap was computed when its process last
    * sent it; after another process learned a lower limit it may be stale for a moment: never grant above the latest.
    */
-  constructor(private readonly limitOf: (account: string, model: string) => number | undefined = () => undefined) {}
+  constructor(
+    private readonly limitOf: (account: string, model: string) => number | undefined = () => undefined,
+    /** False while this table may not grant at all (a coordinator that was suspended: its view may be stale). */
+    private readonly mayGrant: () => boolean = () => true,
+  ) {}
 
   setOwner(owner: string, holder: Holder): void {
     this.owners.set(owner, holder);
@@ -56,7 +60,7 @@ export class SlotTable {
 
   /** Grants at once when nobody waits and a candidate has room; queues otherwise. */
   acquire(waiter: TableWaiter): void {
-    if (this.waiters.length === 0 && !this.paused) {
+    if (this.waiters.length === 0 && !this.paused && this.mayGrant()) {
       const candidates = waiter.candidates();
       if (candidates.length === 0) return waiter.reject(new NoCandidatesError());
       if (this.tryGrant(waiter, candidates)) return;
@@ -114,7 +118,7 @@ export class SlotTable {
 
   /** Grants free slots to waiters in arrival order. */
   dispatch(): void {
-    if (this.paused) return;
+    if (this.paused || !this.mayGrant()) return;
     for (let i = 0; i < this.waiters.length; ) {
       const waiter = this.waiters[i]!;
       const candidates = waiter.candidates();
@@ -132,6 +136,34 @@ export class SlotTable {
       }
       i++;
     }
+  }
+
+  /**
+   * The uncontended path: when nobody waits and a candidate has room, takes it for `id` and returns
+   * `[account, others]`, with no waiter object; undefined otherwise (then `acquire` queues as usual).
+   */
+  tryTake(id: string, owner: string, request: Pick<SlotRequest, "model" | "candidates" | "cap">): [string, number] | undefined {
+    if (this.waiters.length > 0 || this.paused || !this.mayGrant()) return undefined;
+    const { model } = request;
+    for (const account of request.candidates()) {
+      const others = this.inFlight(account, model);
+      if (others >= Math.min(request.cap(account), this.limitOf(account, model) ?? Number.POSITIVE_INFINITY)) continue;
+      this.hold(id, owner, account, model);
+      return [account, others];
+    }
+    return undefined;
+  }
+
+  /** Every lease counted, grouped as `[owner, account, model, count]` (for a successor, should this table go silent). */
+  owned(): Array<[string, string, string, number]> {
+    const counts = new Map<string, [string, string, string, number]>();
+    for (const lease of this.leases.values()) {
+      const key = `${lease.owner}\u0000${lease.account}\u0000${lease.model}`;
+      const entry = counts.get(key);
+      if (entry) entry[3]++;
+      else counts.set(key, [lease.owner, lease.account, lease.model, 1]);
+    }
+    return [...counts.values()];
   }
 
   status(): PairStatus[] {

@@ -31,6 +31,8 @@ export interface SeatOptions {
   /** The socket file's inode (file addresses) and path, to notice a replacement and to resign. */
   file: { path: string; inode: number } | undefined;
   liveness: Clock;
+  /** The slots this process holds itself. */
+  own(): Array<{ id: string; account: string; model: string }>;
   recoverMs: number;
   /** The longest the leases of a process that went silent stay counted without it re-registering them. */
   ghostHoldMs: number;
@@ -70,6 +72,7 @@ export class CoordinatorSeat {
       owner,
       onState: () => book.stateAnnounced(),
       onReady: (who) => this.ready(who),
+      own: options.own,
     });
     this.beat();
     if (options.file) this.watch(options.file.path, options.file.inode);

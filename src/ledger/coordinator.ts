@@ -18,6 +18,8 @@ export interface CoordinatorHooks {
   onLimit(limit: SharedLimit): boolean;
   /** Every limit known here, sent to a process when it joins. */
   limits(): SharedLimit[];
+  /** The slots this process holds itself, told to every process that joins (then each change, by `broadcast`). */
+  own(): Array<{ id: string; account: string; model: string }>;
   /** This process's owner id (first in the peers list). */
   owner: string;
   /** A process re-registered everything it holds. */
@@ -113,11 +115,16 @@ export class Coordinator {
         remote.owner = message.owner;
         this.table.setOwner(message.owner, { pid: message.pid, host: message.host });
         for (const limit of this.hooks.limits()) send(remote.socket, { t: "limit", ...limit });
+        for (const lease of this.hooks.own()) send(remote.socket, { t: "own", ...lease });
         this.announcePeers();
         return;
-      case "ping":
-        send(remote.socket, { t: "pong", by: this.hooks.owner, leases: this.table.owned() });
+      case "ping": {
+        const leases = this.table.owned();
+        const busy = new Set(leases.map(([owner]) => owner));
+        for (const other of this.remotes) if (other.owner !== undefined && other.waiters.size > 0) busy.add(other.owner);
+        send(remote.socket, { t: "pong", by: this.hooks.owner, leases, busy: [...busy] });
         return;
+      }
       case "snap":
         send(remote.socket, { t: "snap", id: message.id, pid: process.pid, pairs: this.table.status() });
         return;

@@ -28,8 +28,14 @@ export type ServerMessage =
   | { t: "peers"; owners: string[] }
   /** Another process wrote something new to the state file. */
   | { t: "state" }
-  /** The answer to `ping`: the coordinator's owner id and every lease it counts, `[owner, account, model, count]`. */
-  | { t: "pong"; by: string; leases: Array<[string, string, string, number]> };
+  /**
+   * The answer to `ping`: the coordinator's owner id, every lease it counts (`[owner, account, model, count]`) and
+   * the processes holding or waiting for slots (a successor waits for them to re-register).
+   */
+  | { t: "pong"; by: string; leases: Array<[string, string, string, number]>; busy: string[] }
+  /** The coordinator took a slot for itself / freed it: should it go silent, a successor keeps these counted. */
+  | { t: "own"; id: string; account: string; model: string }
+  | { t: "unown"; id: string };
 
 /** Feeds every complete line received on `socket` to `onMessage`; lines that are not JSON objects are dropped. */
 export function readMessages<T extends { t: string }>(socket: Socket, onMessage: (message: T) => void): void {

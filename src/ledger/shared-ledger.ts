@@ -10,7 +10,7 @@ import type { LedgerKind, LedgerStatus, SharedLimit, SlotGrant, SlotLedger, Slot
 import { LimitBook } from "./limit-book.js";
 import type { ClientMessage } from "./protocol.js";
 import { SlotTable, type TableWaiter } from "./slot-table.js";
-import { SocketClient, type LastPong } from "./socket-client.js";
+import { SocketClient, type LastWords } from "./socket-client.js";
 import type { LedgerAddress } from "./socket-address.js";
 import { Waiters, type Waiter } from "./waiters.js";
 
@@ -204,6 +204,9 @@ export class SharedLedger implements SlotLedger {
 
   private lease(id: string, account: string, model: string, others: number): SlotGrant {
     this.held.set(id, { account, model });
+    // The coordinator tells its own slots to the others first: should it go silent, its successor counts them.
+    const mode = this.mode;
+    if (mode.kind === "table" && mode.seat?.coordinator.connections) mode.seat.broadcast({ t: "own", id, account, model });
     return onceReleased({ id, account, model, othersInFlight: others }, () => {
       this.held.delete(id);
       this.releaseSlot(id);
@@ -212,6 +215,7 @@ export class SharedLedger implements SlotLedger {
 
   private releaseSlot(id: string): void {
     const mode = this.mode;
+    if (mode.kind === "table" && mode.seat?.coordinator.connections) mode.seat.broadcast({ t: "unown", id });
     if (mode.kind === "table") mode.table.release(`${this.owner}/${id}`);
     else if (mode.kind === "client") mode.client.send({ t: "rel", id });
     this.updateRef();
@@ -278,6 +282,7 @@ export class SharedLedger implements SlotLedger {
       recoverMs: machine.recoverMs ?? DEFAULT_RECOVER_MS,
       ghostHoldMs: machine.ghostHoldMs ?? DEFAULT_GHOST_HOLD_MS,
       onVacated: (vacated) => this.vacated(vacated),
+      own: () => [...this.held].map(([id, lease]) => ({ id, ...lease })),
     });
     if (succession) seat.succeed(succession);
     this.become({ kind: "table", table: seat.table, seat });
@@ -303,12 +308,16 @@ export class SharedLedger implements SlotLedger {
     return client;
   }
 
-  /** The silent coordinator's leases stay counted; the processes holding others' are waited for. */
-  private afterSilence(last: LastPong | undefined): Succession {
-    const silent = last?.by ?? this.peers[0];
-    const ghosts = last?.leases ?? [];
-    const awaiting = new Set(ghosts.map(([owner]) => owner).filter((owner) => owner !== silent));
-    return { awaiting: last ? awaiting : new Set([UNKNOWN]), ghosts };
+  /**
+   * The silent coordinator's own leases stay counted (it told each one), as do the others' it counted last (until
+   * each re-registers); the processes that held or waited for slots are waited for.
+   */
+  private afterSilence({ pong, own }: LastWords): Succession {
+    const silent = pong?.by ?? this.peers[0] ?? UNKNOWN;
+    const ghosts = (pong?.leases ?? []).filter(([owner]) => owner !== silent);
+    for (const { account, model } of own) ghosts.push([silent, account, model, 1]);
+    const awaiting = new Set(pong ? pong.busy.filter((owner) => owner !== silent) : [UNKNOWN]);
+    return { awaiting, ghosts };
   }
 
   private rejoin(client: SocketClient, succession: Succession, suspect = false): void {

@@ -13,10 +13,17 @@ export const SILENT_MS = 1_000;
 export const LAPSE_MS = 1_000;
 const STATUS_TIMEOUT_MS = 1_000;
 
-/** What the coordinator last said about the leases it counts (a successor counts them while they may still run). */
+/** What the coordinator last said about the leases it counts and who is busy (see the `pong` message). */
 export interface LastPong {
   by: string;
   leases: Array<[string, string, string, number]>;
+  busy: string[];
+}
+
+/** What a client knows of a coordinator that went silent: its last pong and the slots it held itself (exact). */
+export interface LastWords {
+  pong: LastPong | undefined;
+  own: Array<{ account: string; model: string }>;
 }
 
 export interface ClientHooks {
@@ -31,7 +38,7 @@ export interface ClientHooks {
   /** The connection ended (the coordinator exited, closed, or stepped down). */
   gone(): void;
   /** The coordinator stopped answering pings; `last` is what it said last. */
-  silent(last: LastPong | undefined): void;
+  silent(last: LastWords): void;
 }
 
 /**
@@ -47,6 +54,8 @@ export class SocketClient {
   private lastHeard = 0;
   private lastTick = 0;
   private lastPong: LastPong | undefined;
+  /** The slots the coordinator holds itself, as it told each change. */
+  private readonly theirs = new Map<string, { account: string; model: string }>();
 
   constructor(
     readonly socket: Socket,
@@ -136,7 +145,7 @@ export class SocketClient {
       this.cancelBeat = undefined;
       if (this.stopped) return;
       if (this.clock.now() - this.lastHeard < SILENT_MS) return this.watchAgain();
-      if (this.stop()) this.hooks.silent(this.lastPong);
+      if (this.stop()) this.hooks.silent({ pong: this.lastPong, own: [...this.theirs.values()] });
     });
   }
 
@@ -158,7 +167,13 @@ export class SocketClient {
       case "state":
         return this.hooks.state();
       case "pong":
-        this.lastPong = { by: message.by, leases: message.leases };
+        this.lastPong = { by: message.by, leases: message.leases, busy: message.busy };
+        return;
+      case "own":
+        this.theirs.set(message.id, { account: message.account, model: message.model });
+        return;
+      case "unown":
+        this.theirs.delete(message.id);
         return;
       case "snap": {
         const done = this.snaps.get(message.id);

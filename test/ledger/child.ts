@@ -2,7 +2,11 @@
  * A process sharing the machine ledger, for the multi-process tests. argv: <socket name> <mode> [args]
  * - hold <n>: takes n slots on account A (cap n), prints "held <role>", then stays until killed.
  * - work <requests> <holdMs> <cap>: acquires and releases slots on A/B one after another, prints "done <n>".
+ * - stream <requests> <holdMs> <cap> <agents> <observer socket>: `agents` loops acquire a slot on A/B, tell the
+ *   observer "+<account>", hold it, tell "-<account>" (and wait for its "k": the observer counts in causal order),
+ *   release; prints "done <n> <role>".
  */
+import { createConnection } from "node:net";
 import { systemClock } from "../../src/util/clock.js";
 import { SharedLedger } from "../../src/ledger/shared-ledger.js";
 
@@ -20,6 +24,33 @@ if (mode === "hold") {
   const n = Number(args[0] ?? 1);
   for (let i = 0; i < n; i++) await ledger.acquire({ model: "m", seq: i, candidates: () => ["A"], cap: () => n, timeoutMs: 60_000 }, (g) => g);
   say(`held ${ledger.role}`);
+} else if (mode === "stream") {
+  const [requests, holdMs, cap, agents] = args.slice(0, 4).map(Number) as [number, number, number, number];
+  const observer = createConnection({ path: args[4] ?? "" });
+  observer.write(`pid ${process.pid}\n`);
+  const acks: Array<() => void> = [];
+  observer.setEncoding("utf8").on("data", (chunk: string) => {
+    for (const c of chunk) if (c === "k") acks.shift()?.();
+  });
+  const tell = (line: string) => new Promise<void>((resolve) => (acks.push(resolve), observer.write(`${line}\n`)));
+  say(`ready ${ledger.role}`);
+  let done = 0;
+  let seq = 0;
+  const agent = async () => {
+    while (seq < requests) {
+      const grant = await ledger.acquire({ model: "m", seq: seq++, candidates: () => ["A", "B"], cap: () => cap, timeoutMs: 60_000 }, (g) => g);
+      await tell(`+${grant.account}`);
+      await new Promise((r) => setTimeout(r, holdMs));
+      await tell(`-${grant.account}`);
+      grant.release();
+      done++;
+    }
+  };
+  await Promise.all(Array.from({ length: agents }, agent));
+  say(`done ${done} ${ledger.role}`);
+  observer.end();
+  clearInterval(keepAlive);
+  await ledger.close();
 } else {
   const requests = Number(args[0] ?? 10);
   const holdMs = Number(args[1] ?? 20);

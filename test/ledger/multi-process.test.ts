@@ -1,15 +1,59 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { createServer, type Server } from "node:net";
 import { randomUUID } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { SharedLedger } from "../../src/ledger/shared-ledger.js";
 import { systemClock } from "../../src/util/clock.js";
+import { until } from "./helpers.js";
 
 const children: ChildProcess[] = [];
+const servers: Server[] = [];
 afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill("SIGKILL");
+  for (const child of children.splice(0)) {
+    if (child.exitCode !== null) continue;
+    child.kill("SIGCONT");
+    child.kill("SIGKILL");
+  }
+  for (const server of servers.splice(0)) server.close();
 });
+
+/**
+ * Where the "stream" children report each slot they use: counts streams in flight per account (the largest count
+ * seen is what Z.AI would have seen) and each child's completions. Acknowledges every line: a child releases only
+ * after its "-" was counted, so a "+" that the release made possible is never counted before it.
+ */
+async function observer() {
+  const path = join(tmpdir(), `oc-zai-observer-${randomUUID()}.sock`);
+  const now = new Map<string, number>();
+  const most = new Map<string, number>();
+  const completed = new Map<number, number[]>();
+  const server = createServer((socket) => {
+    let pid = 0;
+    let buffer = "";
+    socket.setEncoding("utf8").on("data", (chunk: string) => {
+      buffer += chunk;
+      const lines = buffer.split("\n");
+      buffer = lines.pop() ?? "";
+      for (const line of lines) {
+        if (line.startsWith("pid ")) {
+          pid = Number(line.slice(4));
+          continue;
+        }
+        const account = line.slice(1);
+        const count = (now.get(account) ?? 0) + (line.startsWith("+") ? 1 : -1);
+        now.set(account, count);
+        most.set(account, Math.max(most.get(account) ?? 0, count));
+        if (line.startsWith("-")) completed.set(pid, [...(completed.get(pid) ?? []), Date.now()]);
+        socket.write("k");
+      }
+    });
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+  return { path, most, completed: (pid: number, since = 0) => (completed.get(pid) ?? []).filter((t) => t >= since).length };
+}
 
 /** Starts test/ledger/child.ts in its own node process; `lines` collects what it prints. */
 function child(name: string, ...args: string[]) {
@@ -69,4 +113,30 @@ describe("machine ledger across real processes", () => {
     coordinator.proc.kill("SIGKILL");
     for (const w of workers) expect(await w.waitFor("done", 30_000)).toBe("done 40");
   });
+
+  it("a coordinator suspended with SIGSTOP stalls nobody: a client takes over, and the resumed one rejoins as a client", async () => {
+    const name = join(tmpdir(), `oc-zai-ledger-test-${randomUUID()}.sock`);
+    const seen = await observer();
+    // 2 accounts × cap 2, 3 agents in each process: more wait than run, so both processes watch the coordinator.
+    const first = child(name, "stream", "300", "20", "2", "3", seen.path);
+    expect(await first.waitFor("ready")).toBe("ready coordinator");
+    const second = child(name, "stream", "100000", "20", "2", "3", seen.path);
+    expect(await second.waitFor("ready")).toBe("ready client");
+    const [a, b] = [first.proc.pid!, second.proc.pid!];
+    await until(() => seen.completed(a) >= 5 && seen.completed(b) >= 5, 20_000);
+    expect(seen.completed(a)).toBeLessThan(300);
+    first.proc.kill("SIGSTOP");
+    const stoppedAt = Date.now();
+    // Grants go on without the stopped coordinator (it answered every request before: it was the only one granting).
+    await until(() => seen.completed(b, stoppedAt) >= 40, 20_000);
+    const takeOverMs = Date.now() - stoppedAt;
+    first.proc.kill("SIGCONT");
+    // It rejoined as a client and finished its work; the successor stayed the coordinator.
+    expect(await first.waitFor("done", 30_000)).toBe("done 300 client");
+    const before = seen.completed(b);
+    await until(() => seen.completed(b) > before + 10);
+    // Its held slots stayed counted while it was stopped, and it never granted from its stale table after resuming.
+    expect(Math.max(...seen.most.values())).toBeLessThanOrEqual(2);
+    expect(takeOverMs).toBeLessThan(15_000);
+  }, 60_000);
 });

@@ -1,10 +1,10 @@
-import { hostname } from "node:os";
 import type { Clock } from "../util/clock.js";
 import { Coordinator } from "./coordinator.js";
 import { removeOwnSocket, resign, socketInode, type ListeningServer } from "./election.js";
 import type { LimitBook } from "./limit-book.js";
 import type { ServerMessage } from "./protocol.js";
 import { SlotTable } from "./slot-table.js";
+import type { Succession } from "./succession.js";
 
 /** How often a coordinator marks that it runs; a gap over LAPSE_MS means it was stopped (or starved) meanwhile. */
 const BEAT_MS = 250;
@@ -17,12 +17,6 @@ export const COORDINATOR_LAPSE_MS = 1_000;
 /** How often a coordinator on a socket file checks that the file is still its own. */
 const WATCH_MS = 1_000;
 
-/** After a take-over: whom to wait for, and the leases of processes that may still run streams (kept counted). */
-export interface Succession {
-  awaiting: ReadonlySet<string>;
-  /** `[owner, account, model, count]`, each owner's kept until it re-registers (`ready`) or `holdMs` passes. */
-  ghosts: Array<[string, string, string, number]>;
-}
 
 export interface SeatOptions {
   owner: string;
@@ -61,11 +55,11 @@ export class CoordinatorSeat {
   constructor(private readonly options: SeatOptions) {
     const { book, owner, liveness } = options;
     this.lastBeat = liveness.now();
-    this.table = new SlotTable(
+    this.table = SlotTable.of(
+      owner,
       (account, model) => book.limitOf(account, model),
       () => this.live(),
     );
-    this.table.setOwner(owner, { host: hostname(), pid: process.pid });
     this.coordinator = new Coordinator(options.listening, this.table, {
       onLimit: (limit) => book.remote(limit),
       limits: () => book.all(),
@@ -80,6 +74,16 @@ export class CoordinatorSeat {
 
   broadcast(message: ServerMessage): void {
     this.coordinator.broadcast(message);
+  }
+
+  /**
+   * Tells the others a slot this process took for itself (with `account` and `model`) or freed (without), before
+   * it is used: should this process go silent, its successor keeps exactly these counted.
+   */
+  tellOwn(id: string, account?: string, model?: string): void {
+    if (this.coordinator.connections === 0) return;
+    const told = account !== undefined && model !== undefined;
+    this.broadcast(told ? { t: "own", id, account, model } : { t: "unown", id });
   }
 
   /** Grants nothing until `succession.awaiting` re-registered (at most recoverMs); counts the ghosts meanwhile. */

@@ -1,48 +1,30 @@
 import type { Socket } from "node:net";
-import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
 import { NoCandidatesError } from "../scheduler/errors.js";
-import { systemClock, type Clock } from "../util/clock.js";
-import { CoordinatorSeat, type Succession } from "./coordinator-seat.js";
+import type { Clock } from "../util/clock.js";
+import { CoordinatorSeat } from "./coordinator-seat.js";
 import { elect } from "./election.js";
 import { onceReleased } from "./grant.js";
 import type { LedgerKind, LedgerStatus, SharedLimit, SlotGrant, SlotLedger, SlotRequest } from "./ledger.js";
 import { LimitBook } from "./limit-book.js";
 import type { ClientMessage } from "./protocol.js";
-import { SlotTable, type TableWaiter } from "./slot-table.js";
-import { SocketClient, type LastWords } from "./socket-client.js";
-import type { LedgerAddress } from "./socket-address.js";
+import { SlotTable } from "./slot-table.js";
+import { tableWaiter } from "./table-waiter.js";
+import { SocketClient } from "./socket-client.js";
+import { afterExit, afterLapse, afterSilence, type Succession } from "./succession.js";
+import { timings, type MachineOptions } from "./machine-options.js";
 import { Waiters, type Waiter } from "./waiters.js";
 
 /**
  * Where this process's slots live: a table in this process (`seat` when it is the machine coordinator; none for
  * per-process slots), a coordinator reached over the socket, or nowhere yet (an election is under way).
  */
-type Mode = { kind: "table"; table: SlotTable; seat: CoordinatorSeat | undefined } | { kind: "client"; client: SocketClient } | { kind: "electing" };
+type Mode =
+  | { kind: "table"; table: SlotTable; seat: CoordinatorSeat | undefined }
+  | { kind: "client"; client: SocketClient }
+  | { kind: "electing" };
 
-interface Lease {
-  account: string;
-  model: string;
-}
-
-export interface MachineOptions {
-  address: LedgerAddress;
-  clock: Clock;
-  onWarning: (message: string) => void;
-  /** After a take-over, how long re-registering holders get before the new coordinator grants anything. */
-  recoverMs?: number;
-  /** The longest the leases of a coordinator that went silent stay counted without it coming back. */
-  ghostHoldMs?: number;
-  /** The clock of the machine-level timers (liveness pings, take-over pause); the system clock by default. */
-  liveness?: Clock;
-}
-
-/** Awaited by a successor that does not know whom to wait for: only the time bound ends its pause. */
-const UNKNOWN = "";
-/** After a take-over, the longest the successor waits for surviving processes to re-register their slots. */
-const DEFAULT_RECOVER_MS = 1_500;
-/** A silent coordinator's leases stay counted this long (its streams may still run) unless it re-registers them. */
-export const DEFAULT_GHOST_HOLD_MS = 120_000;
+export type { MachineOptions } from "./machine-options.js";
 
 /**
  * A SlotLedger over a SlotTable: in this process (`local`), or shared by every process of the user on the machine
@@ -54,7 +36,7 @@ export class SharedLedger implements SlotLedger {
   readonly owner = `${process.pid}-${randomUUID().slice(0, 8)}`;
   private mode: Mode;
   private readonly waiters: Waiters;
-  private readonly held = new Map<string, Lease>();
+  private readonly held = new Map<string, { account: string; model: string }>();
   private readonly book = new LimitBook();
   private counter = 0;
   private closed = false;
@@ -65,7 +47,7 @@ export class SharedLedger implements SlotLedger {
   readonly ready: Promise<void>;
 
   private constructor(
-    private readonly clock: Clock,
+    clock: Clock,
     private readonly machine: MachineOptions | undefined,
   ) {
     this.waiters = new Waiters(clock, (waiter) => this.withdraw(waiter));
@@ -149,7 +131,9 @@ export class SharedLedger implements SlotLedger {
     if (mode.kind === "client") return mode.client.status();
     if (mode.kind === "electing") return { kind: this.kind, detail: "electing a coordinator", pairs: [] };
     const others = mode.seat?.coordinator.connections;
-    const detail = others !== undefined ? `coordinator (this process, pid ${process.pid}, ${others} other process(es))` : this.fallback ? "per-process slots (the machine-wide ledger is unavailable)" : "in this process";
+    const alone = this.fallback ? "per-process slots (the machine-wide ledger is unavailable)" : "in this process";
+    const serving = `coordinator (this process, pid ${process.pid}, ${others} other process(es))`;
+    const detail = others === undefined ? alone : serving;
     return { kind: this.kind, detail, pairs: mode.table.status() };
   }
 
@@ -172,27 +156,18 @@ export class SharedLedger implements SlotLedger {
   /** Enters a waiter wherever the slots live now (while electing: when the election is over). */
   private register(waiter: Waiter): void {
     const mode = this.mode;
-    if (mode.kind === "table") mode.table.acquire(this.tableWaiter(waiter));
-    else if (mode.kind === "client" && !mode.client.enter(waiter)) this.waiters.fail(waiter.id, new NoCandidatesError());
+    if (mode.kind === "table") {
+      const grant = (id: string, account: string, others: number) => this.granted(id, account, others);
+      mode.table.acquire(tableWaiter(this.owner, waiter, grant, (id, error) => this.refused(id, error)));
+    } else if (mode.kind === "client" && !mode.client.enter(waiter)) {
+      this.waiters.fail(waiter.id, new NoCandidatesError());
+    }
     this.updateRef();
   }
 
-  private tableWaiter(waiter: Waiter): TableWaiter {
-    const { request } = waiter;
-    return {
-      id: `${this.owner}/${waiter.id}`,
-      owner: this.owner,
-      model: request.model,
-      at: waiter.at,
-      seq: request.seq,
-      candidates: () => request.candidates(),
-      cap: (account) => request.cap(account),
-      grant: (account, others) => this.granted(waiter.id, account, others),
-      reject: (error) => {
-        this.waiters.fail(waiter.id, error);
-        this.updateRef();
-      },
-    };
+  private refused(id: string, error: unknown): void {
+    this.waiters.fail(id, error);
+    this.updateRef();
   }
 
   private granted(id: string, account: string, others: number): void {
@@ -204,9 +179,7 @@ export class SharedLedger implements SlotLedger {
 
   private lease(id: string, account: string, model: string, others: number): SlotGrant {
     this.held.set(id, { account, model });
-    // The coordinator tells its own slots to the others first: should it go silent, its successor counts them.
-    const mode = this.mode;
-    if (mode.kind === "table" && mode.seat?.coordinator.connections) mode.seat.broadcast({ t: "own", id, account, model });
+    if (this.mode.kind === "table") this.mode.seat?.tellOwn(id, account, model);
     return onceReleased({ id, account, model, othersInFlight: others }, () => {
       this.held.delete(id);
       this.releaseSlot(id);
@@ -215,7 +188,7 @@ export class SharedLedger implements SlotLedger {
 
   private releaseSlot(id: string): void {
     const mode = this.mode;
-    if (mode.kind === "table" && mode.seat?.coordinator.connections) mode.seat.broadcast({ t: "unown", id });
+    if (mode.kind === "table") mode.seat?.tellOwn(id);
     if (mode.kind === "table") mode.table.release(`${this.owner}/${id}`);
     else if (mode.kind === "client") mode.client.send({ t: "rel", id });
     this.updateRef();
@@ -244,9 +217,7 @@ export class SharedLedger implements SlotLedger {
   }
 
   private localTable(): Mode {
-    const table = new SlotTable();
-    table.setOwner(this.owner, { host: hostname(), pid: process.pid });
-    return { kind: "table", table, seat: undefined };
+    return { kind: "table", table: SlotTable.of(this.owner), seat: undefined };
   }
 
   /**
@@ -262,7 +233,8 @@ export class SharedLedger implements SlotLedger {
       elected = await elect(machine.address, undefined, undefined, suspect);
     } catch (error) {
       this.fallback = true;
-      machine.onWarning(`the machine-wide slot ledger is unavailable (${error instanceof Error ? error.message : String(error)}); slots are counted per process`);
+      const why = error instanceof Error ? error.message : String(error);
+      machine.onWarning(`the machine-wide slot ledger is unavailable (${why}); slots are counted per process`);
       return this.become(this.localTable());
     }
     if (this.closed) {
@@ -270,17 +242,16 @@ export class SharedLedger implements SlotLedger {
       else elected.server.close();
       return;
     }
-    if (elected.role === "client") return this.become({ kind: "client", client: this.client(elected.socket) });
-    const liveness = machine.liveness ?? systemClock;
+    if (elected.role === "client") {
+      return this.become({ kind: "client", client: this.client(elected.socket, timings(machine).liveness) });
+    }
     const file = elected.inode !== undefined ? { path: machine.address.path, inode: elected.inode } : undefined;
     const seat = new CoordinatorSeat({
+      ...timings(machine),
       owner: this.owner,
       book: this.book,
       listening: elected.server,
       file,
-      liveness,
-      recoverMs: machine.recoverMs ?? DEFAULT_RECOVER_MS,
-      ghostHoldMs: machine.ghostHoldMs ?? DEFAULT_GHOST_HOLD_MS,
       onVacated: (vacated) => this.vacated(vacated),
       own: () => [...this.held].map(([id, lease]) => ({ id, ...lease })),
     });
@@ -288,36 +259,19 @@ export class SharedLedger implements SlotLedger {
     this.become({ kind: "table", table: seat.table, seat });
   }
 
-  private client(socket: Socket): SocketClient {
-    const client: SocketClient = new SocketClient(socket, this.machine?.liveness ?? systemClock, {
+  private client(socket: Socket, liveness: Clock): SocketClient {
+    const client: SocketClient = new SocketClient(socket, liveness, {
       owner: this.owner,
       busy: () => this.busy(),
       granted: (id, account, others) => this.granted(id, account, others),
-      refused: (id) => {
-        this.waiters.fail(id, new NoCandidatesError());
-        this.updateRef();
-      },
+      refused: (id) => this.refused(id, new NoCandidatesError()),
       limit: (limit) => this.book.remote(limit),
       peers: (owners) => (this.peers = owners),
       state: () => this.book.stateAnnounced(),
-      // The coordinator exited: it is first in the peers list, every other peer re-registers. Without a list (this
-      // process joined just before), only the time bound ends the pause.
-      gone: () => this.rejoin(client, { awaiting: new Set(this.peers.length > 0 ? this.peers.slice(1) : [UNKNOWN]), ghosts: [] }),
-      silent: (last) => this.rejoin(client, this.afterSilence(last), true),
+      gone: () => this.rejoin(client, afterExit(this.peers)),
+      silent: (last) => this.rejoin(client, afterSilence(last, this.peers), true),
     });
     return client;
-  }
-
-  /**
-   * The silent coordinator's own leases stay counted (it told each one), as do the others' it counted last (until
-   * each re-registers); the processes that held or waited for slots are waited for.
-   */
-  private afterSilence({ pong, own }: LastWords): Succession {
-    const silent = pong?.by ?? this.peers[0] ?? UNKNOWN;
-    const ghosts = (pong?.leases ?? []).filter(([owner]) => owner !== silent);
-    for (const { account, model } of own) ghosts.push([silent, account, model, 1]);
-    const awaiting = new Set(pong ? pong.busy.filter((owner) => owner !== silent) : [UNKNOWN]);
-    return { awaiting, ghosts };
   }
 
   private rejoin(client: SocketClient, succession: Succession, suspect = false): void {
@@ -328,14 +282,13 @@ export class SharedLedger implements SlotLedger {
   /** This process's coordinator seat was given up: its table is stale; every lease it counted is kept a while. */
   private vacated(seat: CoordinatorSeat): void {
     if (this.closed || this.mode.kind !== "table" || this.mode.seat !== seat) return;
-    const ghosts = seat.table.owned();
-    void this.join({ awaiting: new Set(ghosts.map(([owner]) => owner)), ghosts });
+    void this.join(afterLapse(seat.table.owned()));
   }
 
   private become(mode: Mode): void {
     this.mode = mode;
     if (mode.kind === "table") {
-      for (const [id, lease] of this.held) mode.table.hold(`${this.owner}/${id}`, this.owner, lease.account, lease.model);
+      for (const [id, l] of this.held) mode.table.hold(`${this.owner}/${id}`, this.owner, l.account, l.model);
     } else if (mode.kind === "client") {
       mode.client.join(this.held, this.book.all());
     }

@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import { NoCandidatesError } from "../scheduler/errors.js";
 import type { Holder, PairStatus, SlotRequest } from "./ledger.js";
 
@@ -45,6 +46,13 @@ export class SlotTable {
     /** False while this table may not grant at all (a coordinator that was suspended: its view may be stale). */
     private readonly mayGrant: () => boolean = () => true,
   ) {}
+
+  /** A table whose first owner is this process. */
+  static of(owner: string, ...args: ConstructorParameters<typeof SlotTable>): SlotTable {
+    const table = new SlotTable(...args);
+    table.setOwner(owner, { host: hostname(), pid: process.pid });
+    return table;
+  }
 
   setOwner(owner: string, holder: Holder): void {
     this.owners.set(owner, holder);

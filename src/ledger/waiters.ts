@@ -18,6 +18,13 @@ export interface Waiter {
   sent: string;
 }
 
+/** How a waiter taken out is settled elsewhere. */
+export interface Settle {
+  request: SlotRequest;
+  resolve(grant: SlotGrant): void;
+  reject(error: unknown): void;
+}
+
 interface Entry extends Waiter {
   resolve(grant: SlotGrant): void;
   reject(error: unknown): void;
@@ -42,16 +49,23 @@ export class Waiters {
    * Waits for a grant. `enter` registers the waiter wherever slots live; it may grant or refuse at once (then no
    * timer nor abort listener is set up).
    */
-  wait<T>(id: string, request: SlotRequest, wrap: (grant: SlotGrant) => T, enter: (waiter: Waiter) => void): Promise<T> {
+  wait<T>(
+    id: string,
+    request: SlotRequest,
+    wrap: (grant: SlotGrant) => T,
+    enter: (waiter: Waiter) => void,
+  ): Promise<T> {
     const { signal } = request;
     if (signal?.aborted) return Promise.reject(abortReason(signal));
     return new Promise<T>((resolve, reject) => {
-      const entry: Entry = { id, request, at: this.clock.now(), sent: "", resolve: (g) => resolve(wrap(g)), reject, cleanup: () => {} };
+      const settle = { resolve: (grant: SlotGrant) => resolve(wrap(grant)), reject, cleanup: () => {} };
+      const entry: Entry = { id, request, at: this.clock.now(), sent: "", ...settle };
       this.entries.set(id, entry);
       enter(entry);
       if (!this.entries.has(id)) return;
       const onAbort = () => this.drop(entry, abortReason(signal));
-      const cancelTimer = this.clock.setTimer(() => this.drop(entry, new QueueTimeoutError(this.clock.now() - entry.at)), request.timeoutMs);
+      const onTimeout = () => this.drop(entry, new QueueTimeoutError(this.clock.now() - entry.at));
+      const cancelTimer = this.clock.setTimer(onTimeout, request.timeoutMs);
       entry.cleanup = () => {
         cancelTimer();
         signal?.removeEventListener("abort", onAbort);
@@ -100,7 +114,7 @@ export class Waiters {
   }
 
   /** Takes the waiter out and returns how to settle it (e.g. to wait on another ledger instead). */
-  handOff(id: string): { request: SlotRequest; resolve(grant: SlotGrant): void; reject(error: unknown): void } | undefined {
+  handOff(id: string): Settle | undefined {
     return this.take(id);
   }
 

@@ -15,6 +15,7 @@ import { checkS4, renderOverhead, runOverhead } from "./scenarios/overhead.js";
 import { checkS5, renderMemory, runMemory } from "./scenarios/memory.js";
 import { checkL1, renderLedgerOverhead, runLedgerOverhead } from "./scenarios/ledger-overhead.js";
 import { checkL2, renderLedgerMulti, runLedgerMulti } from "./scenarios/ledger-multi.js";
+import { checkL4, renderLedgerStall, runLedgerStall } from "./scenarios/ledger-stall.js";
 import { checkS1, runS1 } from "./scenarios/s1-saturation.js";
 import { checkS2, runS2 } from "./scenarios/s2-wrong-limits.js";
 import { checkS3, runS3 } from "./scenarios/s3-limit-drop.js";
@@ -121,6 +122,14 @@ const scenarios: Record<string, () => Promise<void>> = {
     say(renderLedgerMulti(rows));
     say();
     checkL2(rows, targets);
+  },
+  L4: async () => {
+    const report = await runLedgerStall();
+    say("## L4 a suspended coordinator: 3 processes × 10 agents on one HOME, 2 accounts × real limit 3, 150 ms streams, the coordinator SIGSTOPped 8 s");
+    say();
+    say(renderLedgerStall(report));
+    say();
+    checkL4(report, targets);
   },
 };
 for (const [id, run] of Object.entries(scenarios)) if (selected(id)) await run();

@@ -1,8 +1,9 @@
 /**
  * One OpenCode-like process for the multi-process ledger bench: the real engine (keys file, state file, ledger
  * chosen by ZAI_LEDGER / ZAI_REDIS_URL in its environment) driven by the OpenCode-like caller.
- * argv: <simulator url> <agents> <requests per agent> <model>. Prints "ready", waits for "go" on stdin, runs,
- * prints one JSON line {completed, failures, wallMs, limits}.
+ * argv: <simulator url> <agents> <requests per agent> <model> [run for ms]. Prints "ready", waits for "go" on stdin,
+ * runs, prints one JSON line {completed, failures, wallMs, limits}. With a duration, each agent goes on until it
+ * has passed (the request count is ignored) and each answered request prints "ok <Date.now()>" as it completes.
  */
 import { setMaxListeners } from "node:events";
 import { performance } from "node:perf_hooks";
@@ -15,9 +16,10 @@ import { systemRandom } from "../../src/util/random.js";
 import { callLikeOpenCode } from "../baselines/opencode-caller.js";
 import { chatBody } from "./workload.js";
 
-const [url = "", agentsArg = "10", requestsArg = "6", model = "glm-4.7"] = process.argv.slice(2);
+const [url = "", agentsArg = "10", requestsArg = "6", model = "glm-4.7", durationArg = "0"] = process.argv.slice(2);
 const agents = Number(agentsArg);
 const requests = Number(requestsArg);
+const durationMs = Number(durationArg);
 const warnings: string[] = [];
 const engine = await createEngine(
   "zai-coding-plan",
@@ -43,7 +45,8 @@ let completed = 0;
 const started = performance.now();
 await Promise.all(
   Array.from({ length: agents }, async () => {
-    for (let i = 0; i < requests; i++) {
+    const more = (i: number) => (durationMs > 0 ? performance.now() - started < durationMs : i < requests);
+    for (let i = 0; more(i); i++) {
       const outcome = await callLikeOpenCode(
         fetch,
         `${url}/chat/completions`,
@@ -51,7 +54,9 @@ await Promise.all(
         controller.signal,
         { onFailure: () => void failures++ },
       );
-      if (outcome.kind === "ok") completed++;
+      if (outcome.kind !== "ok") continue;
+      completed++;
+      if (durationMs > 0) process.stdout.write(`ok ${Date.now()}\n`);
     }
   }),
 );

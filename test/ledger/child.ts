@@ -38,7 +38,8 @@ if (mode === "hold") {
   let seq = 0;
   const agent = async () => {
     while (seq < requests) {
-      const grant = await ledger.acquire({ model: "m", seq: seq++, candidates: () => ["A", "B"], cap: () => cap, timeoutMs: 60_000 }, (g) => g);
+      const request = { model: "m", seq: seq++, candidates: () => ["A", "B"], cap: () => cap, timeoutMs: 60_000 };
+      const grant = await ledger.acquire(request, (g) => g);
       await tell(`+${grant.account}`);
       await new Promise((r) => setTimeout(r, holdMs));
       await tell(`-${grant.account}`);

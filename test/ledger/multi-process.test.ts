@@ -114,7 +114,7 @@ describe("machine ledger across real processes", () => {
     for (const w of workers) expect(await w.waitFor("done", 30_000)).toBe("done 40");
   });
 
-  it("a coordinator suspended with SIGSTOP stalls nobody: a client takes over, and the resumed one rejoins as a client", async () => {
+  it("a coordinator suspended with SIGSTOP stalls nobody; once continued it rejoins as a client", async () => {
     const name = join(tmpdir(), `oc-zai-ledger-test-${randomUUID()}.sock`);
     const seen = await observer();
     // 2 accounts × cap 2, 3 agents in each process: more wait than run, so both processes watch the coordinator.

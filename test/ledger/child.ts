@@ -26,7 +26,7 @@ if (mode === "hold") {
   say(`held ${ledger.role}`);
 } else if (mode === "stream") {
   const [requests, holdMs, cap, agents] = args.slice(0, 4).map(Number) as [number, number, number, number];
-  const observer = createConnection({ path: args[4] ?? "" });
+  const observer = createConnection({ path: args[4] ?? "" }).on("error", () => {});
   observer.write(`pid ${process.pid}\n`);
   const acks: Array<() => void> = [];
   observer.setEncoding("utf8").on("data", (chunk: string) => {
@@ -34,6 +34,9 @@ if (mode === "hold") {
   });
   const tell = (line: string) => new Promise<void>((resolve) => (acks.push(resolve), observer.write(`${line}\n`)));
   say(`ready ${ledger.role}`);
+  // Every change of role, as seen every 10 ms (a coordinator that steps down shows "electing" or "client").
+  let role = ledger.role;
+  const roles = setInterval(() => role !== ledger.role && say(`role ${(role = ledger.role)}`), 10);
   let done = 0;
   let seq = 0;
   const agent = async () => {
@@ -49,6 +52,7 @@ if (mode === "hold") {
   };
   await Promise.all(Array.from({ length: agents }, agent));
   say(`done ${done} ${ledger.role}`);
+  clearInterval(roles);
   observer.end();
   clearInterval(keepAlive);
   await ledger.close();

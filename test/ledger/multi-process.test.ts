@@ -32,6 +32,7 @@ async function observer() {
   const server = createServer((socket) => {
     let pid = 0;
     let buffer = "";
+    socket.on("error", () => {}); // a child killed at the end of a test
     socket.setEncoding("utf8").on("data", (chunk: string) => {
       buffer += chunk;
       const lines = buffer.split("\n");
@@ -130,9 +131,12 @@ describe("machine ledger across real processes", () => {
     // Grants go on without the stopped coordinator (it answered every request before: it was the only one granting).
     await until(() => seen.completed(b, stoppedAt) >= 40, 20_000);
     const takeOverMs = Date.now() - stoppedAt;
+    const linesBefore = first.lines.length;
     first.proc.kill("SIGCONT");
-    // It rejoined as a client and finished its work; the successor stayed the coordinator.
-    expect(await first.waitFor("done", 30_000)).toBe("done 300 client");
+    // Once continued, it stepped down (it never granted from its stale table: see the count below), rejoined and
+    // finished its work. (Later it may be elected again: on a loaded machine, a lapse of the successor's.)
+    expect(await first.waitFor("done", 30_000)).toMatch(/^done 300 /);
+    expect(first.lines.slice(linesBefore)).toContain("role client");
     const before = seen.completed(b);
     await until(() => seen.completed(b) > before + 10);
     // Its held slots stayed counted while it was stopped, and it never granted from its stale table after resuming.

@@ -9,9 +9,9 @@ import type { Succession } from "./succession.js";
 /** How often a coordinator marks that it runs; a gap over LAPSE_MS means it was stopped (or starved) meanwhile. */
 const BEAT_MS = 250;
 /**
- * Longer than this between two beats and the coordinator's view may be stale: a successor may have replaced it
- * (clients wait SILENT_MS + two probes, about 1.5 s, without an answer before replacing it). It grants nothing
- * more and steps down.
+ * Longer than this between two beats and the coordinator's view may be stale: a successor may have replaced it. A
+ * successor replaces it only after SILENT_MS (1.2 s) of silence and two unanswered probes, which means that this
+ * process did not run for at least SILENT_MS: it notices. It grants nothing more and steps down.
  */
 export const COORDINATOR_LAPSE_MS = 1_000;
 /** How often a coordinator on a socket file checks that the file is still its own. */

@@ -7,8 +7,11 @@ import { valuesOf, type Waiter, type WaiterValues } from "./waiters.js";
 
 /** While this process waits for or holds slots, it pings the coordinator this often. */
 export const PING_MS = 250;
-/** A coordinator silent this long while pinged is taken for stopped (then the election probes it once more). */
-export const SILENT_MS = 1_000;
+/**
+ * A coordinator silent this long while pinged is taken for stopped (then the election probes it twice). Longer than
+ * COORDINATOR_LAPSE_MS with a margin: a coordinator replaced has not run for at least this long, so it notices.
+ */
+export const SILENT_MS = 1_200;
 /** A gap this long between two of this process's own ticks means this process itself was not running. */
 export const LAPSE_MS = 1_000;
 const STATUS_TIMEOUT_MS = 1_000;

@@ -8,6 +8,11 @@ export interface SlotRequest {
   model: string;
   /** Arrival order inside this process; a retried request keeps its number and so its place. */
   seq: number;
+  /**
+   * When the request first arrived (wall clock, ms), kept across its retries: orders waiters of different processes
+   * and machines, so a retry keeps its place there too. Absent: the time of this acquire.
+   */
+  at?: number | undefined;
   /** Usable accounts in preference order, re-read whenever the ledger is poked. */
   candidates(): readonly string[];
   /** How many requests of (account, model) may be in flight account-wide right now. */

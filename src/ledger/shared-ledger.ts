@@ -228,7 +228,7 @@ export class SharedLedger implements SlotLedger {
       return;
     }
     pending.sent = JSON.stringify(values);
-    send(mode.socket, { t: "acq", id: pending.id, model: pending.request.model, at: pending.at, seq: pending.request.seq, ...values });
+    send(mode.socket, { t: "acq", id: pending.id, model: pending.request.model, at: pending.request.at ?? pending.at, seq: pending.request.seq, ...values });
   }
 
   private valuesOf(pending: Pending): { cands: string[]; caps: Record<string, number> } | undefined {
@@ -244,7 +244,7 @@ export class SharedLedger implements SlotLedger {
       id: `${this.owner}/${pending.id}`,
       owner: this.owner,
       model: pending.request.model,
-      at: pending.at,
+      at: pending.request.at ?? pending.at,
       seq: pending.request.seq,
       candidates: () => pending.request.candidates(),
       cap: (account) => pending.request.cap(account),

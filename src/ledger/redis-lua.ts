@@ -1,0 +1,135 @@
+/**
+ * The Lua every Redis ledger script starts with (see redis-scripts.ts for the keys). Each operation costs
+ * O(accounts of the model): counts are ZCARDs, the first waiter of an account is the head of its sorted set, expired
+ * leases come from one sorted set of deadlines, and a dispatch stops as soon as no account has a grantable waiter.
+ * Written with String.raw: `\n` and `\0` reach Lua as its own escapes (newline, NUL).
+ */
+export const COMMON = String.raw`
+local p = ARGV[1]
+local now = tonumber(ARGV[2])
+local ttl = tonumber(ARGV[3])
+-- Waiters looked at per account when the first cannot take it (a lower cap than the others': rare).
+local DEPTH = 4
+local function lkey(acct, model) return p .. 'l:' .. acct .. ':' .. model end
+local function hkey(acct, model) return p .. 'h:' .. acct .. ':' .. model end
+local function qkey(acct, model) return p .. 'qa:' .. acct .. ':' .. model end
+local function wkey(id) return p .. 'w:' .. id end
+local function split(s)
+  local out = {}
+  for part in string.gmatch(s, '[^\n]+') do out[#out + 1] = part end
+  return out
+end
+-- The latest limit any process published for the pair: a waiter's cap was computed when its process last sent it,
+-- and another process may have learned a lower limit since (as the machine coordinator's table does).
+local function limit_of(acct, model)
+  local v = redis.call('HGET', p .. 'lim', acct .. '\0' .. model)
+  if v then return tonumber(v) end
+  return nil
+end
+-- In flight on the pair, and whether one more fits under cap and the published limit.
+local function room(acct, model, cap)
+  local n = redis.call('ZCARD', lkey(acct, model))
+  local lim = limit_of(acct, model)
+  if lim and lim < cap then cap = lim end
+  return n, n < cap
+end
+local function lease(acct, model, id, holder)
+  redis.call('ZADD', lkey(acct, model), now + ttl, id)
+  redis.call('ZADD', p .. 'exp', now + ttl, acct .. '\n' .. model .. '\n' .. id)
+  redis.call('HSET', hkey(acct, model), id, holder)
+  redis.call('SADD', p .. 'pairs', acct .. '\0' .. model)
+end
+local function unlease(acct, model, id)
+  redis.call('ZREM', lkey(acct, model), id)
+  redis.call('HDEL', hkey(acct, model), id)
+  redis.call('ZREM', p .. 'exp', acct .. '\n' .. model .. '\n' .. id)
+end
+local function message(id, acct, n, model)
+  return id .. ' ' .. acct .. ' ' .. n .. ' ' .. (now + ttl) .. ' ' .. model
+end
+-- Grants waiter id its first candidate with room; false when none has (then it stays queued).
+local function grant(id, model, made)
+  local w = wkey(id)
+  local f = redis.call('HMGET', w, 'ch', 'holder', 'cands')
+  if not f[3] then return false end
+  local cands = split(f[3])
+  for _, a in ipairs(cands) do
+    local n, ok = room(a, model, tonumber(redis.call('HGET', w, 'c:' .. a) or 0))
+    if ok then
+      for _, b in ipairs(cands) do redis.call('ZREM', qkey(b, model), id) end
+      redis.call('DEL', w)
+      lease(a, model, id, f[2])
+      local text = message(id, a, n, model)
+      redis.call('PUBLISH', f[1], text)
+      -- Kept until the lease is released: picked up by the owner's tick if the message was lost.
+      redis.call('HSET', f[1] .. ':g', id, text)
+      redis.call('PEXPIRE', f[1] .. ':g', ttl * 3)
+      made[#made + 1] = f[1]
+      made[#made + 1] = text
+      return true
+    end
+  end
+  return false
+end
+-- Grants the model's waiters what is free, earliest arrival first. Per grant: for each account with room under its
+-- published limit, the first waiter whose cap admits one more; the earliest of those is granted. Nothing grantable
+-- anywhere: O(accounts), whatever the queue's length.
+local function dispatch(model, made)
+  local accts = redis.call('SMEMBERS', p .. 'acc:' .. model)
+  while true do
+    local best, bestAt
+    for _, a in ipairs(accts) do
+      local n = redis.call('ZCARD', lkey(a, model))
+      local lim = limit_of(a, model)
+      if lim == nil or n < lim then
+        local q = qkey(a, model)
+        local heads = redis.call('ZRANGE', q, 0, DEPTH - 1, 'WITHSCORES')
+        for i = 1, #heads, 2 do
+          local id, at = heads[i], tonumber(heads[i + 1])
+          if best and (at > bestAt or (at == bestAt and id > best)) then break end
+          local cap = redis.call('HGET', wkey(id), 'c:' .. a)
+          if not cap then
+            redis.call('ZREM', q, id) -- its process is gone (the waiter expired at its deadline)
+          elseif n < tonumber(cap) then
+            best, bestAt = id, at
+            break
+          end
+        end
+      end
+    end
+    if not best or not grant(best, model, made) then return end
+  end
+end
+-- Leases past their deadline (holders that stopped refreshing), a bounded batch from the sorted set of deadlines;
+-- the models they free are dispatched.
+local function settle(made)
+  local dead = redis.call('ZRANGEBYSCORE', p .. 'exp', '-inf', now, 'LIMIT', 0, 64)
+  if #dead == 0 then return end
+  local freed = {}
+  for _, m in ipairs(dead) do
+    local a, mo, id = string.match(m, '^([^\n]*)\n([^\n]*)\n(.*)$')
+    if a then
+      redis.call('ZREM', lkey(a, mo), id)
+      redis.call('HDEL', hkey(a, mo), id)
+      freed[mo] = true
+    end
+  end
+  redis.call('ZREM', p .. 'exp', unpack(dead))
+  for mo in pairs(freed) do dispatch(mo, made) end
+end
+-- Stores waiter fields and queues it on each candidate, ordered by arrival (score), then id.
+local function enqueue(id, model, at, raw_cands, raw_caps)
+  local cands, caps = split(raw_cands), split(raw_caps)
+  local w = wkey(id)
+  local fields = {'cands', raw_cands, 'at', at}
+  for i, a in ipairs(cands) do
+    fields[#fields + 1] = 'c:' .. a
+    fields[#fields + 1] = caps[i]
+  end
+  redis.call('HSET', w, unpack(fields))
+  for _, a in ipairs(cands) do
+    redis.call('ZADD', qkey(a, model), at, id)
+    redis.call('SADD', p .. 'acc:' .. model, a)
+  end
+end
+`;

@@ -1,0 +1,49 @@
+import type { Redis } from "ioredis";
+import type { PairStatus, SharedLimit, SlotRequest } from "./ledger.js";
+
+/** A waiter's candidates and their caps, as the scripts take them ("\n"-joined, same order); none: no candidates. */
+export function valuesOf(request: SlotRequest): { cands: string; caps: string } | undefined {
+  const cands = [...request.candidates()];
+  if (cands.length === 0) return undefined;
+  return { cands: cands.join("\n"), caps: cands.map((a) => String(request.cap(a))).join("\n") };
+}
+
+/** A limit message or stored limit; undefined when it is not one of ours. */
+export function parseLimit(text: string): SharedLimit | undefined {
+  try {
+    const limit = JSON.parse(text) as SharedLimit;
+    return typeof limit?.state?.limit === "number" ? limit : undefined;
+  } catch {
+    return undefined; // not ours
+  }
+}
+
+/** A grant message: "<id> <account> <others> <lease deadline> <model>". */
+export function parseGrant(text: string): { id: string; account: string; others: number; deadline: number; model: string } {
+  const [id = "", account = "", others = "0", deadline = "0", ...model] = text.split(" ");
+  return { id, account, others: Number(others), deadline: Number(deadline), model: model.join(" ") };
+}
+
+/** Every pair's live leases, holders and queued waiters (counted on their first candidate), read from Redis. */
+export async function redisPairs(redis: Redis, prefix: string, now: number): Promise<PairStatus[]> {
+  const pairs = await redis.smembers(`${prefix}pairs`);
+  const out: PairStatus[] = [];
+  for (const pair of pairs) {
+    const [account = "", model = ""] = pair.split("\u0000");
+    const ids = await redis.zrangebyscore(`${prefix}l:${account}:${model}`, now, "+inf");
+    const holders = ids.length > 0 ? await redis.hmget(`${prefix}h:${account}:${model}`, ...ids) : [];
+    const unique = new Map<string, { host: string; pid: number }>();
+    for (const text of holders) {
+      if (!text) continue;
+      const [host = "", pid = "0"] = text.split(" ");
+      unique.set(text, { host, pid: Number(pid) });
+    }
+    let queued = 0;
+    for (const id of await redis.zrange(`${prefix}qa:${account}:${model}`, 0, 199)) {
+      const cands = await redis.hget(`${prefix}w:${id}`, "cands");
+      if (cands?.split("\n")[0] === account) queued++;
+    }
+    out.push({ account, model, inFlight: ids.length, holders: [...unique.values()], queued });
+  }
+  return out;
+}

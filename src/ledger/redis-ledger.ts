@@ -9,7 +9,7 @@ import { redactUrl } from "../util/redact-url.js";
 import { redisOptions } from "../util/redis-options.js";
 import { withoutTry } from "../scheduler/adaptive-limit.js";
 import { SCRIPTS } from "./redis-scripts.js";
-import { parseGrant, parseLimit, redisPairs, valuesOf } from "./redis-status.js";
+import { parseGrant, parseLimit, redisPairs, valuesOf, waiterKey } from "./redis-status.js";
 import { RedisLeases } from "./redis-leases.js";
 
 export { redisPairs } from "./redis-status.js";
@@ -132,7 +132,7 @@ export class RedisLedger implements SlotLedger {
         this.drop(pending, new NoCandidatesError());
         continue;
       }
-      const text = `${values.cands}\t${values.caps}`;
+      const text = waiterKey(values);
       if (text === pending.sent) continue;
       pending.sent = text;
       void this.take(this.script<GrantsMade>("updateWaiter", pending.id, pending.request.model, values.cands, values.caps));
@@ -201,7 +201,7 @@ export class RedisLedger implements SlotLedger {
   private send(pending: Pending): void {
     const values = valuesOf(pending.request);
     if (!values) return this.drop(pending, new NoCandidatesError());
-    pending.sent = `${values.cands}\t${values.caps}`;
+    pending.sent = waiterKey(values);
     const { id, request, at, started } = pending;
     const answer = this.script<GrantsMade>("acquireSlot", id, request.model, at, started + request.timeoutMs, this.channel(), `${hostname()} ${process.pid}`, values.cands, values.caps);
     answer.then(

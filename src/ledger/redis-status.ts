@@ -8,6 +8,20 @@ export function valuesOf(request: SlotRequest): { cands: string; caps: string } 
   return { cands: cands.join("\n"), caps: cands.map((a) => String(request.cap(a))).join("\n") };
 }
 
+/**
+ * What a waiter's update must change in Redis: its set of candidates and their caps. A new preference order alone is
+ * not sent (it changes with every grant's load, and would cost one script per waiter each time): the order sent last
+ * decides only between accounts that have room at once, after a lease expired or a limit rose.
+ */
+export function waiterKey(values: { cands: string; caps: string }): string {
+  const caps = values.caps.split("\n");
+  return values.cands
+    .split("\n")
+    .map((a, i) => `${a}=${caps[i]}`)
+    .sort()
+    .join("\n");
+}
+
 /** A limit message or stored limit; undefined when it is not one of ours. */
 export function parseLimit(text: string): SharedLimit | undefined {
   try {

@@ -111,6 +111,7 @@ async function redisCounters(url: string): Promise<{ cpu: number; scripts: numbe
     const stats = await redis.info("commandstats");
     const num = (text: string, re: RegExp) => Number(re.exec(text)?.[1] ?? 0);
     const scripts = num(stats, /cmdstat_evalsha:calls=(\d+)/) + num(stats, /cmdstat_eval:calls=(\d+)/);
+    if (process.env.L3_DEBUG) process.stderr.write(`${stats}\n`);
     return { cpu: num(cpu, /used_cpu_sys:([\d.]+)/) + num(cpu, /used_cpu_user:([\d.]+)/), scripts };
   } finally {
     redis.disconnect();

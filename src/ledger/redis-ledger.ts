@@ -9,7 +9,7 @@ import { redactUrl } from "../util/redact-url.js";
 import { redisOptions } from "../util/redis-options.js";
 import { withoutTry } from "../scheduler/adaptive-limit.js";
 import { SCRIPTS } from "./redis-scripts.js";
-import { parseGrant, parseLimit, redisPairs, valuesOf, waiterKey } from "./redis-status.js";
+import { candidateSet, parseGrant, parseLimit, redisPairs, valuesOf } from "./redis-status.js";
 import { RedisLeases } from "./redis-leases.js";
 
 export { redisPairs } from "./redis-status.js";
@@ -58,6 +58,8 @@ export class RedisLedger implements SlotLedger {
   private readonly leases: RedisLeases;
   private readonly listeners: Array<(limit: SharedLimit) => void> = [];
   private readonly limits = new Map<string, SharedLimit>();
+  /** This process's caps as Redis last received them, per "<account>\0<model>". */
+  private readonly caps = new Map<string, number>();
   private counter = 0;
   private up = false;
   private warned = false;
@@ -124,19 +126,29 @@ export class RedisLedger implements SlotLedger {
     });
   }
 
+  /** Sends what changed since last time in one script: this process's caps, and waiters' candidate sets. */
   poke(): void {
     this.options.fallback.poke();
+    const caps = new Map<string, Array<string | number>>();
+    const moved: string[] = [];
     for (const pending of [...this.pending.values()]) {
       const values = valuesOf(pending.request);
       if (!values) {
         this.drop(pending, new NoCandidatesError());
         continue;
       }
-      const text = waiterKey(values);
-      if (text === pending.sent) continue;
-      pending.sent = text;
-      void this.take(this.script<GrantsMade>("updateWaiter", pending.id, pending.request.model, values.cands, values.caps));
+      const { model } = pending.request;
+      values.cands.forEach((a, i) => {
+        if (this.caps.get(`${a}\u0000${model}`) !== values.caps[i]) caps.set(`${a}\u0000${model}`, [a, model, values.caps[i]!]);
+      });
+      const set = candidateSet(values.cands);
+      if (set === pending.sent) continue;
+      pending.sent = set;
+      moved.push(pending.id, model, values.cands.join("\n"));
     }
+    if (caps.size === 0 && moved.length === 0) return;
+    for (const [key, [, , cap]] of caps) this.caps.set(key, cap as number);
+    void this.take(this.script<GrantsMade>("updateWaiters", this.channel(), caps.size, ...[...caps.values()].flat(), ...moved));
   }
 
   inFlight(account: string, model: string): number {
@@ -201,9 +213,11 @@ export class RedisLedger implements SlotLedger {
   private send(pending: Pending): void {
     const values = valuesOf(pending.request);
     if (!values) return this.drop(pending, new NoCandidatesError());
-    pending.sent = waiterKey(values);
+    pending.sent = candidateSet(values.cands);
     const { id, request, at, started } = pending;
-    const answer = this.script<GrantsMade>("acquireSlot", id, request.model, at, started + request.timeoutMs, this.channel(), `${hostname()} ${process.pid}`, values.cands, values.caps);
+    values.cands.forEach((a, i) => this.caps.set(`${a}\u0000${request.model}`, values.caps[i]!));
+    const cands = values.cands.join("\n");
+    const answer = this.script<GrantsMade>("acquireSlot", id, request.model, at, started + request.timeoutMs, this.channel(), `${hostname()} ${process.pid}`, cands, values.caps.join("\n"));
     answer.then(
       (made) => this.take(Promise.resolve(made)),
       () => this.toFallback(pending),
@@ -251,7 +265,7 @@ export class RedisLedger implements SlotLedger {
     if (!this.pending.delete(pending.id)) return;
     pending.cleanup();
     pending.reject(error);
-    void this.script("updateWaiter", pending.id, pending.request.model, "", "").catch(() => {});
+    void this.script("updateWaiters", this.channel(), 0, pending.id, pending.request.model, "").catch(() => {});
   }
 
   /** Redis failed under this waiter: it waits on the fallback ledger instead. */

@@ -10,10 +10,15 @@ local now = tonumber(ARGV[2])
 local ttl = tonumber(ARGV[3])
 -- Waiters looked at per account when the first cannot take it (a lower cap than the others': rare).
 local DEPTH = 4
+-- The channel of the process running the script: its own grants reach it in the answer, not over pub/sub.
+local caller = nil
 local function lkey(acct, model) return p .. 'l:' .. acct .. ':' .. model end
 local function hkey(acct, model) return p .. 'h:' .. acct .. ':' .. model end
 local function qkey(acct, model) return p .. 'qa:' .. acct .. ':' .. model end
 local function wkey(id) return p .. 'w:' .. id end
+-- A process's caps per (account, model), shared by all its waiters: "<owner>:<seq>:<n>" -> <p>grant:<owner>:caps.
+local function capkey(id) return p .. 'grant:' .. (string.match(id, '^([^:]*):') or '') .. ':caps' end
+local function cap_of(id, acct, model) return tonumber(redis.call('HGET', capkey(id), acct .. '\0' .. model)) end
 local function split(s)
   local out = {}
   for part in string.gmatch(s, '[^\n]+') do out[#out + 1] = part end
@@ -21,10 +26,15 @@ local function split(s)
 end
 -- The latest limit any process published for the pair: a waiter's cap was computed when its process last sent it,
 -- and another process may have learned a lower limit since (as the machine coordinator's table does).
+local limits = {}
 local function limit_of(acct, model)
-  local v = redis.call('HGET', p .. 'lim', acct .. '\0' .. model)
-  if v then return tonumber(v) end
-  return nil
+  local field = acct .. '\0' .. model
+  local v = limits[field]
+  if v == nil then
+    v = tonumber(redis.call('HGET', p .. 'lim', field)) or false
+    limits[field] = v
+  end
+  return v or nil
 end
 -- In flight on the pair, and whether one more fits under cap and the published limit.
 local function room(acct, model, cap)
@@ -54,16 +64,18 @@ local function grant(id, model, made)
   if not f[3] then return false end
   local cands = split(f[3])
   for _, a in ipairs(cands) do
-    local n, ok = room(a, model, tonumber(redis.call('HGET', w, 'c:' .. a) or 0))
+    local n, ok = room(a, model, cap_of(id, a, model) or 0)
     if ok then
       for _, b in ipairs(cands) do redis.call('ZREM', qkey(b, model), id) end
       redis.call('DEL', w)
       lease(a, model, id, f[2])
       local text = message(id, a, n, model)
-      redis.call('PUBLISH', f[1], text)
-      -- Kept until the lease is released: picked up by the owner's tick if the message was lost.
-      redis.call('HSET', f[1] .. ':g', id, text)
-      redis.call('PEXPIRE', f[1] .. ':g', ttl * 3)
+      if f[1] ~= caller then
+        redis.call('PUBLISH', f[1], text)
+        -- Kept until the lease is released: picked up by the owner's tick if the message was lost.
+        redis.call('HSET', f[1] .. ':g', id, text)
+        redis.call('PEXPIRE', f[1] .. ':g', ttl * 3)
+      end
       made[#made + 1] = f[1]
       made[#made + 1] = text
       return true
@@ -87,12 +99,15 @@ local function dispatch(model, made)
         for i = 1, #heads, 2 do
           local id, at = heads[i], tonumber(heads[i + 1])
           if best and (at > bestAt or (at == bestAt and id > best)) then break end
-          local cap = redis.call('HGET', wkey(id), 'c:' .. a)
+          local cap = cap_of(id, a, model)
           if not cap then
-            redis.call('ZREM', q, id) -- its process is gone (the waiter expired at its deadline)
-          elseif n < tonumber(cap) then
-            best, bestAt = id, at
-            break
+            redis.call('ZREM', q, id) -- its process is gone (its caps expired with its ticks)
+          elseif n < cap then
+            if redis.call('EXISTS', wkey(id)) == 1 then
+              best, bestAt = id, at
+              break
+            end
+            redis.call('ZREM', q, id) -- expired at its deadline
           end
         end
       end
@@ -117,17 +132,19 @@ local function settle(made)
   redis.call('ZREM', p .. 'exp', unpack(dead))
   for mo in pairs(freed) do dispatch(mo, made) end
 end
--- Stores waiter fields and queues it on each candidate, ordered by arrival (score), then id.
-local function enqueue(id, model, at, raw_cands, raw_caps)
-  local cands, caps = split(raw_cands), split(raw_caps)
-  local w = wkey(id)
-  local fields = {'cands', raw_cands, 'at', at}
+-- Records the caller's caps (per account of the model, shared by all its waiters; they expire unless its tick runs).
+local function set_caps(ch, model, cands, caps)
+  local fields = {}
   for i, a in ipairs(cands) do
-    fields[#fields + 1] = 'c:' .. a
+    fields[#fields + 1] = a .. '\0' .. model
     fields[#fields + 1] = caps[i]
   end
-  redis.call('HSET', w, unpack(fields))
-  for _, a in ipairs(cands) do
+  if #fields > 0 then redis.call('HSET', ch .. ':caps', unpack(fields)) end
+end
+-- Stores a waiter's candidates and queues it on each, ordered by first arrival (score), then id.
+local function enqueue(id, model, at, raw_cands)
+  redis.call('HSET', wkey(id), 'cands', raw_cands, 'at', at)
+  for _, a in ipairs(split(raw_cands)) do
     redis.call('ZADD', qkey(a, model), at, id)
     redis.call('SADD', p .. 'acc:' .. model, a)
   end

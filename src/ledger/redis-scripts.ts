@@ -10,7 +10,9 @@ import { COMMON } from "./redis-lua.js";
  *                            are found with ZRANGEBYSCORE -inf now LIMIT, without visiting every pair
  *   <p>qa:<account>:<model>  sorted set: waiter id -> first arrival (ms): the waiters that may take this account
  *   <p>acc:<model>           set: accounts that waiters of the model named (what dispatch looks at)
- *   <p>w:<id>                hash (expires at the waiter's deadline): ch, holder, at, cands ("\n"-joined), c:<acct> cap
+ *   <p>w:<id>                hash (expires at the waiter's deadline): ch, holder, at, cands ("\n"-joined)
+ *   <ch>:caps                hash: "<account>\0<model>" -> the owner's cap, shared by all its waiters (ids begin with
+ *                            "<owner>:"); expires unless the owner's tick renews it
  *   <ch>:g                   hash: waiter id -> grant message, for grants its owner may have missed; gone at release
  *   <p>pairs                 set: "<account>\0<model>" ever used (for `status`)
  *   <p>limits                hash: "<account>\0<model>" -> learned limit state (JSON, for processes joining)
@@ -27,7 +29,10 @@ import { COMMON } from "./redis-lua.js";
 export const ACQUIRE = String.raw`${COMMON}
 local id, model, at, deadline, ch, holder = ARGV[4], ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8], ARGV[9]
 local cands, caps = split(ARGV[10]), split(ARGV[11])
+caller = ch
 local made = {}
+set_caps(ch, model, cands, caps)
+redis.call('PEXPIRE', ch .. ':caps', ttl * 3)
 settle(made)
 local nobody = true
 for _, a in ipairs(cands) do
@@ -44,7 +49,7 @@ if nobody then
     end
   end
 end
-enqueue(id, model, at, ARGV[10], ARGV[11])
+enqueue(id, model, at, ARGV[10])
 redis.call('HSET', wkey(id), 'ch', ch, 'holder', holder)
 redis.call('PEXPIRE', wkey(id), math.max(1, deadline - now))
 dispatch(model, made)
@@ -54,6 +59,7 @@ return made
 /** ARGV: p, now, ttl, id, account, model, ch. Frees the lease and grants what that frees. */
 export const RELEASE = String.raw`${COMMON}
 local id, acct, model, ch = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+caller = ch
 unlease(acct, model, id)
 redis.call('HDEL', ch .. ':g', id)
 local made = {}
@@ -62,30 +68,43 @@ dispatch(model, made)
 return made
 `;
 
-/** ARGV: p, now, ttl, id, model, cands, caps ("\n"-joined; cands empty: cancel). Re-queues with the same arrival. */
+/**
+ * ARGV: p, now, ttl, ch, n, then n (account, model, cap) of the caller's caps that changed, then (id, model, cands)
+ * of its waiters whose candidates changed (cands "\n"-joined; empty: cancelled). One script for a process's whole
+ * poke: a cap is the process's, not each waiter's, so a new cap costs one field, whatever the queue's length.
+ * A waiter keeps its first arrival. Then dispatches the models touched.
+ */
 export const UPDATE = String.raw`${COMMON}
-local id, model = ARGV[4], ARGV[5]
-local w = wkey(id)
-local f = redis.call('HMGET', w, 'cands', 'at')
-if not f[1] then return {} end
-local old = split(f[1])
-if ARGV[6] == '' then
-  for _, a in ipairs(old) do redis.call('ZREM', qkey(a, model), id) end
-  redis.call('DEL', w)
-  return {}
+local ch, nc = ARGV[4], tonumber(ARGV[5])
+caller = ch
+local models = {}
+for i = 6, 5 + 3 * nc, 3 do
+  redis.call('HSET', ch .. ':caps', ARGV[i] .. '\0' .. ARGV[i + 1], ARGV[i + 2])
+  models[ARGV[i + 1]] = true
 end
-local keep = {}
-for _, a in ipairs(split(ARGV[6])) do keep[a] = true end
-for _, a in ipairs(old) do
-  if not keep[a] then
-    redis.call('ZREM', qkey(a, model), id)
-    redis.call('HDEL', w, 'c:' .. a)
+for i = 6 + 3 * nc, #ARGV - 2, 3 do
+  local id, model, cands = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local w = wkey(id)
+  local f = redis.call('HMGET', w, 'cands', 'at')
+  if f[1] then
+    local keep = {}
+    if cands ~= '' then
+      for _, a in ipairs(split(cands)) do keep[a] = true end
+    end
+    for _, a in ipairs(split(f[1])) do
+      if not keep[a] then redis.call('ZREM', qkey(a, model), id) end
+    end
+    if cands == '' then
+      redis.call('DEL', w)
+    else
+      enqueue(id, model, f[2], cands)
+      models[model] = true
+    end
   end
 end
-enqueue(id, model, f[2], ARGV[6], ARGV[7])
 local made = {}
 settle(made)
-dispatch(model, made)
+for model in pairs(models) do dispatch(model, made) end
 return made
 `;
 
@@ -97,6 +116,8 @@ return made
  */
 export const TICK = String.raw`${COMMON}
 local ch, holder, nm = ARGV[4], ARGV[5], tonumber(ARGV[6])
+caller = ch
+redis.call('PEXPIRE', ch .. ':caps', ttl * 3)
 local missing = {}
 for i = 7 + nm, #ARGV - 2, 3 do
   local a, mo, id = ARGV[i], ARGV[i + 1], ARGV[i + 2]
@@ -158,7 +179,7 @@ return made
 export const SCRIPTS = {
   acquireSlot: ACQUIRE,
   releaseSlot: RELEASE,
-  updateWaiter: UPDATE,
+  updateWaiters: UPDATE,
   tickLeases: TICK,
   claimGrant: CLAIM,
   publishLimit: PUBLISH_LIMIT,

@@ -1,25 +1,20 @@
 import type { Redis } from "ioredis";
 import type { PairStatus, SharedLimit, SlotRequest } from "./ledger.js";
 
-/** A waiter's candidates and their caps, as the scripts take them ("\n"-joined, same order); none: no candidates. */
-export function valuesOf(request: SlotRequest): { cands: string; caps: string } | undefined {
+/** A waiter's candidates in preference order and their caps (same order); none: no candidates. */
+export function valuesOf(request: SlotRequest): { cands: string[]; caps: number[] } | undefined {
   const cands = [...request.candidates()];
   if (cands.length === 0) return undefined;
-  return { cands: cands.join("\n"), caps: cands.map((a) => String(request.cap(a))).join("\n") };
+  return { cands, caps: cands.map((a) => request.cap(a)) };
 }
 
 /**
- * What a waiter's update must change in Redis: its set of candidates and their caps. A new preference order alone is
- * not sent (it changes with every grant's load, and would cost one script per waiter each time): the order sent last
- * decides only between accounts that have room at once, after a lease expired or a limit rose.
+ * What a waiter's update must change in Redis: its set of candidates (its caps are its process's, sent apart). A
+ * new preference order alone is not sent (it changes with every grant's load, and would cost one script per waiter
+ * each time): the order sent last decides only between accounts that have room at once.
  */
-export function waiterKey(values: { cands: string; caps: string }): string {
-  const caps = values.caps.split("\n");
-  return values.cands
-    .split("\n")
-    .map((a, i) => `${a}=${caps[i]}`)
-    .sort()
-    .join("\n");
+export function candidateSet(cands: readonly string[]): string {
+  return [...cands].sort().join("\n");
 }
 
 /** A limit message or stored limit; undefined when it is not one of ours. */

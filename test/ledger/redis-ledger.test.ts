@@ -64,12 +64,13 @@ describe.skipIf(!available && !ci)("Redis ledger against a real redis-server", (
     redis.defineCommand("acquireSlot", { numberOfKeys: 0, lua: ACQUIRE });
     redis.defineCommand("releaseSlot", { numberOfKeys: 0, lua: RELEASE });
     const run = (name: string, ...args: Array<string | number>) => (redis as unknown as Record<string, (...a: Array<string | number>) => Promise<unknown>>)[name]!(p, Date.now(), 10_000, ...args);
-    const acquire = (id: string, ch: string) => run("acquireSlot", id, "m", Date.now(), Date.now() + 10_000, ch, "host 1", "A", "1");
+    // Waiter ids begin with their owner; its channel is <prefix>grant:<owner> (its caps are kept beside it).
+    const acquire = (owner: string) => run("acquireSlot", `${owner}:1:1`, "m", Date.now(), Date.now() + 10_000, `${p}grant:${owner}`, "host 1", "A", "1");
     try {
-      expect(await acquire("one", "ch-1")).toEqual(["ch-1", expect.stringMatching(/^one A 0 \d+ m$/)]);
-      expect(await acquire("two", "ch-2")).toEqual([]);
-      expect(await run("releaseSlot", "one", "A", "m", "ch-1")).toEqual(["ch-2", expect.stringMatching(/^two A 0 \d+ m$/)]);
-      expect(await run("releaseSlot", "two", "A", "m", "ch-2")).toEqual([]);
+      expect(await acquire("one")).toEqual([`${p}grant:one`, expect.stringMatching(/^one:1:1 A 0 \d+ m$/)]);
+      expect(await acquire("two")).toEqual([]);
+      expect(await run("releaseSlot", "one:1:1", "A", "m", `${p}grant:one`)).toEqual([`${p}grant:two`, expect.stringMatching(/^two:1:1 A 0 \d+ m$/)]);
+      expect(await run("releaseSlot", "two:1:1", "A", "m", `${p}grant:two`)).toEqual([]);
     } finally {
       redis.disconnect();
     }

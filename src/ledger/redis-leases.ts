@@ -8,8 +8,6 @@ export interface RedisLeasesOptions {
   ttl: number;
   /** This process's grant channel (its missed grants are kept under `<channel>:g`). */
   channel: string;
-  /** "host pid", recorded with each lease for `status`. */
-  holder: string;
   run<R>(script: string, ...args: Array<string | number>): Promise<R>;
   isUp(): boolean;
   /** Models this process has waiters of (dispatched at each tick: a lease that expired frees room nobody released). */
@@ -110,7 +108,7 @@ export class RedisLeases {
     const args: string[] = [];
     for (const [id, lease] of [...this.held, ...this.outsiders]) args.push(lease.account, lease.model, id);
     try {
-      const [made, missing, kept] = await this.options.run<[string[], string[], string[]]>("tickLeases", this.options.channel, this.options.holder, models.length, ...models, ...args);
+      const [made, missing, kept] = await this.options.run<[string[], string[], string[]]>("tickLeases", this.options.channel, models.length, ...models, ...args);
       this.options.onGrants(made);
       const lost = missing.filter((id) => this.held.has(id));
       if (lost.length > 0) {

@@ -77,7 +77,6 @@ export class RedisLedger implements SlotLedger {
       clock: options.clock,
       ttl: options.leaseTtlMs ?? 10_000,
       channel: this.channel(),
-      holder: `${hostname()} ${process.pid}`,
       run: (name, ...args) => this.script(name, ...args),
       isUp: () => this.up && !this.closed,
       waitingModels: () => new Set([...this.pending.values()].map((p) => p.request.model)),
@@ -217,7 +216,7 @@ export class RedisLedger implements SlotLedger {
     const { id, request, at, started } = pending;
     values.cands.forEach((a, i) => this.caps.set(`${a}\u0000${request.model}`, values.caps[i]!));
     const cands = values.cands.join("\n");
-    const answer = this.script<GrantsMade>("acquireSlot", id, request.model, at, started + request.timeoutMs, this.channel(), `${hostname()} ${process.pid}`, cands, values.caps.join("\n"));
+    const answer = this.script<GrantsMade>("acquireSlot", id, request.model, at, started + request.timeoutMs, this.channel(), cands, values.caps.join("\n"));
     answer.then(
       (made) => this.take(Promise.resolve(made)),
       () => this.toFallback(pending),

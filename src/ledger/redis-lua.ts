@@ -13,12 +13,21 @@ local DEPTH = 4
 -- The channel of the process running the script: its own grants reach it in the answer, not over pub/sub.
 local caller = nil
 local function lkey(acct, model) return p .. 'l:' .. acct .. ':' .. model end
-local function hkey(acct, model) return p .. 'h:' .. acct .. ':' .. model end
 local function qkey(acct, model) return p .. 'qa:' .. acct .. ':' .. model end
 local function wkey(id) return p .. 'w:' .. id end
 -- A process's caps per (account, model), shared by all its waiters: "<owner>:<seq>:<n>" -> <p>grant:<owner>:caps.
 local function capkey(id) return p .. 'grant:' .. (string.match(id, '^([^:]*):') or '') .. ':caps' end
-local function cap_of(id, acct, model) return tonumber(redis.call('HGET', capkey(id), acct .. '\0' .. model)) end
+local caps_seen = {}
+local function cap_of(id, acct, model)
+  local key, field = capkey(id), acct .. '\0' .. model
+  local memo = key .. '\n' .. field
+  local v = caps_seen[memo]
+  if v == nil then
+    v = tonumber(redis.call('HGET', key, field)) or false
+    caps_seen[memo] = v
+  end
+  return v or nil
+end
 local function split(s)
   local out = {}
   for part in string.gmatch(s, '[^\n]+') do out[#out + 1] = part end
@@ -43,15 +52,14 @@ local function room(acct, model, cap)
   if lim and lim < cap then cap = lim end
   return n, n < cap
 end
-local function lease(acct, model, id, holder)
+-- A lease's id names its holder (it begins with the owner: "<host>-<pid>-<random>"), for status.
+local function lease(acct, model, id)
   redis.call('ZADD', lkey(acct, model), now + ttl, id)
   redis.call('ZADD', p .. 'exp', now + ttl, acct .. '\n' .. model .. '\n' .. id)
-  redis.call('HSET', hkey(acct, model), id, holder)
   redis.call('SADD', p .. 'pairs', acct .. '\0' .. model)
 end
 local function unlease(acct, model, id)
   redis.call('ZREM', lkey(acct, model), id)
-  redis.call('HDEL', hkey(acct, model), id)
   redis.call('ZREM', p .. 'exp', acct .. '\n' .. model .. '\n' .. id)
 end
 local function message(id, acct, n, model)
@@ -60,21 +68,20 @@ end
 -- Grants waiter id its first candidate with room; false when none has (then it stays queued).
 local function grant(id, model, made)
   local w = wkey(id)
-  local f = redis.call('HMGET', w, 'ch', 'holder', 'cands')
-  if not f[3] then return false end
-  local cands = split(f[3])
+  local f = redis.call('HMGET', w, 'ch', 'cands')
+  if not f[2] then return false end
+  local cands = split(f[2])
   for _, a in ipairs(cands) do
     local n, ok = room(a, model, cap_of(id, a, model) or 0)
     if ok then
       for _, b in ipairs(cands) do redis.call('ZREM', qkey(b, model), id) end
       redis.call('DEL', w)
-      lease(a, model, id, f[2])
+      lease(a, model, id)
       local text = message(id, a, n, model)
       if f[1] ~= caller then
         redis.call('PUBLISH', f[1], text)
         -- Kept until the lease is released: picked up by the owner's tick if the message was lost.
         redis.call('HSET', f[1] .. ':g', id, text)
-        redis.call('PEXPIRE', f[1] .. ':g', ttl * 3)
       end
       made[#made + 1] = f[1]
       made[#made + 1] = text
@@ -125,7 +132,6 @@ local function settle(made)
     local a, mo, id = string.match(m, '^([^\n]*)\n([^\n]*)\n(.*)$')
     if a then
       redis.call('ZREM', lkey(a, mo), id)
-      redis.call('HDEL', hkey(a, mo), id)
       freed[mo] = true
     end
   end
@@ -142,8 +148,12 @@ local function set_caps(ch, model, cands, caps)
   if #fields > 0 then redis.call('HSET', ch .. ':caps', unpack(fields)) end
 end
 -- Stores a waiter's candidates and queues it on each, ordered by first arrival (score), then id.
-local function enqueue(id, model, at, raw_cands)
-  redis.call('HSET', wkey(id), 'cands', raw_cands, 'at', at)
+local function enqueue(id, model, at, raw_cands, ch)
+  if ch then
+    redis.call('HSET', wkey(id), 'cands', raw_cands, 'at', at, 'ch', ch)
+  else
+    redis.call('HSET', wkey(id), 'cands', raw_cands, 'at', at)
+  end
   for _, a in ipairs(split(raw_cands)) do
     redis.call('ZADD', qkey(a, model), at, id)
     redis.call('SADD', p .. 'acc:' .. model, a)

@@ -5,12 +5,12 @@ import { COMMON } from "./redis-lua.js";
  * different machines never race. Keys are built from a prefix (ARGV[1]); a single Redis (not a cluster) is assumed.
  *
  *   <p>l:<account>:<model>   sorted set: lease id -> deadline (ms); its size is the pair's count in flight
- *   <p>h:<account>:<model>   hash: lease id -> "host pid" (who holds it, for `status`)
+ *                            (ids begin with their owner, "<host>-<pid>-<random>:": who holds it, for `status`)
  *   <p>exp                   sorted set: "<account>\n<model>\n<lease id>" -> deadline, for every lease: expired ones
  *                            are found with ZRANGEBYSCORE -inf now LIMIT, without visiting every pair
  *   <p>qa:<account>:<model>  sorted set: waiter id -> first arrival (ms): the waiters that may take this account
  *   <p>acc:<model>           set: accounts that waiters of the model named (what dispatch looks at)
- *   <p>w:<id>                hash (expires at the waiter's deadline): ch, holder, at, cands ("\n"-joined)
+ *   <p>w:<id>                hash (expires at the waiter's deadline): ch, at, cands ("\n"-joined)
  *   <ch>:caps                hash: "<account>\0<model>" -> the owner's cap, shared by all its waiters (ids begin with
  *                            "<owner>:"); expires unless the owner's tick renews it
  *   <ch>:g                   hash: waiter id -> grant message, for grants its owner may have missed; gone at release
@@ -22,37 +22,32 @@ import { COMMON } from "./redis-lua.js";
  */
 
 /**
- * ARGV: p, now, ttl, id, model, at (first arrival), deadline, ch, holder, cands and caps ("\n"-joined, same order).
- * Granted at once when no waiter of its candidates is queued and one has room; otherwise queued by `at` and the
- * model dispatched (a retry with an earlier `at` goes before later arrivals).
+ * ARGV: p, now, ttl, id, model, at (first arrival), deadline, ch, cands and caps ("\n"-joined, same order).
+ * Granted at once when no waiter of its candidates is queued and one has room; otherwise queued by `at` (a retry
+ * with an earlier `at` goes before later arrivals), and the model dispatched only if one of its candidates has room.
  */
 export const ACQUIRE = String.raw`${COMMON}
-local id, model, at, deadline, ch, holder = ARGV[4], ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8], ARGV[9]
-local cands, caps = split(ARGV[10]), split(ARGV[11])
+local id, model, at, deadline, ch = ARGV[4], ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8]
+local cands, caps = split(ARGV[9]), split(ARGV[10])
 caller = ch
 local made = {}
 set_caps(ch, model, cands, caps)
-redis.call('PEXPIRE', ch .. ':caps', ttl * 3)
 settle(made)
-local nobody = true
-for _, a in ipairs(cands) do
-  if redis.call('ZCARD', qkey(a, model)) > 0 then nobody = false break end
+local free, nobody = nil, true
+for i, a in ipairs(cands) do
+  local n, ok = room(a, model, tonumber(caps[i]))
+  if ok and not free then free = {a, n} end
+  if nobody and redis.call('ZCARD', qkey(a, model)) > 0 then nobody = false end
 end
-if nobody then
-  for i, a in ipairs(cands) do
-    local n, ok = room(a, model, tonumber(caps[i]))
-    if ok then
-      lease(a, model, id, holder)
-      made[#made + 1] = ch
-      made[#made + 1] = message(id, a, n, model)
-      return made
-    end
-  end
+if free and nobody then
+  lease(free[1], model, id)
+  made[#made + 1] = ch
+  made[#made + 1] = message(id, free[1], free[2], model)
+  return made
 end
-enqueue(id, model, at, ARGV[10])
-redis.call('HSET', wkey(id), 'ch', ch, 'holder', holder)
+enqueue(id, model, at, ARGV[9], ch)
 redis.call('PEXPIRE', wkey(id), math.max(1, deadline - now))
-dispatch(model, made)
+if free then dispatch(model, made) end
 return made
 `;
 
@@ -109,24 +104,26 @@ return made
 `;
 
 /**
- * ARGV: p, now, ttl, ch, holder, n, n models, then (account, model, id) of every lease the process holds.
+ * ARGV: p, now, ttl, ch, n, n models, then (account, model, id) of every lease the process holds.
  * Extends those leases; one no longer in Redis (given away while its holder was suspended past the TTL, or Redis
  * restarted empty) is recorded again, counted until its holder releases it: its request may still run at Z.AI.
  * Then frees expired leases and dispatches the models. Returns {grants made, ids recorded again, grants kept for ch}.
  */
 export const TICK = String.raw`${COMMON}
-local ch, holder, nm = ARGV[4], ARGV[5], tonumber(ARGV[6])
+local ch, nm = ARGV[4], tonumber(ARGV[5])
 caller = ch
+-- What the process keeps beside its channel lives as long as it ticks.
 redis.call('PEXPIRE', ch .. ':caps', ttl * 3)
+redis.call('PEXPIRE', ch .. ':g', ttl * 3)
 local missing = {}
-for i = 7 + nm, #ARGV - 2, 3 do
+for i = 6 + nm, #ARGV - 2, 3 do
   local a, mo, id = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   if not redis.call('ZSCORE', lkey(a, mo), id) then missing[#missing + 1] = id end
-  lease(a, mo, id, holder)
+  lease(a, mo, id)
 end
 local made = {}
 settle(made)
-for k = 1, nm do dispatch(ARGV[6 + k], made) end
+for k = 1, nm do dispatch(ARGV[5 + k], made) end
 return {made, missing, redis.call('HGETALL', ch .. ':g')}
 `;
 

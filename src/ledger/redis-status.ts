@@ -40,12 +40,11 @@ export async function redisPairs(redis: Redis, prefix: string, now: number): Pro
   for (const pair of pairs) {
     const [account = "", model = ""] = pair.split("\u0000");
     const ids = await redis.zrangebyscore(`${prefix}l:${account}:${model}`, now, "+inf");
-    const holders = ids.length > 0 ? await redis.hmget(`${prefix}h:${account}:${model}`, ...ids) : [];
     const unique = new Map<string, { host: string; pid: number }>();
-    for (const text of holders) {
-      if (!text) continue;
-      const [host = "", pid = "0"] = text.split(" ");
-      unique.set(text, { host, pid: Number(pid) });
+    for (const id of ids) {
+      // "<host>-<pid>-<random>:..." (a waiter's id), or "<prefix>grant:<host>-<pid>-<random>:fallback:<n>"
+      const owner = /(?:^|grant:)([^:]+)-(\d+)-[0-9a-f]{8}:/.exec(id);
+      if (owner) unique.set(`${owner[1]} ${owner[2]}`, { host: owner[1]!, pid: Number(owner[2]) });
     }
     let queued = 0;
     for (const id of await redis.zrange(`${prefix}qa:${account}:${model}`, 0, 199)) {

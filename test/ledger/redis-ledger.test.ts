@@ -65,7 +65,7 @@ describe.skipIf(!available && !ci)("Redis ledger against a real redis-server", (
     redis.defineCommand("releaseSlot", { numberOfKeys: 0, lua: RELEASE });
     const run = (name: string, ...args: Array<string | number>) => (redis as unknown as Record<string, (...a: Array<string | number>) => Promise<unknown>>)[name]!(p, Date.now(), 10_000, ...args);
     // Waiter ids begin with their owner; its channel is <prefix>grant:<owner> (its caps are kept beside it).
-    const acquire = (owner: string) => run("acquireSlot", `${owner}:1:1`, "m", Date.now(), Date.now() + 10_000, `${p}grant:${owner}`, "host 1", "A", "1");
+    const acquire = (owner: string) => run("acquireSlot", `${owner}:1:1`, "m", Date.now(), Date.now() + 10_000, `${p}grant:${owner}`, "A", "1");
     try {
       expect(await acquire("one")).toEqual([`${p}grant:one`, expect.stringMatching(/^one:1:1 A 0 \d+ m$/)]);
       expect(await acquire("two")).toEqual([]);

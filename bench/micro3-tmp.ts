@@ -1,0 +1,10 @@
+import { Redis } from "ioredis";
+import { startRedis } from "../test/ledger/redis-server.js";
+const server = await startRedis();
+const clients = Array.from({ length: 6 }, () => new Redis(server.url));
+const redis = clients[0]!;
+const cpu = async () => { const t = await redis.info("cpu"); return Number(/used_cpu_sys:([\d.]+)/.exec(t)![1]) + Number(/used_cpu_user:([\d.]+)/.exec(t)![1]); };
+await new Promise((r) => setTimeout(r, 500));
+const c0 = await cpu(); await new Promise((r) => setTimeout(r, 5000)); const c1 = await cpu();
+console.log("idle cpu ms/s", ((c1 - c0) * 1000 / 5).toFixed(2));
+for (const c of clients) c.disconnect(); await server.stop();

@@ -10,8 +10,8 @@ const depth = Number(process.argv[2] ?? 300);
 let id = 0;
 const held: Array<[string, string]> = [];
 for (let i = 0; i < depth + 6; i++) {
-  const me = `w${++id}`;
-  const made = await run("acquireSlot", me, "m", Date.now(), Date.now() + 600000, "ch", "h 1", "a\nb", "3\n3");
+  const me = `o:${String(++id).padStart(12, "0")}:1`;
+  const made = await run("acquireSlot", me, "m", Date.now(), Date.now() + 600000, "p:grant:o", "a\nb", "3\n3");
   for (let k = 0; k < made.length; k += 2) { const [gid, acct] = made[k + 1].split(" "); held.push([gid, acct]); }
 }
 console.log("held", held.length);
@@ -19,10 +19,10 @@ const c0 = await cpu(); const t0 = Date.now();
 const N = 2000;
 for (let i = 0; i < N; i++) {
   const [gid, acct] = held.shift()!;
-  const made = await run("releaseSlot", gid, acct, "m", "ch");
+  const made = await run("releaseSlot", gid, acct, "m", "p:grant:o");
   for (let k = 0; k < made.length; k += 2) { const [g, a] = made[k + 1].split(" "); held.push([g, a]); }
-  const me = `w${++id}`;
-  const m2 = await run("acquireSlot", me, "m", Date.now(), Date.now() + 600000, "ch", "h 1", "a\nb", "3\n3");
+  const me = `o:${String(++id).padStart(12, "0")}:1`;
+  const m2 = await run("acquireSlot", me, "m", Date.now(), Date.now() + 600000, "p:grant:o", "a\nb", "3\n3");
   for (let k = 0; k < m2.length; k += 2) { const [g, a] = m2[k + 1].split(" "); held.push([g, a]); }
 }
 const c1 = await cpu();

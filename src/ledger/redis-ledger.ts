@@ -7,9 +7,10 @@ import { onceReleased } from "./grant.js";
 import type { LedgerStatus, SharedLimit, SlotGrant, SlotLedger, SlotRequest } from "./ledger.js";
 import { redactUrl } from "../util/redact-url.js";
 import { redisOptions } from "../util/redis-options.js";
-import { withoutTry } from "../scheduler/adaptive-limit.js";
 import { SCRIPTS } from "./redis-scripts.js";
-import { candidateSet, parseGrant, parseLimit, redisPairs, valuesOf } from "./redis-status.js";
+import { candidateSet, parseGrant, redisPairs, valuesOf, type GrantsMade, type Pending } from "./redis-status.js";
+import { RedisLimits } from "./redis-limits.js";
+import { FallbackWaiters } from "./redis-fallback.js";
 import { RedisLeases } from "./redis-leases.js";
 
 export { redisPairs } from "./redis-status.js";
@@ -26,21 +27,6 @@ export interface RedisLedgerOptions {
   connectTimeoutMs?: number;
 }
 
-interface Pending {
-  id: string;
-  request: SlotRequest;
-  /** First arrival (orders it among every machine's waiters) and when this acquire began (its timeout). */
-  at: number;
-  started: number;
-  sent: string;
-  resolve(grant: SlotGrant): void;
-  reject(error: unknown): void;
-  cleanup(): void;
-}
-
-/** What a script that may grant answers: `[channel, message, ...]` of the grants it made. */
-type GrantsMade = string[];
-
 export const DEFAULT_REDIS_PREFIX = "oc-zai-ledger:";
 
 /**
@@ -56,8 +42,8 @@ export class RedisLedger implements SlotLedger {
   private readonly prefix: string;
   private readonly pending = new Map<string, Pending>();
   private readonly leases: RedisLeases;
-  private readonly listeners: Array<(limit: SharedLimit) => void> = [];
-  private readonly limits = new Map<string, SharedLimit>();
+  private readonly outside: FallbackWaiters;
+  private readonly limits = new RedisLimits();
   /** This process's caps as Redis last received them, per "<account>\0<model>". */
   private readonly caps = new Map<string, number>();
   private counter = 0;
@@ -84,6 +70,7 @@ export class RedisLedger implements SlotLedger {
       onGrants: (made) => this.take(made),
       onWarning: options.onWarning,
     });
+    this.outside = new FallbackWaiters(options.fallback, this.leases);
     this.redis.on("error", () => {});
     this.sub.on("error", () => {});
     this.redis.on("ready", () => this.setUp(true));
@@ -98,14 +85,14 @@ export class RedisLedger implements SlotLedger {
     // The 'ready' handler subscribed; make sure it is done before the first acquire can be granted over pub/sub.
     if (this.sub.status === "ready") await this.sub.subscribe(this.channel(), `${this.prefix}limits`).catch(() => {});
     if (!this.up) this.warnDown("cannot connect");
-    else await this.loadLimits();
+    else await this.limits.load(this.redis, this.prefix);
     this.leases.start();
   }
 
   acquire<T>(request: SlotRequest, wrap: (grant: SlotGrant) => T): Promise<T> {
     const { signal } = request;
     if (signal?.aborted) return Promise.reject(abortReason(signal));
-    if (!this.up) return this.options.fallback.acquire(request, (g) => wrap(this.leases.outside(g)));
+    if (!this.up) return this.outside.acquire(request, wrap, () => this.acquire(request, wrap));
     if (!valuesOf(request)) return Promise.reject(new NoCandidatesError());
     return new Promise<T>((resolve, reject) => {
       const started = this.options.clock.now();
@@ -177,8 +164,7 @@ export class RedisLedger implements SlotLedger {
   }
 
   onLimit(listener: (limit: SharedLimit) => void): void {
-    this.listeners.push(listener);
-    for (const limit of this.limits.values()) listener(limit);
+    this.limits.listen(listener);
     this.options.fallback.onLimit(listener);
   }
 
@@ -267,19 +253,17 @@ export class RedisLedger implements SlotLedger {
     void this.script("updateWaiters", this.channel(), 0, pending.id, pending.request.model, "").catch(() => {});
   }
 
-  /** Redis failed under this waiter: it waits on the fallback ledger instead. */
+  /** Redis failed under this waiter: it waits on the fallback ledger instead (until Redis is back). */
   private toFallback(pending: Pending): void {
     if (!this.pending.delete(pending.id)) return;
     pending.cleanup();
-    this.options.fallback.acquire(pending.request, (g) => this.leases.outside(g)).then(pending.resolve, pending.reject);
+    const again = () => this.acquire(pending.request, (g) => g);
+    this.outside.acquire(pending.request, (g) => g, again).then(pending.resolve, pending.reject);
   }
 
   private onMessage(channel: string, message: string): void {
-    if (channel === this.channel()) return this.granted(message);
-    const limit = parseLimit(message);
-    if (!limit) return;
-    this.limits.set(`${limit.account}\u0000${limit.model}`, limit);
-    for (const listener of this.listeners) listener(limit);
+    if (channel === this.channel()) this.granted(message);
+    else this.limits.receive(message);
   }
 
   private setUp(up: boolean): void {
@@ -288,6 +272,9 @@ export class RedisLedger implements SlotLedger {
     if (up) {
       if (this.warned) this.options.onWarning("Redis is reachable again: slots are shared through Redis");
       this.warned = false;
+      // First thing on the new connection: the slots held here (and on the fallback meanwhile) are counted again.
+      void this.leases.tick();
+      this.outside.takeBack();
       return;
     }
     this.warnDown("connection lost");
@@ -298,18 +285,5 @@ export class RedisLedger implements SlotLedger {
     if (this.warned) return;
     this.warned = true;
     this.options.onWarning(`Redis ledger ${redactUrl(this.options.url)} unavailable (${why}); slots are shared through the ${this.options.fallback.kind} ledger until it is back`);
-  }
-
-  /**
-   * The limits learned so far, at their proven levels: a try one higher stored by a process that may have exited
-   * since would otherwise be this one's first step (measured: the lone process after a shared run began with a
-   * 1302 on each account). A try still under way elsewhere reaches this process with its outcome.
-   */
-  private async loadLimits(): Promise<void> {
-    const all = await this.redis.hgetall(`${this.prefix}limits`).catch(() => ({}) as Record<string, string>);
-    for (const text of Object.values(all)) {
-      const limit = parseLimit(text);
-      if (limit) this.limits.set(`${limit.account}\u0000${limit.model}`, { ...limit, state: withoutTry(limit.state) });
-    }
   }
 }

@@ -1,5 +1,21 @@
 import type { Redis } from "ioredis";
-import type { PairStatus, SharedLimit, SlotRequest } from "./ledger.js";
+import type { PairStatus, SharedLimit, SlotGrant, SlotRequest } from "./ledger.js";
+
+/** A request of this process waiting in Redis. */
+export interface Pending {
+  id: string;
+  request: SlotRequest;
+  /** First arrival (orders it among every machine's waiters) and when this acquire began (its timeout). */
+  at: number;
+  started: number;
+  sent: string;
+  resolve(grant: SlotGrant): void;
+  reject(error: unknown): void;
+  cleanup(): void;
+}
+
+/** What a script that may grant answers: `[channel, message, ...]` of the grants it made. */
+export type GrantsMade = string[];
 
 /** A waiter's candidates in preference order and their caps (same order); none: no candidates. */
 export function valuesOf(request: SlotRequest): { cands: string[]; caps: number[] } | undefined {

@@ -19,14 +19,20 @@ export class FallbackWaiters {
 
   /** Waits on the fallback; `requeue` is called instead of `wrap` if Redis comes back first. */
   acquire<T>(request: SlotRequest, wrap: (grant: SlotGrant) => T, requeue: () => Promise<T>): Promise<T> {
+    // Aborted by the request's own signal, or by takeBack (with BACK_TO_REDIS).
     const back = new AbortController();
+    const onAbort = () => back.abort(request.signal?.reason);
+    request.signal?.addEventListener("abort", onAbort, { once: true });
     this.waiting.add(back);
-    const signal = request.signal ? AbortSignal.any([request.signal, back.signal]) : back.signal;
-    return this.fallback.acquire({ ...request, signal }, (g) => wrap(this.leases.outside(g))).then(
-      (value) => (this.waiting.delete(back), value),
+    const done = () => {
+      this.waiting.delete(back);
+      request.signal?.removeEventListener("abort", onAbort);
+    };
+    return this.fallback.acquire({ ...request, signal: back.signal }, (g) => wrap(this.leases.outside(g))).then(
+      (value) => (done(), value),
       (error: unknown) => {
-        this.waiting.delete(back);
-        if (back.signal.aborted && back.signal.reason === BACK_TO_REDIS && !request.signal?.aborted) return requeue();
+        done();
+        if (back.signal.reason === BACK_TO_REDIS) return requeue();
         throw error;
       },
     );

@@ -79,7 +79,8 @@ describe.skipIf(!available && !ci)("Redis leases: suspended holders and restarts
 
   it("Redis restarted under load: every request answered, never above the limit once it is back", async () => {
     const p = `restart${++n}:`;
-    const [warnA, warnB]: string[][] = [[], []];
+    const warnA: string[] = [];
+    const warnB: string[] = [];
     const [a, b] = [await ledger(p, systemClock, warnA), await ledger(p, systemClock, warnB)];
     const bothSay = (text: string) => [warnA, warnB].every((w) => w.some((m) => m.includes(text)));
     let inFlight = 0;

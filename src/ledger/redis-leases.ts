@@ -95,7 +95,8 @@ export class RedisLeases {
 
   private schedule(): void {
     if (this.stopped) return;
-    this.cancelTick = this.options.clock.setTimer(() => void this.tick().finally(() => this.schedule()), Math.max(50, Math.floor(this.ttl / 3)));
+    const every = Math.max(50, Math.floor(this.ttl / 3));
+    this.cancelTick = this.options.clock.setTimer(() => void this.tick().finally(() => this.schedule()), every);
   }
 
   /** One script: re-checks and extends every lease held, frees expired ones, dispatches, returns missed grants. */
@@ -108,14 +109,18 @@ export class RedisLeases {
     const args: string[] = [];
     for (const [id, lease] of [...this.held, ...this.outsiders]) args.push(lease.account, lease.model, id);
     try {
-      const [made, missing, kept] = await this.options.run<[string[], string[], string[]]>("tickLeases", this.options.channel, models.length, ...models, ...args);
+      const answer = this.options.run<[string[], string[], string[]]>("tickLeases", this.options.channel, models.length, ...models, ...args);
+      const [made, missing, kept] = await answer;
       this.options.onGrants(made);
       const lost = missing.filter((id) => this.held.has(id));
       if (lost.length > 0) {
-        const why = gap > this.ttl ? `this process did not run for ${Math.round(gap / 1000)} s (suspended?)` : "Redis lost them (restarted?)";
+        const seconds = Math.round(gap / 1000);
+        const why = gap > this.ttl ? `this process did not run for ${seconds} s (suspended?)` : "Redis lost them (restarted?)";
         this.options.onWarning(`${lost.length} slot(s) held here had expired in Redis: ${why}; counted again until they end`);
       }
-      for (let i = 0; i + 1 < kept.length; i += 2) if (!this.held.has(kept[i]!)) this.options.onGrantMessage(kept[i + 1]!);
+      for (let i = 0; i + 1 < kept.length; i += 2) {
+        if (!this.held.has(kept[i]!)) this.options.onGrantMessage(kept[i + 1]!);
+      }
     } catch {
       // Redis went away: its 'close' moves waiters to the fallback.
     }

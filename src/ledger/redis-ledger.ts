@@ -102,7 +102,8 @@ export class RedisLedger implements SlotLedger {
       const pending: Pending = { id, request, at, started, sent: "", resolve: (g) => resolve(wrap(g)), reject, cleanup: () => {} };
       this.pending.set(pending.id, pending);
       const onAbort = () => this.drop(pending, abortReason(signal));
-      const cancelTimer = this.options.clock.setTimer(() => this.drop(pending, new QueueTimeoutError(this.options.clock.now() - started)), request.timeoutMs);
+      const timeout = () => this.drop(pending, new QueueTimeoutError(this.options.clock.now() - started));
+      const cancelTimer = this.options.clock.setTimer(timeout, request.timeoutMs);
       pending.cleanup = () => {
         cancelTimer();
         signal?.removeEventListener("abort", onAbort);
@@ -125,7 +126,8 @@ export class RedisLedger implements SlotLedger {
       }
       const { model } = pending.request;
       values.cands.forEach((a, i) => {
-        if (this.caps.get(`${a}\u0000${model}`) !== values.caps[i]) caps.set(`${a}\u0000${model}`, [a, model, values.caps[i]!]);
+        const key = `${a}\u0000${model}`;
+        if (this.caps.get(key) !== values.caps[i]) caps.set(key, [a, model, values.caps[i]!]);
       });
       const set = candidateSet(values.cands);
       if (set === pending.sent) continue;
@@ -134,7 +136,8 @@ export class RedisLedger implements SlotLedger {
     }
     if (caps.size === 0 && moved.length === 0) return;
     for (const [key, [, , cap]] of caps) this.caps.set(key, cap as number);
-    void this.take(this.script<GrantsMade>("updateWaiters", this.channel(), caps.size, ...[...caps.values()].flat(), ...moved));
+    const changed = [...caps.values()].flat();
+    void this.take(this.script<GrantsMade>("updateWaiters", this.channel(), caps.size, ...changed, ...moved));
   }
 
   inFlight(account: string, model: string): number {
@@ -202,7 +205,9 @@ export class RedisLedger implements SlotLedger {
     const { id, request, at, started } = pending;
     values.cands.forEach((a, i) => this.caps.set(`${a}\u0000${request.model}`, values.caps[i]!));
     const cands = values.cands.join("\n");
-    const answer = this.script<GrantsMade>("acquireSlot", id, request.model, at, started + request.timeoutMs, this.channel(), cands, values.caps.join("\n"));
+    const deadline = started + request.timeoutMs;
+    const caps = values.caps.join("\n");
+    const answer = this.script<GrantsMade>("acquireSlot", id, request.model, at, deadline, this.channel(), cands, caps);
     answer.then(
       (made) => this.take(Promise.resolve(made)),
       () => this.toFallback(pending),
@@ -232,7 +237,8 @@ export class RedisLedger implements SlotLedger {
     if (!pending) return this.leases.release(id, account, model);
     if (this.options.clock.now() >= deadline) {
       // Read after its lease's deadline (this process was suspended): Redis may have given the slot away.
-      void this.leases.claim(id, account, model).then((kept) => (kept ? this.hand(pending, account, others) : this.pending.has(id) && this.send(pending)));
+      const claimed = (kept: boolean) => (kept ? this.hand(pending, account, others) : this.pending.has(id) && this.send(pending));
+      void this.leases.claim(id, account, model).then(claimed);
       return;
     }
     this.hand(pending, account, others);
@@ -243,7 +249,8 @@ export class RedisLedger implements SlotLedger {
     const { id, request } = pending;
     pending.cleanup();
     this.leases.hold(id, account, request.model);
-    pending.resolve(onceReleased({ id, account, model: request.model, othersInFlight: others }, () => this.leases.release(id, account, request.model)));
+    const free = () => this.leases.release(id, account, request.model);
+    pending.resolve(onceReleased({ id, account, model: request.model, othersInFlight: others }, free));
   }
 
   private drop(pending: Pending, error: unknown): void {

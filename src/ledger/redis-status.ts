@@ -44,7 +44,15 @@ export function parseLimit(text: string): SharedLimit | undefined {
 }
 
 /** A grant message: "<id> <account> <others> <lease deadline> <model>". */
-export function parseGrant(text: string): { id: string; account: string; others: number; deadline: number; model: string } {
+export interface GrantMessage {
+  id: string;
+  account: string;
+  others: number;
+  deadline: number;
+  model: string;
+}
+
+export function parseGrant(text: string): GrantMessage {
   const [id = "", account = "", others = "0", deadline = "0", ...model] = text.split(" ");
   return { id, account, others: Number(others), deadline: Number(deadline), model: model.join(" ") };
 }

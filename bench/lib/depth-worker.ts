@@ -3,8 +3,8 @@
  * by ZAI_LEDGER / ZAI_REDIS_URL, driven by the OpenCode-like caller), and it records each request: when the caller
  * first sent it, and when the upstream attempt that was served started and ended, on which account (tracked with
  * AsyncLocalStorage through the engine down to the upstream fetch).
- * argv: <simulator url> <agents> <requests per agent> <model>. Prints "ready", waits for "go" on stdin, runs,
- * prints one JSON line {completed, failures, wallMs, records: [arrival, start, end, account][]}.
+ * argv: <simulator url> <agents> <requests per agent> <model>. Prints "ready", waits for "go" on stdin, runs (until
+ * done or a second line on stdin), prints one JSON line {completed, failures, wallMs, records: [arrival, start, end, account][]}.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { setMaxListeners } from "node:events";
@@ -65,6 +65,8 @@ await new Promise<void>((resolve) => lines.once("line", () => resolve()));
 
 const controller = new AbortController();
 setMaxListeners(0, controller.signal);
+// A second line ("stop"): the bench's time is up; what is still waiting is given up.
+lines.once("line", () => controller.abort());
 const body = chatBody(model);
 const records: Record[] = [];
 let failures = 0;
@@ -79,6 +81,7 @@ await Promise.all(
       const call = () => callLikeOpenCode(fetch, `${url}/chat/completions`, init, controller.signal, { onFailure: () => void failures++ });
       const outcome = await current.run(record, call);
       if (outcome.kind === "ok") completed++;
+      if (controller.signal.aborted) return;
     }
   }),
 );

@@ -5,7 +5,7 @@
  * account, Redis CPU per request (the server's INFO cpu user+sys around the run), scripts per request (INFO
  * commandstats: EVALSHA + EVAL), hand-off (a slot's end at the simulator → the next stream's start on that account),
  * and the largest overtake (how many requests that arrived later were served before an earlier one).
- * `L3_DEPTHS=30,300` runs only those depths.
+ * A run slower than 4 × its ideal time is cut (the efficiency shows it).
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -57,7 +57,7 @@ interface WorkerResult {
   records: Rec[];
 }
 
-async function runWorkers(url: string, agents: number, requests: number, envs: Array<Record<string, string>>): Promise<WorkerResult[]> {
+async function runWorkers(url: string, agents: number, requests: number, envs: Array<Record<string, string>>, limitMs: number): Promise<WorkerResult[]> {
   const procs = envs.map((env) =>
     spawn(process.execPath, ["--import", "tsx", "bench/lib/depth-worker.ts", url, String(agents), String(requests), MODEL], {
       stdio: ["pipe", "pipe", "inherit"],
@@ -74,8 +74,10 @@ async function runWorkers(url: string, agents: number, requests: number, envs: A
   };
   await until(() => outputs.every((o) => o().includes("ready")));
   for (const p of procs) p.stdin!.write("go\n");
+  const stop = setTimeout(() => procs.forEach((p) => p.stdin!.write("stop\n")), limitMs);
   const exited = procs.map((p) => new Promise<void>((resolve) => (p.exitCode !== null ? resolve() : p.once("exit", () => resolve()))));
   await Promise.all(exited);
+  clearTimeout(stop);
   return outputs.map((o) => JSON.parse(o().split("\n").find((l) => l.startsWith("{"))!) as WorkerResult);
 }
 
@@ -138,7 +140,9 @@ async function runDepth(ledger: "machine" | "redis", waiting: number, requests: 
   };
   const agents = Math.ceil((waiting + SLOTS) / PROCESSES);
   const before = redis ? await redisCounters(redis.url) : undefined;
-  const results = await runWorkers(sim.url, agents, requests, Array.from({ length: PROCESSES }, (_, i) => env(i)));
+  // Bounded: a run slower than 4 × its ideal time is cut (its efficiency then counts what was served by then).
+  const idealMs = (agents * PROCESSES * requests * STREAM_MS) / SLOTS;
+  const results = await runWorkers(sim.url, agents, requests, Array.from({ length: PROCESSES }, (_, i) => env(i)), 4 * idealMs + 5_000);
   const after = redis ? await redisCounters(redis.url) : undefined;
   const stats = sim.stats();
   await sim.close();
@@ -166,16 +170,19 @@ async function runDepth(ledger: "machine" | "redis", waiting: number, requests: 
   };
 }
 
+/** `L3_DEPTHS=30,300` and `L3_LEDGERS=redis` run only those. Each row is printed to stderr as soon as it is done. */
 export async function runL3Depth(): Promise<DepthRow[]> {
   const only = process.env.L3_DEPTHS?.split(",").map(Number);
+  const ledgers = process.env.L3_LEDGERS?.split(",") ?? ["machine", "redis"];
   const rows: DepthRow[] = [];
   for (const ledger of ["machine", "redis"] as const) {
-    if (ledger === "redis" && !redisAvailable()) continue;
+    if (!ledgers.includes(ledger) || (ledger === "redis" && !redisAvailable())) continue;
     for (const [waiting, requests] of DEPTHS) {
       if (only && !only.includes(waiting)) continue;
       const redis = ledger === "redis" ? await startRedis() : undefined;
       rows.push(await runDepth(ledger, waiting, requests, redis));
       await redis?.stop();
+      process.stderr.write(`${renderL3Depth(rows.slice(-1))}\n`);
     }
   }
   return rows;

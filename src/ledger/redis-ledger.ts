@@ -203,11 +203,12 @@ export class RedisLedger implements SlotLedger {
     if (!values) return this.drop(pending, new NoCandidatesError());
     pending.sent = candidateSet(values.cands);
     const { id, request, at, started } = pending;
+    const known = values.cands.every((a, i) => this.caps.get(`${a}\u0000${request.model}`) === values.caps[i]);
     values.cands.forEach((a, i) => this.caps.set(`${a}\u0000${request.model}`, values.caps[i]!));
     const cands = values.cands.join("\n");
     const deadline = started + request.timeoutMs;
     const caps = values.caps.join("\n");
-    const answer = this.script<GrantsMade>("acquireSlot", id, request.model, at, deadline, this.channel(), cands, caps);
+    const answer = this.script<GrantsMade>("acquireSlot", id, request.model, at, deadline, this.channel(), cands, caps, known ? "0" : "1");
     answer.then(
       (made) => this.take(Promise.resolve(made)),
       () => this.toFallback(pending),
@@ -279,6 +280,7 @@ export class RedisLedger implements SlotLedger {
     if (up) {
       if (this.warned) this.options.onWarning("Redis is reachable again: slots are shared through Redis");
       this.warned = false;
+      this.caps.clear(); // Redis may have restarted empty: caps (and the pairs they name) are sent again
       // First thing on the new connection: the slots held here (and on the fallback meanwhile) are counted again.
       void this.leases.tick();
       this.outside.takeBack();

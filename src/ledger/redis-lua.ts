@@ -56,7 +56,6 @@ end
 local function lease(acct, model, id)
   redis.call('ZADD', lkey(acct, model), now + ttl, id)
   redis.call('ZADD', p .. 'exp', now + ttl, acct .. '\n' .. model .. '\n' .. id)
-  redis.call('SADD', p .. 'pairs', acct .. '\0' .. model)
 end
 local function unlease(acct, model, id)
   redis.call('ZREM', lkey(acct, model), id)
@@ -138,14 +137,12 @@ local function settle(made)
   redis.call('ZREM', p .. 'exp', unpack(dead))
   for mo in pairs(freed) do dispatch(mo, made) end
 end
--- Records the caller's caps (per account of the model, shared by all its waiters; they expire unless its tick runs).
-local function set_caps(ch, model, cands, caps)
-  local fields = {}
-  for i, a in ipairs(cands) do
-    fields[#fields + 1] = a .. '\0' .. model
-    fields[#fields + 1] = caps[i]
-  end
-  if #fields > 0 then redis.call('HSET', ch .. ':caps', unpack(fields)) end
+-- Records a process's cap for a pair, and the pair itself: in the accounts a dispatch of the model looks at, and in
+-- the pairs status lists. Sent when the cap changes (and first), not with every acquire.
+local function set_cap(ch, acct, model, cap)
+  redis.call('HSET', ch .. ':caps', acct .. '\0' .. model, cap)
+  redis.call('SADD', p .. 'acc:' .. model, acct)
+  redis.call('SADD', p .. 'pairs', acct .. '\0' .. model)
 end
 -- Stores a waiter's candidates and queues it on each, ordered by first arrival (score), then id.
 local function enqueue(id, model, at, raw_cands, ch)
@@ -156,7 +153,6 @@ local function enqueue(id, model, at, raw_cands, ch)
   end
   for _, a in ipairs(split(raw_cands)) do
     redis.call('ZADD', qkey(a, model), at, id)
-    redis.call('SADD', p .. 'acc:' .. model, a)
   end
 end
 `;

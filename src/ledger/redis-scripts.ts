@@ -22,7 +22,8 @@ import { COMMON } from "./redis-lua.js";
  */
 
 /**
- * ARGV: p, now, ttl, id, model, at (first arrival), deadline, ch, cands and caps ("\n"-joined, same order).
+ * ARGV: p, now, ttl, id, model, at (first arrival), deadline, ch, cands and caps ("\n"-joined, same order), and
+ * "0" when the caller's caps for them are those Redis has already (else they are recorded).
  * Granted at once when no waiter of its candidates is queued and one has room; otherwise queued by `at` (a retry
  * with an earlier `at` goes before later arrivals), and the model dispatched only if one of its candidates has room.
  */
@@ -31,7 +32,10 @@ local id, model, at, deadline, ch = ARGV[4], ARGV[5], tonumber(ARGV[6]), tonumbe
 local cands, caps = split(ARGV[9]), split(ARGV[10])
 caller = ch
 local made = {}
-set_caps(ch, model, cands, caps)
+if ARGV[11] ~= '0' then
+  for i, a in ipairs(cands) do set_cap(ch, a, model, caps[i]) end
+  redis.call('PEXPIRE', ch .. ':caps', ttl * 3)
+end
 settle(made)
 local free, nobody = nil, true
 for i, a in ipairs(cands) do
@@ -74,7 +78,7 @@ local ch, nc = ARGV[4], tonumber(ARGV[5])
 caller = ch
 local models = {}
 for i = 6, 5 + 3 * nc, 3 do
-  redis.call('HSET', ch .. ':caps', ARGV[i] .. '\0' .. ARGV[i + 1], ARGV[i + 2])
+  set_cap(ch, ARGV[i], ARGV[i + 1], ARGV[i + 2])
   models[ARGV[i + 1]] = true
 end
 for i = 6 + 3 * nc, #ARGV - 2, 3 do

@@ -15,6 +15,7 @@ import { checkS4, renderOverhead, runOverhead } from "./scenarios/overhead.js";
 import { checkS5, renderMemory, runMemory } from "./scenarios/memory.js";
 import { checkL1, renderLedgerOverhead, runLedgerOverhead } from "./scenarios/ledger-overhead.js";
 import { checkL2, renderLedgerMulti, runLedgerMulti } from "./scenarios/ledger-multi.js";
+import { checkL3, renderL3Depth, runL3Depth } from "./scenarios/l3-depth.js";
 import { checkL4, renderLedgerStall, runLedgerStall } from "./scenarios/ledger-stall.js";
 import { checkS1, runS1 } from "./scenarios/s1-saturation.js";
 import { checkS2, runS2 } from "./scenarios/s2-wrong-limits.js";
@@ -122,6 +123,17 @@ const scenarios: Record<string, () => Promise<void>> = {
     say(renderLedgerMulti(rows));
     say();
     checkL2(rows, targets);
+  },
+  L3: async () => {
+    const rows = await runL3Depth();
+    say("## L3 queue depth: 3 processes, 2 accounts × real limit 3, 150 ms streams, 30 / 300 / 1,000 requests waiting");
+    say();
+    say("Redis CPU = the server's INFO cpu (user+sys) around the run ÷ requests; scripts = EVALSHA + EVAL calls ÷ requests;");
+    say("hand-off = a stream's end → the next start on its account; overtake = later arrivals served before an earlier one.");
+    say();
+    say(renderL3Depth(rows));
+    say();
+    checkL3(rows, targets);
   },
   L4: async () => {
     const report = await runLedgerStall();

@@ -89,6 +89,8 @@ interface Run {
   request: OutgoingRequest;
   model: string;
   order: number;
+  /** When it first arrived: its place among the waiters of every process, kept across retries. */
+  arrivedAt: number;
   budgetEnd: number;
   avoid: Set<string>;
   attempts: number;
@@ -163,7 +165,7 @@ export function createLifecycle(deps: LifecycleDeps): Lifecycle {
       }
       let lease: Lease;
       try {
-        lease = await scheduler.acquire({ model, seq: run.order, candidates: () => foresight.candidates(run.turn, run.avoid), signal, timeoutMs: retry.maxQueueWaitMs });
+        lease = await scheduler.acquire({ model, seq: run.order, at: run.arrivedAt, candidates: () => foresight.candidates(run.turn, run.avoid), signal, timeoutMs: retry.maxQueueWaitMs });
       } catch (error) {
         if (error instanceof NoCandidatesError) continue;
         if (error instanceof QueueTimeoutError) {
@@ -264,7 +266,7 @@ export function createLifecycle(deps: LifecycleDeps): Lifecycle {
   function begin(request: OutgoingRequest): Run {
     const model = request.model ?? NO_MODEL;
     const turn = foresight.turn(request.url, request.headers, model);
-    return { request, model, order: seq++, budgetEnd: clock.now() + retry.budgetMs, avoid: new Set(), attempts: 0, lastFailure: "", changed: false, turn };
+    return { request, model, order: seq++, arrivedAt: clock.now(), budgetEnd: clock.now() + retry.budgetMs, avoid: new Set(), attempts: 0, lastFailure: "", changed: false, turn };
   }
 
   /** How long until something changes for `model`: 1 s while an account can serve, else the earliest end of a cooldown or hold. */

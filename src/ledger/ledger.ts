@@ -1,4 +1,7 @@
-import { withdrawsTry, type LimitState } from "../scheduler/adaptive-limit.js";
+import type { LimitState } from "../scheduler/adaptive-limit.js";
+
+/** The rule every shared store (machine coordinator, Redis) and every process (`Limits.replace`) takes limits by. */
+export { acceptsLimit } from "../scheduler/adaptive-limit.js";
 
 /** Where slots live: this process only, every process of the user on this machine, or Redis (many machines). */
 export type LedgerKind = "local" | "machine" | "redis";
@@ -8,6 +11,11 @@ export interface SlotRequest {
   model: string;
   /** Arrival order inside this process; a retried request keeps its number and so its place. */
   seq: number;
+  /**
+   * When the request first arrived (wall clock, ms), kept across its retries: orders waiters of different processes
+   * and machines, so a retry keeps its place there too. Absent: the time of this acquire.
+   */
+  at?: number | undefined;
   /** Usable accounts in preference order, re-read whenever the ledger is poked. */
   candidates(): readonly string[];
   /** How many requests of (account, model) may be in flight account-wide right now. */
@@ -53,23 +61,6 @@ export interface SharedLimit {
   account: string;
   model: string;
   state: LimitState;
-}
-
-/**
- * Whether a published limit replaces the pair's latest known one. Lower or equal always; higher only by one step and
- * from a later epoch: learning raises a limit one at a time (a try one higher, recovery over time), from the state it
- * took from the others, so anything else comes from a process that had not heard of the latest (still on the
- * configured limit, or completing under a try refused meanwhile); taken, it would lift the cap every process's grants
- * obey (measured: the 1302s of a limit configured 10 with a real 3 across three processes).
- */
-export function acceptsLimit(known: LimitState | undefined, incoming: LimitState): boolean {
-  if (known === undefined) return true;
-  // A process that joined during a try starts one below it at the same epoch; that is not the try's outcome.
-  if (withdrawsTry(known, incoming)) return false;
-  if (incoming.limit <= known.limit) return true;
-  // A raise: one step, from a state that has seen the known one (epochs travel with the states processes take from
-  // each other). A process completing under a try one higher that was refused meanwhile would re-publish the try.
-  return incoming.limit === known.limit + 1 && incoming.epoch > known.epoch;
 }
 
 /**

@@ -4,11 +4,16 @@ import { Redis } from "ioredis";
 import { NoCandidatesError, QueueTimeoutError } from "../scheduler/errors.js";
 import { abortReason, type Clock } from "../util/clock.js";
 import { onceReleased } from "./grant.js";
-import type { LedgerStatus, PairStatus, SharedLimit, SlotGrant, SlotLedger, SlotRequest } from "./ledger.js";
+import type { LedgerStatus, SharedLimit, SlotGrant, SlotLedger, SlotRequest } from "./ledger.js";
 import { redactUrl } from "../util/redact-url.js";
 import { redisOptions } from "../util/redis-options.js";
-import { withoutTry } from "../scheduler/adaptive-limit.js";
-import { ACQUIRE, DISPATCH, PUBLISH_LIMIT, REFRESH, RELEASE, TAKE_GRANT, UPDATE } from "./redis-scripts.js";
+import { SCRIPTS } from "./redis-scripts.js";
+import { candidateSet, parseGrant, redisPairs, valuesOf, type GrantsMade, type Pending } from "./redis-status.js";
+import { RedisLimits } from "./redis-limits.js";
+import { FallbackWaiters } from "./redis-fallback.js";
+import { RedisLeases } from "./redis-leases.js";
+
+export { redisPairs } from "./redis-status.js";
 
 export interface RedisLedgerOptions {
   url: string;
@@ -22,20 +27,6 @@ export interface RedisLedgerOptions {
   connectTimeoutMs?: number;
 }
 
-interface Pending {
-  id: string;
-  request: SlotRequest;
-  sent: string;
-  resolve(grant: SlotGrant): void;
-  reject(error: unknown): void;
-  cleanup(): void;
-}
-
-/** ACQUIRE and TAKE_GRANT: the grant `[account, others]`, or none. */
-type GrantResult = [string, number] | null;
-/** RELEASE, UPDATE, DISPATCH: `[channel, message, ...]` of the grants the script made (see dispatch in redis-scripts). */
-type GrantsMade = string[];
-
 export const DEFAULT_REDIS_PREFIX = "oc-zai-ledger:";
 
 /**
@@ -46,32 +37,40 @@ export const DEFAULT_REDIS_PREFIX = "oc-zai-ledger:";
 export class RedisLedger implements SlotLedger {
   readonly kind = "redis" as const;
   private readonly owner = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
-  private readonly holder = `${hostname()} ${process.pid}`;
   private readonly redis: Redis;
   private readonly sub: Redis;
   private readonly prefix: string;
-  private readonly ttl: number;
   private readonly pending = new Map<string, Pending>();
-  private readonly held = new Map<string, { account: string; model: string }>();
-  private readonly listeners: Array<(limit: SharedLimit) => void> = [];
-  private readonly limits = new Map<string, SharedLimit>();
+  private readonly leases: RedisLeases;
+  private readonly outside: FallbackWaiters;
+  private readonly limits = new RedisLimits();
+  /** This process's caps as Redis last received them, per "<account>\0<model>". */
+  private readonly caps = new Map<string, number>();
   private counter = 0;
   private up = false;
   private warned = false;
   private closed = false;
-  private cancelTick: (() => void) | undefined;
 
   constructor(private readonly options: RedisLedgerOptions) {
     this.prefix = options.prefix ?? DEFAULT_REDIS_PREFIX;
-    this.ttl = options.leaseTtlMs ?? 10_000;
     const common = redisOptions(options.connectTimeoutMs);
     this.redis = new Redis(options.url, common);
     // Subscriptions are renewed here on every (re)connect, each with its own catch: ioredis's own renewal leaves
     // an unhandled rejection when the connection is closed meanwhile.
     this.sub = new Redis(options.url, { ...common, autoResubscribe: false });
-    for (const [name, lua] of Object.entries({ acquireSlot: ACQUIRE, releaseSlot: RELEASE, updateWaiter: UPDATE, dispatchQueue: DISPATCH, refreshLeases: REFRESH, takeGrant: TAKE_GRANT, publishLimit: PUBLISH_LIMIT })) {
-      this.redis.defineCommand(name, { numberOfKeys: 0, lua });
-    }
+    for (const [name, lua] of Object.entries(SCRIPTS)) this.redis.defineCommand(name, { numberOfKeys: 0, lua });
+    this.leases = new RedisLeases({
+      clock: options.clock,
+      ttl: options.leaseTtlMs ?? 10_000,
+      channel: this.channel(),
+      run: (name, ...args) => this.script(name, ...args),
+      isUp: () => this.up && !this.closed,
+      waitingModels: () => new Set([...this.pending.values()].map((p) => p.request.model)),
+      onGrantMessage: (text) => this.onMessage(this.channel(), text),
+      onGrants: (made) => this.take(made),
+      onWarning: options.onWarning,
+    });
+    this.outside = new FallbackWaiters(options.fallback, this.leases);
     this.redis.on("error", () => {});
     this.sub.on("error", () => {});
     this.redis.on("ready", () => this.setUp(true));
@@ -86,57 +85,63 @@ export class RedisLedger implements SlotLedger {
     // The 'ready' handler subscribed; make sure it is done before the first acquire can be granted over pub/sub.
     if (this.sub.status === "ready") await this.sub.subscribe(this.channel(), `${this.prefix}limits`).catch(() => {});
     if (!this.up) this.warnDown("cannot connect");
-    else await this.loadLimits();
-    this.tick();
+    else await this.limits.load(this.redis, this.prefix);
+    this.leases.start();
   }
 
   acquire<T>(request: SlotRequest, wrap: (grant: SlotGrant) => T): Promise<T> {
     const { signal } = request;
     if (signal?.aborted) return Promise.reject(abortReason(signal));
-    if (!this.up) return this.options.fallback.acquire(request, wrap);
-    const values = valuesOf(request);
-    if (!values) return Promise.reject(new NoCandidatesError());
+    if (!this.up) return this.outside.acquire(request, wrap, () => this.acquire(request, wrap));
+    if (!valuesOf(request)) return Promise.reject(new NoCandidatesError());
     return new Promise<T>((resolve, reject) => {
       const started = this.options.clock.now();
-      const pending: Pending = { id: `${this.owner}:${++this.counter}`, request, sent: JSON.stringify(values), resolve: (g) => resolve(wrap(g)), reject, cleanup: () => {} };
+      const seq = String(request.seq).padStart(12, "0");
+      const id = `${this.owner}:${seq}:${++this.counter}`;
+      const at = request.at ?? started;
+      const pending: Pending = { id, request, at, started, sent: "", resolve: (g) => resolve(wrap(g)), reject, cleanup: () => {} };
       this.pending.set(pending.id, pending);
       const onAbort = () => this.drop(pending, abortReason(signal));
-      const cancelTimer = this.options.clock.setTimer(() => this.drop(pending, new QueueTimeoutError(this.options.clock.now() - started)), request.timeoutMs);
+      const timeout = () => this.drop(pending, new QueueTimeoutError(this.options.clock.now() - started));
+      const cancelTimer = this.options.clock.setTimer(timeout, request.timeoutMs);
       pending.cleanup = () => {
         cancelTimer();
         signal?.removeEventListener("abort", onAbort);
       };
       signal?.addEventListener("abort", onAbort, { once: true });
-      const waiter = JSON.stringify({ ch: this.channel(), holder: this.holder, ...values });
-      this.script("acquireSlot", pending.id, request.model, waiter, started + request.timeoutMs).then(
-        (result) => {
-          if (result) this.granted(pending.id, result[0], Number(result[1]));
-        },
-        () => this.toFallback(pending),
-      );
+      this.send(pending);
     });
   }
 
+  /** Sends what changed since last time in one script: this process's caps, and waiters' candidate sets. */
   poke(): void {
     this.options.fallback.poke();
+    const caps = new Map<string, Array<string | number>>();
+    const moved: string[] = [];
     for (const pending of [...this.pending.values()]) {
       const values = valuesOf(pending.request);
       if (!values) {
         this.drop(pending, new NoCandidatesError());
         continue;
       }
-      const text = JSON.stringify(values);
-      if (text === pending.sent) continue;
-      pending.sent = text;
-      const waiter = JSON.stringify({ ch: this.channel(), holder: this.holder, ...values });
-      void this.dispatched(this.script<GrantsMade>("updateWaiter", pending.id, pending.request.model, waiter));
+      const { model } = pending.request;
+      values.cands.forEach((a, i) => {
+        const key = `${a}\u0000${model}`;
+        if (this.caps.get(key) !== values.caps[i]) caps.set(key, [a, model, values.caps[i]!]);
+      });
+      const set = candidateSet(values.cands);
+      if (set === pending.sent) continue;
+      pending.sent = set;
+      moved.push(pending.id, model, values.cands.join("\n"));
     }
+    if (caps.size === 0 && moved.length === 0) return;
+    for (const [key, [, , cap]] of caps) this.caps.set(key, cap as number);
+    const changed = [...caps.values()].flat();
+    void this.take(this.script<GrantsMade>("updateWaiters", this.channel(), caps.size, ...changed, ...moved));
   }
 
   inFlight(account: string, model: string): number {
-    let count = this.options.fallback.inFlight(account, model);
-    for (const lease of this.held.values()) if (lease.account === account && lease.model === model) count++;
-    return count;
+    return this.options.fallback.inFlight(account, model) + this.leases.count(account, model);
   }
 
   waiting(model?: string): number {
@@ -149,7 +154,7 @@ export class RedisLedger implements SlotLedger {
     this.options.fallback.publishLimit(limit);
     if (!this.up) return;
     // Stored and published unless it is a stale one (PUBLISH_LIMIT, acceptsLimit).
-    void this.script("publishLimit", `${limit.account}\u0000${limit.model}`, JSON.stringify(limit)).catch(() => {});
+    void this.take(this.script<GrantsMade>("publishLimit", `${limit.account}\u0000${limit.model}`, JSON.stringify(limit)));
   }
 
   /** The state file is per machine: announced to its processes on the machine ledger (Redis has its own document). */
@@ -162,8 +167,7 @@ export class RedisLedger implements SlotLedger {
   }
 
   onLimit(listener: (limit: SharedLimit) => void): void {
-    this.listeners.push(listener);
-    for (const limit of this.limits.values()) listener(limit);
+    this.limits.listen(listener);
     this.options.fallback.onLimit(listener);
   }
 
@@ -177,7 +181,7 @@ export class RedisLedger implements SlotLedger {
 
   async close(): Promise<void> {
     this.closed = true;
-    this.cancelTick?.();
+    this.leases.stop();
     for (const pending of this.pending.values()) pending.cleanup();
     this.redis.disconnect();
     this.sub.disconnect();
@@ -188,17 +192,35 @@ export class RedisLedger implements SlotLedger {
     return `${this.prefix}grant:${this.owner}`;
   }
 
-  private script<R = GrantResult>(name: string, ...args: Array<string | number>): Promise<R> {
+  private script<R>(name: string, ...args: Array<string | number>): Promise<R> {
     const run = (this.redis as unknown as Record<string, (...a: Array<string | number>) => Promise<R>>)[name]!;
-    return run.call(this.redis, this.prefix, this.options.clock.now(), this.ttl, ...args);
+    return run.call(this.redis, this.prefix, this.options.clock.now(), this.leases.ttl, ...args);
+  }
+
+  /** Queues (or is granted at once) in Redis; its first arrival `at` keeps its place among every machine's waiters. */
+  private send(pending: Pending): void {
+    const values = valuesOf(pending.request);
+    if (!values) return this.drop(pending, new NoCandidatesError());
+    pending.sent = candidateSet(values.cands);
+    const { id, request, at, started } = pending;
+    const known = values.cands.every((a, i) => this.caps.get(`${a}\u0000${request.model}`) === values.caps[i]);
+    values.cands.forEach((a, i) => this.caps.set(`${a}\u0000${request.model}`, values.caps[i]!));
+    const cands = values.cands.join("\n");
+    const deadline = started + request.timeoutMs;
+    const caps = values.caps.join("\n");
+    const answer = this.script<GrantsMade>("acquireSlot", id, request.model, at, deadline, this.channel(), cands, caps, known ? "0" : "1");
+    answer.then(
+      (made) => this.take(Promise.resolve(made)),
+      () => this.toFallback(pending),
+    );
   }
 
   /**
    * Takes this process's grants from a script's answer at once (the same grants also come over pub/sub, later:
    * `granted` ignores the second). A slot freed here goes to a waiter here without the pub/sub round trip.
    */
-  private dispatched(answer: Promise<GrantsMade>): Promise<void> {
-    return answer.then(
+  private take(answer: Promise<GrantsMade | number> | GrantsMade): Promise<void> {
+    return Promise.resolve(answer).then(
       (made) => {
         if (!Array.isArray(made)) return;
         for (let i = 0; i + 1 < made.length; i += 2) if (made[i] === this.channel()) this.onMessage(made[i]!, made[i + 1]!);
@@ -207,54 +229,49 @@ export class RedisLedger implements SlotLedger {
     );
   }
 
-  private releaseSlot(id: string, account: string, model: string): void {
-    void this.dispatched(this.script<GrantsMade>("releaseSlot", id, account, model));
-  }
-
-  private granted(id: string, account: string, others: number, grantedModel?: string): void {
-    if (this.held.has(id)) return; // the same grant, seen twice (script answer and pub/sub)
+  private granted(text: string): void {
+    const { id, account, others, deadline, model } = parseGrant(text);
+    if (this.leases.holds(id)) return; // the same grant, seen twice (script answer and pub/sub)
     const pending = this.pending.get(id);
-    if (!pending) {
-      // Timed out or aborted while the grant was on its way: give the slot back. (Also the pub/sub copy of a grant
-      // taken from a script's answer and already released: then the slot is free and this frees nothing.)
-      if (grantedModel !== undefined) this.releaseSlot(id, account, grantedModel);
+    // Timed out or aborted while the grant was on its way: give the slot back. (Also the pub/sub copy of a grant
+    // taken from a script's answer and already released: then the slot is free and this frees nothing.)
+    if (!pending) return this.leases.release(id, account, model);
+    if (this.options.clock.now() >= deadline) {
+      // Read after its lease's deadline (this process was suspended): Redis may have given the slot away.
+      const claimed = (kept: boolean) => (kept ? this.hand(pending, account, others) : this.pending.has(id) && this.send(pending));
+      void this.leases.claim(id, account, model).then(claimed);
       return;
     }
-    const model = pending.request.model;
-    this.pending.delete(id);
+    this.hand(pending, account, others);
+  }
+
+  private hand(pending: Pending, account: string, others: number): void {
+    if (!this.pending.delete(pending.id)) return;
+    const { id, request } = pending;
     pending.cleanup();
-    this.held.set(id, { account, model });
-    pending.resolve(
-      onceReleased({ id, account, model, othersInFlight: others }, () => {
-        this.held.delete(id);
-        this.releaseSlot(id, account, model);
-      }),
-    );
+    this.leases.hold(id, account, request.model);
+    const free = () => this.leases.release(id, account, request.model);
+    pending.resolve(onceReleased({ id, account, model: request.model, othersInFlight: others }, free));
   }
 
   private drop(pending: Pending, error: unknown): void {
     if (!this.pending.delete(pending.id)) return;
     pending.cleanup();
     pending.reject(error);
-    void this.script("updateWaiter", pending.id, pending.request.model, "").catch(() => {});
+    void this.script("updateWaiters", this.channel(), 0, pending.id, pending.request.model, "").catch(() => {});
   }
 
-  /** Redis failed under this waiter: it waits on the fallback ledger instead. */
+  /** Redis failed under this waiter: it waits on the fallback ledger instead (until Redis is back). */
   private toFallback(pending: Pending): void {
     if (!this.pending.delete(pending.id)) return;
     pending.cleanup();
-    this.options.fallback.acquire(pending.request, (g) => g).then(pending.resolve, pending.reject);
+    const again = () => this.acquire(pending.request, (g) => g);
+    this.outside.acquire(pending.request, (g) => g, again).then(pending.resolve, pending.reject);
   }
 
   private onMessage(channel: string, message: string): void {
-    if (channel === this.channel()) {
-      const [id = "", account = "", others = "0", ...model] = message.split(" ");
-      return this.granted(id, account, Number(others), model.join(" "));
-    }
-    const limit = parseLimit(message);
-    if (!limit) return;
-    this.limits.set(`${limit.account}\u0000${limit.model}`, limit);
-    for (const listener of this.listeners) listener(limit);
+    if (channel === this.channel()) this.granted(message);
+    else this.limits.receive(message);
   }
 
   private setUp(up: boolean): void {
@@ -263,6 +280,10 @@ export class RedisLedger implements SlotLedger {
     if (up) {
       if (this.warned) this.options.onWarning("Redis is reachable again: slots are shared through Redis");
       this.warned = false;
+      this.caps.clear(); // Redis may have restarted empty: caps (and the pairs they name) are sent again
+      // First thing on the new connection: the slots held here (and on the fallback meanwhile) are counted again.
+      void this.leases.tick();
+      this.outside.takeBack();
       return;
     }
     this.warnDown("connection lost");
@@ -274,89 +295,4 @@ export class RedisLedger implements SlotLedger {
     this.warned = true;
     this.options.onWarning(`Redis ledger ${redactUrl(this.options.url)} unavailable (${why}); slots are shared through the ${this.options.fallback.kind} ledger until it is back`);
   }
-
-  /**
-   * The limits learned so far, at their proven levels: a try one higher stored by a process that may have exited
-   * since would otherwise be this one's first step (measured: the lone process after a shared run began with a
-   * 1302 on each account). A try still under way elsewhere reaches this process with its outcome.
-   */
-  private async loadLimits(): Promise<void> {
-    const all = await this.redis.hgetall(`${this.prefix}limits`).catch(() => ({}) as Record<string, string>);
-    for (const text of Object.values(all)) {
-      const limit = parseLimit(text);
-      if (limit) this.limits.set(`${limit.account}\u0000${limit.model}`, { ...limit, state: withoutTry(limit.state) });
-    }
-  }
-
-  /** Keeps held leases alive, frees slots of dead holders, and picks up grants a lost message did not deliver. */
-  private tick(): void {
-    if (this.closed) return;
-    this.cancelTick = this.options.clock.setTimer(() => {
-      void this.refresh().finally(() => this.tick());
-    }, Math.max(50, Math.floor(this.ttl / 3)));
-  }
-
-  private async refresh(): Promise<void> {
-    if (!this.up) return;
-    const byPair = new Map<string, { account: string; model: string; ids: string[] }>();
-    for (const [id, lease] of this.held) {
-      const key = `${lease.account}\u0000${lease.model}`;
-      const entry = byPair.get(key) ?? { ...lease, ids: [] };
-      entry.ids.push(id);
-      byPair.set(key, entry);
-    }
-    const models = new Set<string>();
-    for (const pending of this.pending.values()) models.add(pending.request.model);
-    try {
-      for (const pair of byPair.values()) await this.script("refreshLeases", pair.account, pair.model, ...pair.ids);
-      for (const model of models) await this.dispatched(this.script<GrantsMade>("dispatchQueue", model));
-      for (const pending of [...this.pending.values()]) {
-        const result = await this.script("takeGrant", pending.id);
-        if (result) this.granted(pending.id, result[0], Number(result[1]));
-      }
-    } catch {
-      // Redis went away: `close` moves waiters to the fallback.
-    }
-  }
-}
-
-function parseLimit(text: string): SharedLimit | undefined {
-  try {
-    const limit = JSON.parse(text) as SharedLimit;
-    return typeof limit?.state?.limit === "number" ? limit : undefined;
-  } catch {
-    return undefined; // not ours
-  }
-}
-
-function valuesOf(request: SlotRequest): { cands: string[]; caps: Record<string, number> } | undefined {
-  const cands = [...request.candidates()];
-  if (cands.length === 0) return undefined;
-  const caps: Record<string, number> = {};
-  for (const account of cands) caps[account] = request.cap(account);
-  return { cands, caps };
-}
-
-/** Every pair's live leases, holders and queued waiters, read from Redis. */
-export async function redisPairs(redis: Redis, prefix: string, now: number): Promise<PairStatus[]> {
-  const pairs = await redis.smembers(`${prefix}pairs`);
-  const out: PairStatus[] = [];
-  for (const pair of pairs) {
-    const [account = "", model = ""] = pair.split("\u0000");
-    const ids = await redis.zrangebyscore(`${prefix}l:${account}:${model}`, now, "+inf");
-    const holders = ids.length > 0 ? await redis.hmget(`${prefix}h:${account}:${model}`, ...ids) : [];
-    const unique = new Map<string, { host: string; pid: number }>();
-    for (const text of holders) {
-      if (!text) continue;
-      const [host = "", pid = "0"] = text.split(" ");
-      unique.set(text, { host, pid: Number(pid) });
-    }
-    let queued = 0;
-    for (const id of await redis.lrange(`${prefix}q:${model}`, 0, 199)) {
-      const raw = await redis.get(`${prefix}w:${id}`);
-      if (raw && (JSON.parse(raw) as { cands?: string[] }).cands?.[0] === account) queued++;
-    }
-    out.push({ account, model, inFlight: ids.length, holders: [...unique.values()], queued });
-  }
-  return out;
 }

@@ -16,7 +16,7 @@ export function tableWaiter(
     id: `${owner}/${waiter.id}`,
     owner,
     model: request.model,
-    at: waiter.at,
+    at: request.at ?? waiter.at,
     seq: request.seq,
     candidates: () => request.candidates(),
     cap: (account) => request.cap(account),

@@ -1,7 +1,7 @@
 import { DEFAULT_MODEL_LIMITS, DEFAULT_OTHER_MODEL_LIMIT, type Settings } from "../config/schema.js";
 import { pairKey } from "../pool/pool-state.js";
 import type { Clock } from "../util/clock.js";
-import { admissionCap, initialLimit, onAdmitted, onCompleted, onConcurrencyRefused, onQuiet, withdrawsTry, type AdaptiveRules, type LimitState } from "./adaptive-limit.js";
+import { acceptsLimit, admissionCap, initialLimit, onAdmitted, onCompleted, onConcurrencyRefused, onQuiet, type AdaptiveRules, type LimitState } from "./adaptive-limit.js";
 
 export interface LimitChange {
   account: string;
@@ -31,13 +31,14 @@ export class Limits {
   }
 
   /**
-   * Takes the state another process learned for the same account, as it is (the ceiling stays this one's). An older
-   * epoch than the one here is a message overtaken by a later change: taking it would count a 1302 twice. A try under
-   * way here is not ended by a process that joined during it (`withdrawsTry`).
+   * Takes the state another process learned for the same account (the ceiling stays this one's) by the rule the
+   * shared stores take it by (`acceptsLimit`): a raise only one step from a later epoch, a try under way here not
+   * ended by a process that joined during it. One more check is this process's own: an older epoch than the one
+   * here is a message overtaken by a later change (taking it would count a 1302 twice).
    */
   replace(account: string, model: string, state: LimitState): void {
     const before = this.get(account, model);
-    if (state.epoch < before.epoch || withdrawsTry(before, state)) return;
+    if (state.epoch < before.epoch || !acceptsLimit(before, state)) return;
     this.states.set(pairKey(account, model), { ...state, ceiling: before.ceiling });
   }
 

@@ -41,6 +41,8 @@ export interface AcquireRequest {
   model: string;
   /** Arrival order; lower goes first. A retried request keeps its number and so its place. */
   seq: number;
+  /** When the request first arrived (kept across retries: its place among other processes' waiters too). */
+  at?: number | undefined;
   /** Usable accounts in preference order, re-read at every dispatch (cooldowns change while waiting). */
   candidates(): readonly string[];
   signal?: AbortSignal | undefined;
@@ -117,6 +119,7 @@ export class Scheduler {
     const slot: SlotRequest = {
       model,
       seq: request.seq,
+      at: request.at,
       candidates: request.candidates,
       cap: (account) => this.limits.cap(account, model),
       signal: request.signal,

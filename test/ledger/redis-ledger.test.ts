@@ -64,12 +64,13 @@ describe.skipIf(!available && !ci)("Redis ledger against a real redis-server", (
     redis.defineCommand("acquireSlot", { numberOfKeys: 0, lua: ACQUIRE });
     redis.defineCommand("releaseSlot", { numberOfKeys: 0, lua: RELEASE });
     const run = (name: string, ...args: Array<string | number>) => (redis as unknown as Record<string, (...a: Array<string | number>) => Promise<unknown>>)[name]!(p, Date.now(), 10_000, ...args);
-    const waiter = (ch: string) => JSON.stringify({ ch, holder: "host 1", cands: ["A"], caps: { A: 1 } });
+    // Waiter ids begin with their owner; its channel is <prefix>grant:<owner> (its caps are kept beside it).
+    const acquire = (owner: string) => run("acquireSlot", `${owner}:1:1`, "m", Date.now(), Date.now() + 10_000, `${p}grant:${owner}`, "A", "1");
     try {
-      expect(await run("acquireSlot", "one", "m", waiter("ch-1"), Date.now() + 10_000)).toEqual(["A", 0]);
-      expect(await run("acquireSlot", "two", "m", waiter("ch-2"), Date.now() + 10_000)).toBeNull();
-      expect(await run("releaseSlot", "one", "A", "m")).toEqual(["ch-2", "two A 0 m"]);
-      expect(await run("releaseSlot", "two", "A", "m")).toEqual([]);
+      expect(await acquire("one")).toEqual([`${p}grant:one`, expect.stringMatching(/^one:1:1 A 0 \d+ m$/)]);
+      expect(await acquire("two")).toEqual([]);
+      expect(await run("releaseSlot", "one:1:1", "A", "m", `${p}grant:one`)).toEqual([`${p}grant:two`, expect.stringMatching(/^two:1:1 A 0 \d+ m$/)]);
+      expect(await run("releaseSlot", "two:1:1", "A", "m", `${p}grant:two`)).toEqual([]);
     } finally {
       redis.disconnect();
     }
@@ -129,10 +130,11 @@ describe.skipIf(!available && !ci)("Redis ledger against a real redis-server", (
     b.onLimit((l) => seen.push(l.state.limit));
     a.publishLimit({ account: "A", model: "m", state: { limit: 3, ceiling: 10, streak: 0, epoch: 1, confirmed: 3, probeFrom: undefined, probeAfter: 20, recoverTo: undefined, changedAt: 0 } });
     await until(() => seen.length === 1);
+    expect(seen).toEqual([3]);
     const late = await ledger(p);
     const lateSeen: number[] = [];
     late.onLimit((l) => lateSeen.push(l.state.limit));
-    await until(() => lateSeen.length === 1);
+    expect(lateSeen).toEqual([3]); // loaded at start: known before the first request
   });
 
   /** Process `a` publishes a try of 4 (from 3) on a fresh prefix; `published` is what process `b` hears. */

@@ -1,0 +1,48 @@
+/**
+ * `node --cpu-prof --import tsx bench/profile-s4.ts [requests] [sim]`: the plugin's own work per request, for a CPU
+ * profile. The upstream is an in-memory fetch answering a 3-chunk SSE stream (no sockets, so the profile shows the
+ * plugin and not undici); with `sim`, the zero-latency simulator over HTTP instead, as in S4.
+ */
+import { performance } from "node:perf_hooks";
+import { startSimulator } from "../simulator/server.js";
+import { pluginFetch } from "./lib/plugin.js";
+import { chatBody } from "./lib/workload.js";
+
+const MODEL = "glm-4.7";
+const KEY = "sk-solo-1";
+const requests = Number(process.argv[2] ?? 20_000);
+const useSim = process.argv[3] === "sim";
+const sim = useSim ? await startSimulator({ accounts: [{ id: "solo", keys: [KEY], limits: { [MODEL]: 1000 } }], latencyMs: 0, chunks: 3 }) : undefined;
+const url = sim ? `${sim.url}/chat/completions` : "http://127.0.0.1:9/api/coding/paas/v4/chat/completions";
+const encoder = new TextEncoder();
+const frames = ['data: {"choices":[{"delta":{"content":"a"}}]}\n\n', 'data: {"choices":[{"delta":{"content":"b"}}]}\n\n', "data: [DONE]\n\n"].map((f) => encoder.encode(f));
+const memory = (async () => {
+  let i = 0;
+  const body = new ReadableStream<Uint8Array>({
+    pull(c) {
+      if (i < frames.length) c.enqueue(frames[i++]!);
+      else c.close();
+    },
+  });
+  return new Response(body, { status: 200, headers: { "content-type": "text/event-stream" } });
+}) as typeof globalThis.fetch;
+const upstream = sim ? globalThis.fetch : memory;
+const plugin = pluginFetch([{ account: "solo", keys: [KEY] }], { models: { [MODEL]: { maxConcurrency: 100 } } }, upstream);
+const body = chatBody(MODEL);
+
+async function loop(f: typeof globalThis.fetch, n: number): Promise<number> {
+  const started = performance.now();
+  for (let i = 0; i < n; i++) {
+    const response = await f(url, { method: "POST", headers: { "content-type": "application/json", authorization: "Bearer x" }, body });
+    const reader = response.body!.getReader();
+    while (!(await reader.read()).done);
+  }
+  return ((performance.now() - started) / n) * 1000;
+}
+await loop(plugin as typeof globalThis.fetch, 2000);
+await loop(upstream, 2000);
+const p = await loop(plugin as typeof globalThis.fetch, requests);
+const u = await loop(upstream, requests);
+process.stdout.write(`${requests} requests: plugin ${p.toFixed(1)} µs, upstream alone ${u.toFixed(1)} µs, added ${(p - u).toFixed(1)} µs\n`);
+plugin.scheduler.close();
+await sim?.close();

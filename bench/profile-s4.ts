@@ -30,19 +30,24 @@ const upstream = sim ? globalThis.fetch : memory;
 const plugin = pluginFetch([{ account: "solo", keys: [KEY] }], { models: { [MODEL]: { maxConcurrency: 100 } } }, upstream);
 const body = chatBody(MODEL);
 
-async function loop(f: typeof globalThis.fetch, n: number): Promise<number> {
-  const started = performance.now();
+async function loop(f: typeof globalThis.fetch, n: number, out: number[]): Promise<void> {
   for (let i = 0; i < n; i++) {
+    const started = performance.now();
     const response = await f(url, { method: "POST", headers: { "content-type": "application/json", authorization: "Bearer x" }, body });
     const reader = response.body!.getReader();
     while (!(await reader.read()).done);
+    out.push(performance.now() - started);
   }
-  return ((performance.now() - started) / n) * 1000;
 }
-await loop(plugin as typeof globalThis.fetch, 2000);
-await loop(upstream, 2000);
-const p = await loop(plugin as typeof globalThis.fetch, requests);
-const u = await loop(upstream, requests);
-process.stdout.write(`${requests} requests: plugin ${p.toFixed(1)} µs, upstream alone ${u.toFixed(1)} µs, added ${(p - u).toFixed(1)} µs\n`);
+const p50 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]! * 1000;
+const timings = { plugin: [] as number[], upstream: [] as number[] };
+await loop(plugin as typeof globalThis.fetch, 2000, []);
+await loop(upstream, 2000, []);
+for (let done = 0; done < requests; done += 1000) {
+  await loop(plugin as typeof globalThis.fetch, 1000, timings.plugin);
+  await loop(upstream, 1000, timings.upstream);
+}
+const [p, u] = [p50(timings.plugin), p50(timings.upstream)];
+process.stdout.write(`${requests} requests each, p50: plugin ${p.toFixed(1)} µs, upstream alone ${u.toFixed(1)} µs, added ${(p - u).toFixed(1)} µs\n`);
 plugin.scheduler.close();
 await sim?.close();

@@ -49,5 +49,5 @@ for (let done = 0; done < requests; done += 1000) {
 }
 const [p, u] = [p50(timings.plugin), p50(timings.upstream)];
 process.stdout.write(`${requests} requests each, p50: plugin ${p.toFixed(1)} µs, upstream alone ${u.toFixed(1)} µs, added ${(p - u).toFixed(1)} µs\n`);
-plugin.scheduler.close();
+plugin.leases.close();
 await sim?.close();

@@ -72,7 +72,7 @@ export async function runOverhead(options: OverheadOptions): Promise<OverheadRep
     const n = Math.min(options.block, options.requests - done);
     for (const who of order[round % 2]!) await block(who, n, true);
   }
-  plugin.scheduler.close();
+  plugin.leases.close();
   await sim.close();
   return { requests: options.requests, plain: contenders.plain.timings, plugin: contenders.plugin.timings };
 }

@@ -76,7 +76,7 @@ async function runOnce(quota: boolean): Promise<QuotaRow> {
     row.idleReads = totalReads(sim) - row.reads;
   }
   fetch.lifecycle.foresight.close();
-  fetch.scheduler.close();
+  fetch.leases.close();
   await sim.close();
   return row;
 }

@@ -75,7 +75,7 @@ async function runOnce(sessions: number, sticky: boolean): Promise<StickyRow> {
   row.wallMs = performance.now() - started;
   row.refused1302 = sim.stats().byCode["1302"] ?? 0;
   fetch.lifecycle.foresight.close();
-  fetch.scheduler.close();
+  fetch.leases.close();
   await sim.close();
   return row;
 }

@@ -134,7 +134,7 @@ export async function createEngine(provider: ProviderId, deps: EngineDeps, authK
       ...where,
       redact: (text) => redactor.redact(text),
       onWarning: (message) => notifier.log("warn", redactor.redact(message)),
-      onChange: () => lifecycle.scheduler.wakeAt(deps.clock.now()),
+      onChange: () => lifecycle.leases.wakeAt(deps.clock.now()),
       ...(onWritten ? { onWritten } : {}),
     });
   // What this process writes to the state file, the others on the machine hear of over the ledger.
@@ -153,7 +153,7 @@ export async function createEngine(provider: ProviderId, deps: EngineDeps, authK
     answers,
     persist,
     close: async () => {
-      lifecycle.scheduler.close();
+      lifecycle.leases.close();
       lifecycle.foresight.close();
       await sync?.close();
       await shared?.close();

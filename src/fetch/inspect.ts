@@ -3,8 +3,8 @@ import { parseSseError, parseUpstreamError, type UpstreamError } from "../classi
 import type { Verdict } from "../classify/verdict.js";
 import type { KeyPool } from "../pool/key-pool.js";
 import { parseRetryAfter } from "../retry/retry-after.js";
-import type { LeaseOutcome } from "../scheduler/outcome.js";
-import type { Lease, ReleaseEffect } from "../scheduler/scheduler.js";
+import type { LeaseOutcome } from "../classify/outcomes.js";
+import type { Lease, ReleaseEffect } from "../scheduler/leases.js";
 import { abortReason, type Clock } from "../util/clock.js";
 import type { Redactor } from "../util/redact.js";
 import type { Answers } from "./answers.js";

@@ -7,7 +7,7 @@ import { KeyPool } from "../pool/key-pool.js";
 import { emptyPoolState, type PoolState } from "../pool/pool-state.js";
 import { NoCandidatesError, QueueTimeoutError } from "../scheduler/errors.js";
 import { Limits, type LimitChange } from "../scheduler/limits.js";
-import { Scheduler, type Lease } from "../scheduler/scheduler.js";
+import { Leases, type Lease } from "../scheduler/leases.js";
 import { abortReason, type Clock } from "../util/clock.js";
 import { formatWait } from "../util/format.js";
 import type { Random } from "../util/random.js";
@@ -76,7 +76,7 @@ export interface Lifecycle {
   /** start, send, finish: the whole request (OpenCode 1.x's custom fetch). */
   run(request: OutgoingRequest): Promise<Response>;
   readonly pool: KeyPool;
-  readonly scheduler: Scheduler;
+  readonly leases: Leases;
   readonly limits: Limits;
   readonly foresight: Foresight;
 }
@@ -118,10 +118,10 @@ export function createLifecycle(deps: LifecycleDeps): Lifecycle {
     },
     clock,
   );
-  const scheduler = new Scheduler(clock, limits, { cancelGraceMs: settings.retry.cancelGraceMs, ledger: deps.ledger });
-  const reactions: Reactions = { pool, scheduler, notifier, settings, clock, random, answers, endpoint, models: knownModels };
+  const leases = new Leases(clock, limits, { cancelGraceMs: settings.retry.cancelGraceMs, ledger: deps.ledger });
+  const reactions: Reactions = { pool, leases, notifier, settings, clock, random, answers, endpoint, models: knownModels };
   const retry = settings.retry;
-  const slots = { inFlight: (a: string, m: string) => scheduler.inFlight(a, m), cap: (a: string, m: string) => limits.cap(a, m), waiting: (m: string) => scheduler.waiting(m), wakeAt: (t: number) => scheduler.wakeAt(t) };
+  const slots = { inFlight: (a: string, m: string) => leases.inFlight(a, m), cap: (a: string, m: string) => limits.cap(a, m), waiting: (m: string) => leases.waiting(m), wakeAt: (t: number) => leases.wakeAt(t) };
   const foresight = new Foresight({ pool, slots, settings, clock, quotaFetch: deps.quotaFetch, notifier, rotationStart: deps.rotationStart ?? 0, ...(deps.onQuota ? { onQuota: deps.onQuota } : {}) });
   const held = new WeakMap<Attempt, HeldAttempt>();
   let seq = 0;
@@ -163,7 +163,7 @@ export function createLifecycle(deps: LifecycleDeps): Lifecycle {
       }
       let lease: Lease;
       try {
-        lease = await scheduler.acquire({ model, seq: run.order, candidates: () => foresight.candidates(run.turn, run.avoid), signal, timeoutMs: retry.maxQueueWaitMs });
+        lease = await leases.acquire({ model, seq: run.order, candidates: () => foresight.candidates(run.turn, run.avoid), signal, timeoutMs: retry.maxQueueWaitMs });
       } catch (error) {
         if (error instanceof NoCandidatesError) continue;
         if (error instanceof QueueTimeoutError) {
@@ -280,7 +280,7 @@ export function createLifecycle(deps: LifecycleDeps): Lifecycle {
     return pool.accounts
       .map((a) => {
         const blocker = pool.blocker(a, model, now);
-        return blocker ? describe([blocker], now) : `${a}: ${scheduler.inFlight(a, model)}/${limits.limit(a, model)} in flight`;
+        return blocker ? describe([blocker], now) : `${a}: ${leases.inFlight(a, model)}/${limits.limit(a, model)} in flight`;
       })
       .join("; ");
   }
@@ -295,7 +295,7 @@ export function createLifecycle(deps: LifecycleDeps): Lifecycle {
       return finish(attempt, await send(attempt));
     },
     pool,
-    scheduler,
+    leases,
     limits,
     foresight,
   };

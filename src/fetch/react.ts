@@ -4,17 +4,17 @@ import type { Settings } from "../config/schema.js";
 import type { Notifier } from "../notify/notifier.js";
 import type { KeyPool } from "../pool/key-pool.js";
 import { backoffDelay } from "../retry/backoff.js";
-import type { Scheduler } from "../scheduler/scheduler.js";
+import type { Leases } from "../scheduler/leases.js";
 import type { Clock } from "../util/clock.js";
 import { formatLocalTime, formatWait } from "../util/format.js";
 import type { Random } from "../util/random.js";
 import type { Answers } from "./answers.js";
 import { quotable } from "./opencode-retry.js";
 
-/** What a failed attempt may change: the key pool, the scheduler's wake-ups, the user's notifications. */
+/** What a failed attempt may change: the key pool, the leases's wake-ups, the user's notifications. */
 export interface Reactions {
   pool: KeyPool;
-  scheduler: Scheduler;
+  leases: Leases;
   notifier: Notifier;
   settings: Settings;
   clock: Clock;
@@ -53,7 +53,7 @@ const STALE_RESET_MS = 60_000;
  * verdict (the classifier in classify.ts says which verdict an answer is).
  */
 export function react(ctx: Reactions, failure: Failure): Step {
-  const { pool, scheduler, notifier, settings, clock, random } = ctx;
+  const { pool, leases, notifier, settings, clock, random } = ctx;
   const { verdict, key, model, attempt, avoid, limitLowered } = failure;
   const retry = settings.retry;
   const now = clock.now();
@@ -84,7 +84,7 @@ export function react(ctx: Reactions, failure: Failure): Step {
       if (!limitLowered) {
         const until = now + Math.max(100, backoff());
         pool.hold(account, model, until);
-        scheduler.wakeAt(until);
+        leases.wakeAt(until);
       }
       return { kind: "retry", delayMs: 0 };
     }
@@ -93,15 +93,15 @@ export function react(ctx: Reactions, failure: Failure): Step {
       const delay = verdict.retryAfterMs ?? backoff();
       if (verdict.accountWide) {
         pool.hold(account, model, now + delay);
-        scheduler.wakeAt(now + delay);
+        leases.wakeAt(now + delay);
       }
-      const elsewhere = pool.usableAccounts(model, now).some((a) => !avoid.has(a) && scheduler.hasFreeSlot(a, model));
+      const elsewhere = pool.usableAccounts(model, now).some((a) => !avoid.has(a) && leases.hasFreeSlot(a, model));
       return { kind: "retry", delayMs: elsewhere ? 0 : delay };
     }
     case "key-rate-limited": {
       const until = now + (verdict.retryAfterMs ?? settings.rotation.cooldownMs);
       pool.coolKey(key.id, { until, reason: "rate limited (429)", code: verdict.code });
-      scheduler.wakeAt(until);
+      leases.wakeAt(until);
       return { kind: "retry", delayMs: 0 };
     }
     case "usage-window": {
@@ -109,7 +109,7 @@ export function react(ctx: Reactions, failure: Failure): Step {
       const until = stated === undefined ? now + UNSTATED_RESET_MS : stated > now ? stated : now + STALE_RESET_MS;
       const what = verdict.code === "1310" ? "weekly/monthly limit" : "5-hour usage window";
       pool.coolAccount(account, { until, reason: `${what} spent`, code: verdict.code });
-      scheduler.wakeAt(until);
+      leases.wakeAt(until);
       notifier.toast("usage-window", `Account "${account}" used up its ${what} (${verdict.code}); it resets at ${formatLocalTime(until, now)} (in ${formatWait(until - now)}). Other accounts serve meanwhile.`);
       return { kind: "retry", delayMs: 0 };
     }

@@ -12,7 +12,7 @@ export interface ZaiFetch {
   (input: string | URL | Request, init?: RequestInit): Promise<Response>;
   readonly lifecycle: Lifecycle;
   readonly pool: Lifecycle["pool"];
-  readonly scheduler: Lifecycle["scheduler"];
+  readonly leases: Lifecycle["leases"];
   readonly limits: Lifecycle["limits"];
 }
 
@@ -21,5 +21,5 @@ export function createZaiFetch(deps: ZaiFetchDeps): ZaiFetch {
   const redactor = deps.redactor ?? new Redactor(deps.keys.map((k) => k.apiKey));
   const lifecycle = createLifecycle({ ...deps, provider: deps.provider ?? "zai-coding-plan", redactor, answers: deps.answers ?? createAnswers(redactor) });
   const zaiFetch = async (input: string | URL | Request, init?: RequestInit) => lifecycle.run(await normalizeRequest(input, init));
-  return Object.assign(zaiFetch, { lifecycle, pool: lifecycle.pool, scheduler: lifecycle.scheduler, limits: lifecycle.limits });
+  return Object.assign(zaiFetch, { lifecycle, pool: lifecycle.pool, leases: lifecycle.leases, limits: lifecycle.limits });
 }

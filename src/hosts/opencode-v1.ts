@@ -62,12 +62,12 @@ export function engineFor(registry: EngineRegistry, provider: ProviderId, deps: 
   return registry.get(key, () => createEngine(provider, deps, authKey));
 }
 
-/** OpenCode 1.x's custom fetch over the engine (with the lifecycle's pool, scheduler and limits, for tools and tests). */
+/** OpenCode 1.x's custom fetch over the engine (with the lifecycle's pool, leases and limits, for tools and tests). */
 export function v1Fetch(engine: Engine): typeof globalThis.fetch {
   const { lifecycle } = engine;
   if (!lifecycle) return async () => engine.refusal!();
   const run = async (input: string | URL | Request, init?: RequestInit) => lifecycle.run(await normalizeRequest(input, init));
-  return Object.assign(run, { lifecycle, pool: lifecycle.pool, scheduler: lifecycle.scheduler, limits: lifecycle.limits }) as typeof globalThis.fetch;
+  return Object.assign(run, { lifecycle, pool: lifecycle.pool, leases: lifecycle.leases, limits: lifecycle.limits }) as typeof globalThis.fetch;
 }
 
 /** The keys file named by the plugin entry's options wins over ZAI_KEYS_FILE. */

@@ -47,7 +47,7 @@ describe("state-file changes announced over the machine ledger", () => {
     await writeFile(join(home, "zai-keys.json"), JSON.stringify({ keys }), { mode: 0o600 });
     const one = await engineIn(home, systemClock);
     const two = await engineIn(home, new FakeClock(Date.now()));
-    expect(two.lifecycle!.scheduler.ledgerKind).toBe("machine");
+    expect(two.lifecycle!.leases.ledgerKind).toBe("machine");
     sim.setUsageWindow("alpha", { requests: 0, resetAt: Date.now() + 3_600_000 });
     const init = { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "glm-4.7", messages: [{ role: "user", content: "hi" }], stream: false }) };
     const response = await one.lifecycle!.run(await normalizeRequest(`${sim.url}/chat/completions`, init));

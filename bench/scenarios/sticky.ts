@@ -74,7 +74,7 @@ async function runOnce(sessions: number, sticky: boolean): Promise<StickyRow> {
   await Promise.all(Array.from({ length: sessions }, (_, s) => session(s)));
   row.wallMs = performance.now() - started;
   row.refused1302 = sim.stats().byCode["1302"] ?? 0;
-  fetch.lifecycle.foresight.close();
+  fetch.foresight.close();
   fetch.leases.close();
   await sim.close();
   return row;

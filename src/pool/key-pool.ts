@@ -82,6 +82,11 @@ export class KeyPool {
     return out;
   }
 
+  /** The key is neither disabled nor cooling at `now`. */
+  keyUsable(key: ApiKey, now: number): boolean {
+    return !this.state.disabledKeys.has(key.id) && (this.state.keyCooldowns.get(key.id)?.until ?? 0) <= now;
+  }
+
   /** The account's next usable key, round-robin. Undefined if none is usable. */
   nextKey(account: string, now: number): ApiKey | undefined {
     const keys = this.keysOf(account);
@@ -89,8 +94,7 @@ export class KeyPool {
     for (let i = 0; i < keys.length; i++) {
       const index = (start + i) % keys.length;
       const key = keys[index]!;
-      if (this.state.disabledKeys.has(key.id)) continue;
-      if ((this.state.keyCooldowns.get(key.id)?.until ?? 0) > now) continue;
+      if (!this.keyUsable(key, now)) continue;
       this.keyCursor.set(account, index + 1);
       return key;
     }

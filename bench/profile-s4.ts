@@ -5,7 +5,8 @@
  */
 import { performance } from "node:perf_hooks";
 import { startSimulator } from "../simulator/server.js";
-import { pluginFetch } from "./lib/plugin.js";
+import { builtLib } from "./lib/built.js";
+import { pluginFetchOf } from "./lib/plugin.js";
 import { chatBody } from "./lib/workload.js";
 
 const MODEL = "glm-4.7";
@@ -27,7 +28,7 @@ const memory = (async () => {
   return new Response(body, { status: 200, headers: { "content-type": "text/event-stream" } });
 }) as typeof globalThis.fetch;
 const upstream = sim ? globalThis.fetch : memory;
-const plugin = pluginFetch([{ account: "solo", keys: [KEY] }], { models: { [MODEL]: { maxConcurrency: 100 } } }, upstream);
+const plugin = pluginFetchOf(await builtLib(), [{ account: "solo", keys: [KEY] }], { models: { [MODEL]: { maxConcurrency: 100 } } }, upstream);
 const body = chatBody(MODEL);
 
 async function loop(f: typeof globalThis.fetch, n: number, out: number[]): Promise<void> {
@@ -49,5 +50,5 @@ for (let done = 0; done < requests; done += 1000) {
 }
 const [p, u] = [p50(timings.plugin), p50(timings.upstream)];
 process.stdout.write(`${requests} requests each, p50: plugin ${p.toFixed(1)} µs, upstream alone ${u.toFixed(1)} µs, added ${(p - u).toFixed(1)} µs\n`);
-plugin.leases.close();
+plugin.core.close();
 await sim?.close();

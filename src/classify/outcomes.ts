@@ -99,7 +99,7 @@ export const LEASE_ENDINGS: Readonly<Record<LeaseOutcome, LeaseEnding>> = {
 };
 
 /** How inspect.ts read a failed answer. */
-export type AnswerRead = "error-status" | "stream-error-at-start" | "json-error" | "json-cut" | "html-page" | "no-answer";
+export type AnswerRead = "error-status" | "error-body-cut" | "stream-error-at-start" | "json-error" | "json-cut" | "html-page" | "no-answer";
 
 /**
  * `closedEarly`: this side closed the connection before the answer's end, so Z.AI may still count the request until
@@ -108,6 +108,11 @@ export type AnswerRead = "error-status" | "stream-error-at-start" | "json-error"
 export const CLOSED_EARLY: Readonly<Record<AnswerRead, boolean>> = {
   /** An error status whose body was read to its end. */
   "error-status": false,
+  /**
+   * An error status whose body broke off before its end (a reset, a proxy giving up): this side never saw the
+   * answer end, so Z.AI may still be counting the request (the soak's truncated error bodies).
+   */
+  "error-body-cut": true,
   /** An error event at a stream's start: the peek cancelled the stream there, Z.AI may still be sending it. */
   "stream-error-at-start": true,
   /** An error inside a 200 JSON body read whole. */

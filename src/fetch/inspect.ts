@@ -38,10 +38,11 @@ export async function inspect(deps: InspectDeps, lease: Lease, url: string, sign
 
   if (!response.ok) {
     let text = "";
+    let read: AnswerRead = "error-status";
     try {
       text = deps.redactor.redact(await response.text());
     } catch {
-      // a body cut short still has a status to classify
+      read = "error-body-cut"; // a body cut short still has a status to classify
     }
     const parsed = parseUpstreamError(text);
     const verdict = classify({ ...parsed, status: response.status, retryAfterMs: parseRetryAfter(response.headers, deps.clock.now()), url });
@@ -49,7 +50,7 @@ export async function inspect(deps: InspectDeps, lease: Lease, url: string, sign
       lease.release(OUTCOMES.pass.lease);
       return { kind: "deliver", status: response.status, response: deps.answers.rebuilt(response, text) };
     }
-    return failed(deps, lease, response.status, verdict, "error-status");
+    return failed(deps, lease, response.status, verdict, read);
   }
 
   if (!response.body) return served(deps, lease, response.status, response, true);

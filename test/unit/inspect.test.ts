@@ -118,3 +118,18 @@ describe("inspect()", () => {
     expect(examined.kind === "failure" && "message" in examined.verdict ? examined.verdict.message : "").not.toContain(SECRET);
   });
 });
+
+describe("inspect(): error bodies cut short", () => {
+  it("an error status whose body breaks off is classified by its status, its slot kept for the grace", async () => {
+    const { lease, ends } = recordingLease();
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('{"error":{"code":"1305","mess'));
+        controller.error(new TypeError("terminated"));
+      },
+    });
+    const examined = await inspect(deps(), lease, URL, undefined, new Response(body, { status: 500, headers: { "content-type": "application/json" } }));
+    expect(examined).toMatchObject({ kind: "failure", status: 500, verdict: { kind: "transient" } });
+    expect(ends).toEqual([["failed", true]]);
+  });
+});

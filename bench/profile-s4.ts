@@ -40,7 +40,8 @@ async function loop(f: typeof globalThis.fetch, n: number, out: number[]): Promi
     out.push(performance.now() - started);
   }
 }
-const p50 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]! * 1000;
+const pct = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length * q) / 100)]! * 1000;
+const p50 = (xs: number[]) => pct(xs, 50);
 const timings = { plugin: [] as number[], upstream: [] as number[] };
 await loop(plugin as typeof globalThis.fetch, 2000, []);
 await loop(upstream, 2000, []);
@@ -50,5 +51,7 @@ for (let done = 0; done < requests; done += 1000) {
 }
 const [p, u] = [p50(timings.plugin), p50(timings.upstream)];
 process.stdout.write(`${requests} requests each, p50: plugin ${p.toFixed(1)} µs, upstream alone ${u.toFixed(1)} µs, added ${(p - u).toFixed(1)} µs\n`);
+const [p99, u99] = [pct(timings.plugin, 99), pct(timings.upstream, 99)];
+process.stdout.write(`p99: plugin ${p99.toFixed(0)} µs, upstream alone ${u99.toFixed(0)} µs\n`);
 plugin.core.close();
 await sim?.close();

@@ -11,7 +11,8 @@ import { ms } from "./lib/stats.js";
 import { Targets } from "./lib/table.js";
 import { calibrate } from "./scenarios/calibrate.js";
 import { AGENTS, DEADLINE_FACTOR, renderLoad, REQUESTS_PER_AGENT, STREAM_MS, type LoadReport } from "./scenarios/load.js";
-import { checkS4, renderOverhead, runOverhead } from "./scenarios/overhead.js";
+import { overheadUnderBun } from "./lib/overhead-bun.js";
+import { checkS4, overheadNumbers, renderOverhead, runOverhead } from "./scenarios/overhead.js";
 import { checkS5, renderMemory, runMemory } from "./scenarios/memory.js";
 import { checkL1, renderLedgerOverhead, runLedgerOverhead } from "./scenarios/ledger-overhead.js";
 import { checkL2, renderLedgerMulti, runLedgerMulti } from "./scenarios/ledger-multi.js";
@@ -69,12 +70,18 @@ const load = async (title: string, run: () => Promise<LoadReport>, check: (r: Lo
 };
 
 async function overhead(): Promise<void> {
-  const report = await runOverhead({ requests: 20_000, warmup: 2_000, block: 1_000 });
+  const options = { requests: 20_000, warmup: 2_000, block: 1_000 };
+  const report = await runOverhead(options);
+  const runs = [{ runtime: `node ${process.version}`, n: overheadNumbers(report) }];
+  const bunRun = bun ? undefined : overheadUnderBun(options);
+  if (bunRun && "n" in bunRun) runs.push(bunRun);
   say(`## S4 overhead: ${report.requests.toLocaleString("en-US")} sequential requests each, zero-latency simulator, alternating blocks of 1,000`);
+  say("The plugin as built (dist/), beside plain fetch in the same process; the Bun rows are the same scenario run under Bun.");
   say();
-  say(renderOverhead(report));
+  say(renderOverhead(runs));
+  if (bunRun && "error" in bunRun) say(`\nNo Bun row: ${bunRun.error}`);
   say();
-  checkS4(report, targets);
+  for (const run of runs) checkS4(run.runtime.split(" ")[0]!, run.n, targets);
 }
 
 async function memory(): Promise<void> {

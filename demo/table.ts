@@ -20,10 +20,10 @@ export interface RunResult {
 
 /** One frame of the live per-account table: in flight / limit per model, done, state; then the progress line. */
 export function renderTable(fetch: ZaiFetch, models: readonly string[], progress: Progress, stats: SimulatorStats, now: number): string {
-  const { pool, scheduler, limits } = fetch;
+  const { pool, leases, limits } = fetch;
   const head = ["account", ...models.map((m) => `${m} in flight/limit`), "done", "state"];
   const rows = pool.accounts.map((account) => {
-    const cells = models.map((m) => `${scheduler.inFlight(account, m)}/${limits.limit(account, m)}`);
+    const cells = models.map((m) => `${leases.inFlight(account, m)}/${limits.limit(account, m)}`);
     const blockers = models.map((m) => pool.blocker(account, m, now)).filter((b) => b !== undefined);
     const first = blockers[0];
     let state = "serving";
@@ -38,7 +38,7 @@ export function renderTable(fetch: ZaiFetch, models: readonly string[], progress
   });
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ");
-  return [line(head), ...rows.map(line), `${progressLine("plugin", progress, stats, now)}, waiting for a slot ${scheduler.waiting()}`].join("\n");
+  return [line(head), ...rows.map(line), `${progressLine("plugin", progress, stats, now)}, waiting for a slot ${leases.waiting()}`].join("\n");
 }
 
 /** "seed-004: answered 12/96, failed 3, slots in use 4, 1302s 7, elapsed 21 s (stops at 45 s)". */

@@ -135,8 +135,8 @@ sampling = false;
 await sampler;
 
 // Slots, state file, CLI.
-const slots = ACCOUNTS.flatMap((acc) => MODELS.flatMap((m) => (fetch.scheduler.inFlight(acc, m) > 0 ? [`${acc}/${m}: ${fetch.scheduler.inFlight(acc, m)}`] : [])));
-const queued = fetch.scheduler.waiting();
+const slots = ACCOUNTS.flatMap((acc) => MODELS.flatMap((m) => (fetch.leases.inFlight(acc, m) > 0 ? [`${acc}/${m}: ${fetch.leases.inFlight(acc, m)}`] : [])));
+const queued = fetch.leases.waiting();
 const simInFlight = JSON.stringify((await sim.stats()).inFlight);
 await delay(2500); // the state file's periodic sync
 const state = await readFile(world.stateFile, "utf8").catch(() => "");

@@ -1,9 +1,10 @@
 /** The library API, for tools and tests. Not loaded by OpenCode (which calls every export of the main entry). */
 export { createProviderPlugin, SERVICE, AUTH_METHOD_LABEL, type PluginDeps } from "./hosts/opencode-v1.js";
-export { createEngine, type Engine, type EngineDeps } from "./engine/engine.js";
+export { createEngine, type Engine, type EngineDeps, type ReadyEngine, type RefusedEngine } from "./engine/engine.js";
+export { createCore, type CoreDeps } from "./engine/core.js";
 export { EngineRegistry, processEngines } from "./engine/registry.js";
-export { createZaiFetch, type ZaiFetch, type ZaiFetchDeps, type FetchEvent } from "./fetch/zai-fetch.js";
-export { createLifecycle, type Lifecycle, type LifecycleDeps, type Attempt, type Start } from "./fetch/lifecycle.js";
+export { createZaiFetch, type ZaiFetch, type ZaiFetchDeps, type FetchEvent } from "./engine/zai-fetch.js";
+export { createLifecycle, type Core, type Lifecycle, type LifecycleDeps, type Attempt, type Start } from "./fetch/lifecycle.js";
 export { createAnswers, CODE_HEADER, MESSAGE_PREFIX, type Answers, type PluginErrorCode } from "./fetch/answers.js";
 export { classify, CODE_RULES, isCodingEndpoint, type Answer } from "./classify/classify.js";
 export type { Verdict, VerdictKind } from "./classify/verdict.js";

@@ -430,9 +430,16 @@ describe("lifecycle", () => {
   it("closes promptly with open streams and idle keep-alive sockets", async () => {
     const sim = await startSimulator({ accounts: [{ id: "a", keys: [KEY] }], latencyMs: 60_000 });
     await (await chat(sim, { stream: false, model: "nope" })).text(); // leaves an idle keep-alive socket
-    await holdOpen(sim);
+    const open = await chat(sim);
+    const reading = open.text().then(
+      () => "ended",
+      () => "broken",
+    );
+    // A stream with a minute of latency left, and an idle socket: close() waits for neither (else the test times out).
     await sim.close();
-    await sim.close();
+    expect(await reading).toBe("broken");
+    await expect(fetch(`${sim.url}/models`)).rejects.toThrow();
+    await sim.close(); // a second close is harmless
   });
 
   it("exports the demo preset as a fresh, valid config", () => {

@@ -49,7 +49,7 @@ export async function arena(kind: ContenderKind, model: string, realLimit: numbe
   switch (kind) {
     case "plugin": {
       const fetch = pluginFetch(ACCOUNTS, settings, upstream.fetch);
-      stop = () => fetch.scheduler.close();
+      stop = () => fetch.leases.close();
       notes = () => `limits at end ${ACCOUNTS.map((a) => fetch.limits.limit(a.account, model)).join("/")}`;
       contender = { name: CONTENDER_LABEL[kind], fetch, authorization: "Bearer oc-zai-multi-account-managed", upstream };
       break;

@@ -60,7 +60,7 @@ const engine = await createEngine(
 );
 const fetch = v1Fetch(engine);
 const lines = createInterface({ input: process.stdin });
-process.stdout.write(`ready ${engine.lifecycle?.scheduler.ledgerKind ?? "none"}\n`);
+process.stdout.write(`ready ${engine.kind === "ready" ? engine.core.leases.ledgerKind : "none"}\n`);
 await new Promise<void>((resolve) => lines.once("line", () => resolve()));
 
 const controller = new AbortController();

@@ -34,7 +34,7 @@ const engine = await createEngine(
 );
 const fetch = v1Fetch(engine);
 const lines = createInterface({ input: process.stdin });
-process.stdout.write(`ready ${engine.lifecycle?.scheduler.ledgerKind ?? "none"}\n`);
+process.stdout.write(`ready ${engine.kind === "ready" ? engine.core.leases.ledgerKind : "none"}\n`);
 await new Promise<void>((resolve) => lines.once("line", () => resolve()));
 
 const controller = new AbortController();
@@ -61,7 +61,7 @@ await Promise.all(
   }),
 );
 const wallMs = performance.now() - started;
-const limits = engine.lifecycle?.limits.entries().map((e) => `${e.account}:${e.state.limit}`) ?? [];
+const limits = engine.kind === "ready" ? engine.core.limits.entries().map((e) => `${e.account}:${e.state.limit}`) : [];
 process.stdout.write(`${JSON.stringify({ completed, failures, wallMs, limits, warnings })}\n`);
 await engine.close();
 lines.close();

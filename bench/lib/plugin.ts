@@ -1,5 +1,8 @@
 /** The plugin's fetch built the way the library API documents it, with real time and a silent notifier. */
-import { createZaiFetch, keysFileSchema, Notifier, Redactor, systemClock, systemRandom, type ApiKey, type FetchEvent, type KeysFileInput, type ZaiFetch } from "../../src/lib.js";
+import * as srcLib from "../../src/lib.js";
+import type { ApiKey, FetchEvent, KeysFileInput, ZaiFetch } from "../../src/lib.js";
+
+type Lib = typeof srcLib;
 
 export interface AccountKeys {
   account: string;
@@ -18,6 +21,18 @@ export function pluginFetch(
   fetch: typeof globalThis.fetch,
   onEvent?: (event: FetchEvent) => void,
 ): ZaiFetch {
+  return pluginFetchOf(srcLib, accounts, settings, fetch, onEvent);
+}
+
+/** The same, from a given build of the library (bench/lib/built.ts: the shipped one). */
+export function pluginFetchOf(
+  lib: Lib,
+  accounts: readonly AccountKeys[],
+  settings: Omit<KeysFileInput, "keys" | "$schema">,
+  fetch: typeof globalThis.fetch,
+  onEvent?: (event: FetchEvent) => void,
+): ZaiFetch {
+  const { createZaiFetch, keysFileSchema, Notifier, Redactor, systemClock, systemRandom } = lib;
   const { keys: _k, $schema: _s, ...parsed } = keysFileSchema.parse(settings);
   const clock = systemClock;
   const notifier = new Notifier({ clock, sink: { toast() {}, log() {} }, redactor: new Redactor(), toasts: false, intervalMs: 0 });

@@ -25,7 +25,7 @@ export async function calibrate(): Promise<Calibration> {
     await (await fetch(`${fast.url}/chat/completions`, post("Bearer sk-w-1"))).text();
     await (await plugin(`${fast.url}/chat/completions`, post("Bearer x"))).text();
   }
-  plugin.scheduler.close();
+  plugin.leases.close();
   await fast.close();
 
   const sim = await startSimulator({ accounts: [{ id: "c", keys: ["sk-c-1"], limits: { [MODEL]: 100 } }], ...TIMING });

@@ -47,7 +47,7 @@ export async function runMemory(checkpoints: readonly number[], parallel: number
     report.checkpoints.push({ requests: target, heapBytes: await settledHeap() });
   }
   report.elapsedMs = performance.now() - start;
-  fetch.scheduler.close();
+  fetch.leases.close();
   await sim.close();
   return report;
 }

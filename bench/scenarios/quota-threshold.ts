@@ -75,8 +75,8 @@ async function runOnce(quota: boolean): Promise<QuotaRow> {
     await sleep(IDLE_MS);
     row.idleReads = totalReads(sim) - row.reads;
   }
-  fetch.lifecycle.foresight.close();
-  fetch.scheduler.close();
+  fetch.foresight.close();
+  fetch.leases.close();
   await sim.close();
   return row;
 }

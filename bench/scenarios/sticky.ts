@@ -74,8 +74,8 @@ async function runOnce(sessions: number, sticky: boolean): Promise<StickyRow> {
   await Promise.all(Array.from({ length: sessions }, (_, s) => session(s)));
   row.wallMs = performance.now() - started;
   row.refused1302 = sim.stats().byCode["1302"] ?? 0;
-  fetch.lifecycle.foresight.close();
-  fetch.scheduler.close();
+  fetch.foresight.close();
+  fetch.leases.close();
   await sim.close();
   return row;
 }

@@ -3,7 +3,7 @@ import { loadConfig, type ConfigIO } from "../config/load.js";
 import type { ProviderId } from "../config/schema.js";
 import { isConfigError } from "../errors.js";
 import { createAnswers, type Answers } from "../fetch/answers.js";
-import { createLifecycle, type FetchEvent, type Lifecycle } from "../fetch/lifecycle.js";
+import { createLifecycle, type Core, type FetchEvent, type Lifecycle } from "../fetch/lifecycle.js";
 import { chooseLedger, createLedger } from "../ledger/create.js";
 import { Notifier, type NotifySink } from "../notify/notifier.js";
 import { stateFilePath } from "../state/paths.js";
@@ -15,6 +15,7 @@ import type { StateStore } from "../state/state-store.js";
 import { attachStateSync, type StateSync } from "../state/state-sync.js";
 import type { Clock } from "../util/clock.js";
 import type { Random } from "../util/random.js";
+import { createCore } from "./core.js";
 import { Redactor } from "../util/redact.js";
 
 /** Everything from the outside world, injectable; real defaults in production. */
@@ -27,16 +28,8 @@ export interface EngineDeps {
   onEvent?: (event: FetchEvent) => void;
 }
 
-/**
- * The core one process runs per provider and keys file, whatever host drives it: configuration loaded once,
- * the request lifecycle (keys, slots, classifier, reactions), notifications, the redactor, shared state.
- * Hosts are thin adapters over `lifecycle` (src/hosts/).
- */
-export interface Engine {
+interface EngineBase {
   readonly provider: ProviderId;
-  /** Undefined when the configuration is unusable: then `refusal` answers every request. */
-  readonly lifecycle: Lifecycle | undefined;
-  readonly refusal: (() => Response) | undefined;
   readonly notifier: Notifier;
   readonly redactor: Redactor;
   readonly answers: Answers;
@@ -44,6 +37,25 @@ export interface Engine {
   persist(): Promise<void>;
   close(): Promise<void>;
 }
+
+/**
+ * The core one process runs per provider and keys file, whatever host drives it: configuration loaded once, the
+ * core (keys, limits, slots, foresight) built once, the request loop over it, notifications, the redactor, shared
+ * state. Hosts are thin adapters over `lifecycle` (src/hosts/).
+ */
+export interface ReadyEngine extends EngineBase {
+  readonly kind: "ready";
+  readonly core: Core;
+  readonly lifecycle: Lifecycle;
+}
+
+/** The configuration is unusable: every request gets `refusal()`, which says why. */
+export interface RefusedEngine extends EngineBase {
+  readonly kind: "refused";
+  refusal(): Response;
+}
+
+export type Engine = ReadyEngine | RefusedEngine;
 
 /** Loads the configuration and builds the core. Never throws: a broken configuration becomes a refusal. */
 export async function createEngine(provider: ProviderId, deps: EngineDeps, authKey: string | undefined): Promise<Engine> {
@@ -53,7 +65,7 @@ export async function createEngine(provider: ProviderId, deps: EngineDeps, authK
   const refusing = (notifier: Notifier, message: string): Engine => {
     notifier.toast("config", message, "error");
     const refusal = () => answers.giveUp(400, "config_invalid", message);
-    return { provider, lifecycle: undefined, refusal, notifier, redactor, answers, persist: async () => {}, close: async () => {} };
+    return { kind: "refused", provider, refusal, notifier, redactor, answers, persist: async () => {}, close: async () => {} };
   };
   let loaded;
   try {
@@ -87,21 +99,18 @@ export async function createEngine(provider: ProviderId, deps: EngineDeps, authK
   const persist = () => Promise.all([sync?.syncSoon(), shared?.syncSoon()]).then(() => {});
   const ids = stateIds(loaded.keys);
   let quotaWrites = Promise.resolve();
-  const lifecycle = createLifecycle({
+  const onEvent = deps.onEvent ? { onEvent: deps.onEvent } : {};
+  const core = createCore({
     ledger,
     // Other processes share the accounts: start round-robin somewhere else than they probably did.
     rotationStart: ledger.kind === "local" ? 0 : Math.floor(deps.random() * 1_000_000),
-    provider,
     keys: loaded.keys,
     settings: loaded.settings,
     clock: deps.clock,
-    random: deps.random,
-    fetch: deps.fetch,
     notifier,
-    redactor,
-    answers,
     // Written as soon as something is learned, not only every 2 s: `opencode run` exits right after answering.
     persist,
+    ...onEvent,
     quotaFetch: deps.fetch,
     // Quota readings for `status`, beside the state file (issue 12).
     onQuota: (account, reading, sessions) => {
@@ -111,15 +120,17 @@ export async function createEngine(provider: ProviderId, deps: EngineDeps, authK
         .then(() => writeQuotaReading(nodeStateFs, quotaFilePath(statePath), provider, ids.storedAccount(account), reading, sessions))
         .catch((error: unknown) => notifier.log("debug", `quota file not written: ${error instanceof Error ? error.message : String(error)}`));
     },
-    ...(deps.onEvent ? { onEvent: deps.onEvent } : {}),
   });
+  const { settings } = loaded;
+  const { clock, random, fetch } = deps;
+  const lifecycle = createLifecycle({ provider, core, settings, clock, random, fetch, notifier, redactor, answers, persist, ...onEvent });
   // Quota readings other processes took lately: this one's first requests are routed with them (every `opencode
   // run` is a fresh process, and its own first reading answers only after its first request was placed).
   if (statePath !== undefined && loaded.settings.quota.enabled) {
     const known = (await readQuotaFile(nodeStateFs, quotaFilePath(statePath))).providers[provider] ?? {};
     for (const account of new Set(loaded.keys.map((k) => k.account))) {
       const entry = known[ids.storedAccount(account)];
-      if (entry) lifecycle.foresight.poller.seed(account, readingOf(entry));
+      if (entry) core.foresight.poller.seed(account, readingOf(entry));
     }
   }
   // Cooldowns, disabled keys, unavailable models and learned limits, shared with other OpenCode processes: on this
@@ -127,14 +138,14 @@ export async function createEngine(provider: ProviderId, deps: EngineDeps, authK
   const stateSync = (where: { path: string | undefined } | { path: undefined; store: StateStore }, onWritten?: () => void) =>
     attachStateSync({
       provider,
-      pool: lifecycle.pool,
-      limits: lifecycle.limits,
+      pool: core.pool,
+      limits: core.limits,
       keys: loaded.keys,
       clock: deps.clock,
       ...where,
       redact: (text) => redactor.redact(text),
       onWarning: (message) => notifier.log("warn", redactor.redact(message)),
-      onChange: () => lifecycle.scheduler.wakeAt(deps.clock.now()),
+      onChange: () => core.leases.wakeAt(deps.clock.now()),
       ...(onWritten ? { onWritten } : {}),
     });
   // What this process writes to the state file, the others on the machine hear of over the ledger.
@@ -145,16 +156,16 @@ export async function createEngine(provider: ProviderId, deps: EngineDeps, authK
     shared = await stateSync({ path: undefined, store: redisStateStore({ url: ledgerChoice.redisUrl, prefix: ledgerChoice.redisPrefix }) });
   }
   return {
+    kind: "ready",
     provider,
+    core,
     lifecycle,
-    refusal: undefined,
     notifier,
     redactor,
     answers,
     persist,
     close: async () => {
-      lifecycle.scheduler.close();
-      lifecycle.foresight.close();
+      core.close();
       await sync?.close();
       await shared?.close();
       await ledger.close();

@@ -3,8 +3,8 @@ import { parseSseError, parseUpstreamError, type UpstreamError } from "../classi
 import type { Verdict } from "../classify/verdict.js";
 import type { KeyPool } from "../pool/key-pool.js";
 import { parseRetryAfter } from "../retry/retry-after.js";
-import type { LeaseOutcome } from "../scheduler/outcome.js";
-import type { Lease, ReleaseEffect } from "../scheduler/scheduler.js";
+import { CLOSED_EARLY, OUTCOMES, type AnswerRead, type LeaseOutcome } from "../classify/outcomes.js";
+import type { Lease, ReleaseEffect } from "../scheduler/leases.js";
 import { abortReason, type Clock } from "../util/clock.js";
 import type { Redactor } from "../util/redact.js";
 import type { Answers } from "./answers.js";
@@ -28,44 +28,29 @@ export interface InspectDeps {
 
 /**
  * Classifies one upstream answer (status, business code in the body, errors inside a 200 SSE stream or JSON body,
- * HTML pages sent with a 200, bodies cut by a reset) and settles the attempt's lease with the matching outcome:
- * the single place a lease's end is decided, except for delivered streams, whose end decides it.
+ * HTML pages sent with a 200, bodies cut by a reset) and ends the attempt's lease as src/classify/outcomes.ts says
+ * (a delivered stream's lease ends with the stream).
  */
 export async function inspect(deps: InspectDeps, lease: Lease, url: string, signal: AbortSignal | undefined, upstream: Upstream): Promise<Examined> {
-  const { redactor } = deps;
-  /** `closedEarly`: this side closed the connection before the answer's end (see Lease.release). */
-  const fail = (status: number, verdict: Verdict, closedEarly = false): Examined => ({
-    kind: "failure",
-    status,
-    verdict: clean(verdict, redactor),
-    release: lease.release(verdict.kind === "concurrency" ? "refused" : "failed", closedEarly),
-  });
-  /** The body could not be read: the caller went away (cancelled), or the connection broke (a transient failure). */
-  const broken = (error: unknown): Examined => {
-    if (signal?.aborted) {
-      lease.release("cancelled");
-      throw abortReason(signal);
-    }
-    return fail(0, classifyNetworkError(error));
-  };
-  if ("error" in upstream) return broken(upstream.error);
+  if ("error" in upstream) return broken(deps, lease, signal, upstream.error);
   const response = upstream;
   const type = (response.headers.get("content-type") ?? "").toLowerCase();
 
   if (!response.ok) {
     let text = "";
+    let read: AnswerRead = "error-status";
     try {
-      text = redactor.redact(await response.text());
+      text = deps.redactor.redact(await response.text());
     } catch {
-      // a body cut short still has a status to classify
+      read = "error-body-cut"; // a body cut short still has a status to classify
     }
     const parsed = parseUpstreamError(text);
     const verdict = classify({ ...parsed, status: response.status, retryAfterMs: parseRetryAfter(response.headers, deps.clock.now()), url });
     if (verdict.kind === "pass") {
-      lease.release("failed");
+      lease.release(OUTCOMES.pass.lease);
       return { kind: "deliver", status: response.status, response: deps.answers.rebuilt(response, text) };
     }
-    return fail(response.status, verdict);
+    return failed(deps, lease, response.status, verdict, read);
   }
 
   if (!response.body) return served(deps, lease, response.status, response, true);
@@ -75,10 +60,9 @@ export async function inspect(deps: InspectDeps, lease: Lease, url: string, sign
     try {
       peek = await peekFirstEvent(response.body);
     } catch (error) {
-      return broken(error);
+      return broken(deps, lease, signal, error);
     }
-    // The peek cancelled the stream at its error event: Z.AI may still be sending (and counting) it.
-    if (peek.kind === "error") return fail(response.status, inBodyVerdict(peek.error, url), true);
+    if (peek.kind === "error") return failed(deps, lease, response.status, inBodyVerdict(peek.error, url), "stream-error-at-start");
     return served(deps, lease, response.status, respond(response, peek.chunks, peek.reader, lease, signal), false);
   }
 
@@ -88,26 +72,43 @@ export async function inspect(deps: InspectDeps, lease: Lease, url: string, sign
     try {
       text = await response.text();
     } catch (error) {
-      return broken(error);
+      return broken(deps, lease, signal, error);
     }
-    if (!isCompleteJson(text)) return fail(response.status, unusable("a JSON body cut short (connection reset mid-body)"));
+    if (!isCompleteJson(text)) return failed(deps, lease, response.status, unusable("a JSON body cut short (connection reset mid-body)"), "json-cut");
     const error = parseSseError(text);
-    if (error?.code !== undefined) return fail(response.status, inBodyVerdict(error, url));
-    return served(deps, lease, response.status, new Response(text, { status: response.status, statusText: response.statusText, headers: decodedHeaders(response.headers) }), true);
+    if (error?.code !== undefined) return failed(deps, lease, response.status, inBodyVerdict(error, url), "json-error");
+    const headers = decodedHeaders(response.headers);
+    return served(deps, lease, response.status, new Response(text, { status: response.status, statusText: response.statusText, headers }), true);
   }
 
   if (type.includes("text/html")) {
     await response.body.cancel().catch(() => {});
-    return fail(response.status, unusable(`an HTML page with status ${response.status} instead of an API answer (a gateway or proxy in the way?)`), true);
+    const page = unusable(`an HTML page with status ${response.status} instead of an API answer (a gateway or proxy in the way?)`);
+    return failed(deps, lease, response.status, page, "html-page");
   }
   return served(deps, lease, response.status, respond(response, [], response.body.getReader(), lease, signal), false);
+}
+
+/** A failure: the lease ends as the outcome table says, kept for the cancel grace when the read closed early. */
+function failed(deps: InspectDeps, lease: Lease, status: number, verdict: Verdict, read: AnswerRead): Examined {
+  const release = lease.release(OUTCOMES[verdict.kind].lease, CLOSED_EARLY[read]);
+  return { kind: "failure", status, verdict: clean(verdict, deps.redactor), release };
+}
+
+/** No answer, or a body that broke while read: the caller went away (cancelled), or the connection broke. */
+function broken(deps: InspectDeps, lease: Lease, signal: AbortSignal | undefined, error: unknown): Examined {
+  if (signal?.aborted) {
+    lease.release("cancelled");
+    throw abortReason(signal);
+  }
+  return failed(deps, lease, 0, classifyNetworkError(error), "no-answer");
 }
 
 /** A success: the pair admitted one more, the model is available there. `ended`: nothing left to stream. */
 function served(deps: InspectDeps, lease: Lease, status: number, response: Response, ended: boolean): Examined {
   lease.admitted();
   deps.pool.markServed(lease.account, lease.model);
-  if (ended) lease.release("completed");
+  if (ended) lease.release(OUTCOMES.ok.lease);
   return { kind: "deliver", status, response };
 }
 

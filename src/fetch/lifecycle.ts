@@ -1,20 +1,18 @@
 import type { ApiKey } from "../config/keys.js";
 import { DEFAULT_MODEL_LIMITS, type ProviderId, type Settings } from "../config/schema.js";
-import type { SlotLedger } from "../ledger/ledger.js";
 import type { Notifier } from "../notify/notifier.js";
-import { Foresight, type ForesightDeps, type Turn } from "../quota/foresight.js";
-import { KeyPool } from "../pool/key-pool.js";
-import { emptyPoolState, type PoolState } from "../pool/pool-state.js";
+import type { Foresight, Turn } from "../quota/foresight.js";
+import type { KeyPool } from "../pool/key-pool.js";
 import { NoCandidatesError, QueueTimeoutError } from "../scheduler/errors.js";
-import { Limits, type LimitChange } from "../scheduler/limits.js";
-import { Scheduler, type Lease } from "../scheduler/scheduler.js";
+import type { Leases, Lease } from "../scheduler/leases.js";
+import type { LimitChange, Limits } from "../scheduler/limits.js";
 import { abortReason, type Clock } from "../util/clock.js";
 import { formatWait } from "../util/format.js";
 import type { Random } from "../util/random.js";
 import type { Redactor } from "../util/redact.js";
 import type { Answers } from "./answers.js";
-import { inspect, type Upstream } from "./inspect.js";
-import { codingEndpoint, describe, outlook } from "./outlook.js";
+import { inspect, type Examined, type InspectDeps, type Upstream } from "./inspect.js";
+import { busyReport, codingEndpoint, nextChance, outlook } from "./outlook.js";
 import { react, type Reactions } from "./react.js";
 import { withKey, type OutgoingRequest } from "./request.js";
 
@@ -25,9 +23,19 @@ export type FetchEvent =
   | { type: "wait"; ms: number; reason: "backoff" | "cooldown" }
   | { type: "limit"; change: LimitChange };
 
+/** What the request loop works on: built once per engine (src/engine/core.ts), shared by every request. */
+export interface Core {
+  readonly pool: KeyPool;
+  readonly limits: Limits;
+  readonly leases: Leases;
+  readonly foresight: Foresight;
+  /** Stops the core's timers (wake-ups, cancel graces, quota reads). */
+  close(): void;
+}
+
 export interface LifecycleDeps {
   provider: ProviderId;
-  keys: readonly ApiKey[];
+  core: Core;
   settings: Settings;
   clock: Clock;
   random: Random;
@@ -36,21 +44,12 @@ export interface LifecycleDeps {
   notifier: Notifier;
   redactor: Redactor;
   answers: Answers;
-  state?: PoolState;
-  /** Where slots live and requests wait (src/ledger); this process only when not given. */
-  ledger?: SlotLedger;
   onEvent?: (event: FetchEvent) => void;
   /**
    * Saves what was learned where other processes see it. Started after every change; awaited before answering a
    * request that changed something, so it must never wait for a lock held elsewhere. Must not reject.
    */
   persist?: () => Promise<void>;
-  /** Reads the quota endpoint (issue 12); without it no account's quota is read. */
-  quotaFetch?: typeof globalThis.fetch;
-  /** Each new quota reading, to persist for `status`. */
-  onQuota?: ForesightDeps["onQuota"];
-  /** Where round-robin starts (see ForesightDeps); 0 when not given. */
-  rotationStart?: number;
 }
 
 /** One try of a request: a held slot, a chosen key, headers that carry it. Owned by the lifecycle. */
@@ -67,6 +66,7 @@ export interface Attempt {
 }
 
 export type Start = { kind: "send"; attempt: Attempt } | { kind: "answer"; response: Response };
+type HeldStart = { kind: "send"; attempt: HeldAttempt } | { kind: "answer"; response: Response };
 
 export interface Lifecycle {
   /** Waits for an account-wide slot and picks a key; or answers at once (nothing can serve, queue timeout). */
@@ -75,10 +75,6 @@ export interface Lifecycle {
   finish(attempt: Attempt, upstream: Upstream): Promise<Response>;
   /** start, send, finish: the whole request (OpenCode 1.x's custom fetch). */
   run(request: OutgoingRequest): Promise<Response>;
-  readonly pool: KeyPool;
-  readonly scheduler: Scheduler;
-  readonly limits: Limits;
-  readonly foresight: Foresight;
 }
 
 /** Models not named in the body (e.g. GET /models) share one unlimited-in-practice lane. */
@@ -97,6 +93,8 @@ interface Run {
   lastFailure: string;
   changed: boolean;
   turn: Turn;
+  /** Usable accounts for this request, best first (re-read at every dispatch). */
+  candidates: () => string[];
 }
 
 interface HeldAttempt extends Attempt {
@@ -105,26 +103,20 @@ interface HeldAttempt extends Attempt {
   readonly lease: Lease;
 }
 
+/**
+ * The request loop: wait for a slot, pick a key, send, examine the answer, react (outcomes.ts says how), retry or
+ * answer. Works on the engine's core; holds no state of its own but the requests under way.
+ */
 export function createLifecycle(deps: LifecycleDeps): Lifecycle {
   const { settings, clock, random, notifier, answers } = deps;
-  const emit = deps.onEvent ?? (() => {});
+  const { pool, limits, leases, foresight } = deps.core;
+  const emit = deps.onEvent;
   const persist = deps.persist ?? (async () => {});
   const endpoint = codingEndpoint(deps.provider);
-  const pool = new KeyPool(deps.keys, deps.state ?? emptyPoolState());
-  const limits = new Limits(
-    settings,
-    (change) => {
-      notifier.log("info", `learned limit ${change.account}/${change.model}: ${change.from} -> ${change.to} (${change.why})`, { ...change });
-      emit({ type: "limit", change });
-      void persist();
-    },
-    clock,
-  );
-  const scheduler = new Scheduler(clock, limits, { cancelGraceMs: settings.retry.cancelGraceMs, ledger: deps.ledger });
-  const reactions: Reactions = { pool, scheduler, notifier, settings, clock, random, answers, endpoint, models: knownModels };
+  const reactions: Reactions = { pool, leases, notifier, settings, clock, random, answers, endpoint, models: knownModels };
+  const inspectDeps: InspectDeps = { clock, pool, redactor: deps.redactor, answers };
   const retry = settings.retry;
-  const slots = { inFlight: (a: string, m: string) => scheduler.inFlight(a, m), cap: (a: string, m: string) => limits.cap(a, m), waiting: (m: string) => scheduler.waiting(m), wakeAt: (t: number) => scheduler.wakeAt(t) };
-  const foresight = new Foresight({ pool, slots, settings, clock, quotaFetch: deps.quotaFetch, notifier, rotationStart: deps.rotationStart ?? 0, ...(deps.onQuota ? { onQuota: deps.onQuota } : {}) });
+  const slotsOf = (account: string, model: string) => `${leases.inFlight(account, model)}/${limits.limit(account, model)}`;
   const held = new WeakMap<Attempt, HeldAttempt>();
   let seq = 0;
 
@@ -136,7 +128,7 @@ export function createLifecycle(deps: LifecycleDeps): Lifecycle {
   }
 
   /** Until an attempt is ready to send, or the request must be answered now. */
-  async function next(run: Run): Promise<Start> {
+  async function next(run: Run): Promise<HeldStart> {
     const { model } = run;
     const { signal } = run.request;
     for (;;) {
@@ -153,7 +145,7 @@ export function createLifecycle(deps: LifecycleDeps): Lifecycle {
         }
         if (wait <= retry.maxCooldownWaitMs && view.until <= run.budgetEnd) {
           if (wait >= 5_000) notifier.toast("all-cooling", `${view.message}. Waiting ${formatWait(wait)} for the first one.`);
-          emit({ type: "wait", ms: wait, reason: "cooldown" });
+          emit?.({ type: "wait", ms: wait, reason: "cooldown" });
           await clock.sleep(wait, signal);
           continue;
         }
@@ -161,15 +153,15 @@ export function createLifecycle(deps: LifecycleDeps): Lifecycle {
         return answer(answers.retryLater("all_cooling", view.message, wait));
       }
       if (run.attempts >= retry.maxAttempts || now >= run.budgetEnd) {
-        return answer(answers.retryLater("retries_exhausted", `gave up after ${run.attempts} attempts: ${run.lastFailure}`, nextChance(model)));
+        return answer(answers.retryLater("retries_exhausted", `gave up after ${run.attempts} attempts: ${run.lastFailure}`, nextChance(pool, model, clock.now())));
       }
       let lease: Lease;
       try {
-        lease = await scheduler.acquire({ model, seq: run.order, at: run.arrivedAt, candidates: () => foresight.candidates(run.turn, run.avoid), signal, timeoutMs: retry.maxQueueWaitMs });
+        lease = await leases.acquire({ model, seq: run.order, at: run.arrivedAt, candidates: run.candidates, signal, timeoutMs: retry.maxQueueWaitMs });
       } catch (error) {
         if (error instanceof NoCandidatesError) continue;
         if (error instanceof QueueTimeoutError) {
-          return answer(answers.retryLater("queue_timeout", `waited ${formatWait(error.waitedMs)} for a free ${model} slot; ${busyReport(model)}`, 1000));
+          return answer(answers.retryLater("queue_timeout", `waited ${formatWait(error.waitedMs)} for a free ${model} slot; ${busyReport(pool, slotsOf, model, clock.now())}`, 1000));
         }
         throw error;
       }
@@ -180,7 +172,7 @@ export function createLifecycle(deps: LifecycleDeps): Lifecycle {
         continue;
       }
       run.attempts++;
-      emit({ type: "attempt", attempt: run.attempts, keyId: key.id, account: key.account, model });
+      emit?.({ type: "attempt", attempt: run.attempts, keyId: key.id, account: key.account, model });
       const attempt: HeldAttempt = {
         run,
         key,
@@ -190,7 +182,8 @@ export function createLifecycle(deps: LifecycleDeps): Lifecycle {
         account: key.account,
         model,
         url: run.request.url,
-        headers: withKey(new Headers(run.request.headers), key.apiKey),
+        // The request's own headers: its attempts run one after another.
+        headers: withKey(run.request.headers, key.apiKey),
         abandon: () => void lease.release("failed"),
       };
       held.set(attempt, attempt);
@@ -198,7 +191,7 @@ export function createLifecycle(deps: LifecycleDeps): Lifecycle {
     }
   }
 
-  function answer(response: Response): Start {
+  function answer(response: Response): HeldStart {
     return { kind: "answer", response };
   }
 
@@ -222,18 +215,16 @@ export function createLifecycle(deps: LifecycleDeps): Lifecycle {
     if (!attempt) throw new Error("finish() was given an attempt this lifecycle did not start");
     let upstream = first;
     const { run } = attempt;
-    const inspectDeps = { clock, pool, redactor: deps.redactor, answers };
     for (;;) {
       const examined = await inspect(inspectDeps, attempt.lease, run.request.url, run.request.signal, upstream);
       const { key } = attempt;
-      const verdict = examined.kind === "deliver" ? "ok" : examined.verdict.kind;
-      const code = examined.kind === "failure" && "code" in examined.verdict ? examined.verdict.code : undefined;
-      emit({ type: "outcome", attempt: attempt.number, keyId: key.id, account: key.account, model: run.model, status: examined.status, verdict, code });
+      if (emit) outcomeEvent(emit, attempt, examined);
       if (examined.kind === "deliver") {
         if (examined.status >= 200 && examined.status < 300) foresight.served(run.turn, key);
         return done(run, examined.response);
       }
       const failure = examined.verdict;
+      const code = "code" in failure ? failure.code : undefined;
       run.lastFailure = `${key.id}: ${examined.status || "network"} ${code ?? ""} ${"message" in failure ? failure.message : ""}`.replace(/\s+/g, " ").trim();
       const step = react(reactions, { verdict: failure, key, model: run.model, url: run.request.url, attempt: run.attempts, avoid: run.avoid, limitLowered: examined.release.limitLowered });
       run.changed = true;
@@ -243,12 +234,12 @@ export function createLifecycle(deps: LifecycleDeps): Lifecycle {
         if (clock.now() + step.delayMs > run.budgetEnd) {
           return done(run, answers.retryLater("retries_exhausted", `gave up after ${run.attempts} attempts (time budget spent): ${run.lastFailure}`, step.delayMs));
         }
-        emit({ type: "wait", ms: step.delayMs, reason: "backoff" });
+        emit?.({ type: "wait", ms: step.delayMs, reason: "backoff" });
         await clock.sleep(step.delayMs, run.request.signal);
       }
       const started = await next(run);
       if (started.kind === "answer") return done(run, started.response);
-      attempt = held.get(started.attempt)!;
+      attempt = started.attempt;
       upstream = await send(attempt);
     }
   }
@@ -266,25 +257,21 @@ export function createLifecycle(deps: LifecycleDeps): Lifecycle {
   function begin(request: OutgoingRequest): Run {
     const model = request.model ?? NO_MODEL;
     const turn = foresight.turn(request.url, request.headers, model);
-    return { request, model, order: seq++, arrivedAt: clock.now(), budgetEnd: clock.now() + retry.budgetMs, avoid: new Set(), attempts: 0, lastFailure: "", changed: false, turn };
-  }
-
-  /** How long until something changes for `model`: 1 s while an account can serve, else the earliest end of a cooldown or hold. */
-  function nextChance(model: string): number {
-    const now = clock.now();
-    if (pool.usableAccounts(model, now).length > 0) return 1000;
-    const untils = pool.blockers(model, now).flatMap((b) => ("until" in b ? [b.until - now] : []));
-    return Math.max(1000, untils.length > 0 ? Math.min(...untils) : 1000);
-  }
-
-  function busyReport(model: string): string {
-    const now = clock.now();
-    return pool.accounts
-      .map((a) => {
-        const blocker = pool.blocker(a, model, now);
-        return blocker ? describe([blocker], now) : `${a}: ${scheduler.inFlight(a, model)}/${limits.limit(a, model)} in flight`;
-      })
-      .join("; ");
+    const avoid = new Set<string>();
+    const run: Run = {
+      request,
+      model,
+      order: seq++,
+      arrivedAt: clock.now(),
+      budgetEnd: clock.now() + retry.budgetMs,
+      avoid,
+      attempts: 0,
+      lastFailure: "",
+      changed: false,
+      turn,
+      candidates: () => foresight.candidates(turn, avoid),
+    };
+    return run;
   }
 
   return {
@@ -293,12 +280,14 @@ export function createLifecycle(deps: LifecycleDeps): Lifecycle {
     async run(request) {
       const started = await next(begin(request));
       if (started.kind === "answer") return started.response;
-      const attempt = held.get(started.attempt)!;
-      return finish(attempt, await send(attempt));
+      return finish(started.attempt, await send(started.attempt));
     },
-    pool,
-    scheduler,
-    limits,
-    foresight,
   };
+}
+
+function outcomeEvent(emit: (event: FetchEvent) => void, attempt: HeldAttempt, examined: Examined): void {
+  const { key, run } = attempt;
+  const verdict = examined.kind === "deliver" ? "ok" : examined.verdict.kind;
+  const code = examined.kind === "failure" && "code" in examined.verdict ? examined.verdict.code : undefined;
+  emit({ type: "outcome", attempt: attempt.number, keyId: key.id, account: key.account, model: run.model, status: examined.status, verdict, code });
 }

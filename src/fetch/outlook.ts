@@ -1,4 +1,4 @@
-import { isTemporary, type Blocker } from "../pool/key-pool.js";
+import { isTemporary, type Blocker, type KeyPool } from "../pool/key-pool.js";
 import type { ProviderId } from "../config/schema.js";
 import { formatLocalTime, formatWait } from "../util/format.js";
 
@@ -72,4 +72,21 @@ function describeOne(b: Blocker, now: number): string {
     default:
       return b satisfies never;
   }
+}
+
+/** How long until something changes for `model`: 1 s while an account can serve, else the earliest end of a block. */
+export function nextChance(pool: KeyPool, model: string, now: number): number {
+  if (pool.usableAccounts(model, now).length > 0) return 1000;
+  const untils = pool.blockers(model, now).flatMap((b) => ("until" in b ? [b.until - now] : []));
+  return Math.max(1000, untils.length > 0 ? Math.min(...untils) : 1000);
+}
+
+/** Each account's state for `model`: its blocker, or its slots ("2/4 in flight"), for a queue timeout's message. */
+export function busyReport(pool: KeyPool, slots: (account: string, model: string) => string, model: string, now: number): string {
+  return pool.accounts
+    .map((a) => {
+      const blocker = pool.blocker(a, model, now);
+      return blocker ? describe([blocker], now) : `${a}: ${slots(a, model)} in flight`;
+    })
+    .join("; ");
 }

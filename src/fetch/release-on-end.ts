@@ -1,4 +1,4 @@
-import type { LeaseOutcome } from "../scheduler/outcome.js";
+import type { LeaseOutcome } from "../classify/outcomes.js";
 
 /**
  * A response body that streams `head` then the rest of `reader`, and calls `done` exactly once: `completed` when

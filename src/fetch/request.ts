@@ -16,8 +16,8 @@ export interface OutgoingRequest {
 export async function normalizeRequest(input: string | URL | Request, init: RequestInit | undefined): Promise<OutgoingRequest> {
   const request = typeof input === "object" && "url" in input && typeof (input as Request).clone === "function" ? (input as Request) : undefined;
   const url = request ? request.url : input instanceof URL ? input.href : String(input);
-  const headers = new Headers(request?.headers);
-  if (init?.headers) new Headers(init.headers).forEach((value, name) => headers.set(name, value));
+  const headers = new Headers(request ? request.headers : init?.headers);
+  if (request && init?.headers) new Headers(init.headers).forEach((value, name) => headers.set(name, value));
   const method = (init?.method ?? request?.method ?? "GET").toUpperCase();
   const body = await bufferBody(init?.body ?? (request && request.body ? request : undefined));
   const signal = init?.signal ?? request?.signal ?? undefined;

@@ -18,26 +18,48 @@ export const MAX_PEEK_BYTES = 64 * 1024;
 export async function peekFirstEvent(body: ReadableStream<Uint8Array>): Promise<PeekResult> {
   const reader = body.getReader();
   const decoder = new TextDecoder();
-  const chunks: Uint8Array[] = [];
+  const head = await reader.read();
+  if (head.done) return { kind: "content", chunks: [], reader };
+  const text = decoder.decode(head.value, { stream: true });
+  if (plainContent(text)) return { kind: "content", chunks: [head.value], reader };
+  return parsed(reader, decoder, head.value, text);
+}
+
+/**
+ * The usual first chunk, decided without the parser: it opens with one complete `data:` line (LF endings) that does
+ * not mention an error. Anything else (comments, `event:` lines, CR or CRLF endings, a split line) goes to the parser.
+ */
+function plainContent(text: string): boolean {
+  if (!text.startsWith("data:")) return false;
+  const end = text.indexOf("\n");
+  if (end < 0 || text.charCodeAt(end + 1) !== 10) return false;
+  const line = text.slice(0, end);
+  return !line.includes("error") && !line.includes("\r");
+}
+
+async function parsed(reader: ReadableStreamDefaultReader<Uint8Array>, decoder: TextDecoder, firstChunk: Uint8Array, firstText: string): Promise<PeekResult> {
+  const chunks: Uint8Array[] = [firstChunk];
   let first: UpstreamError | "content" | undefined;
   const parser = createParser({
     onEvent(event) {
       first ??= inspect(event.event, event.data);
     },
   });
-  let bytes = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (value) {
-      chunks.push(value);
-      bytes += value.byteLength;
-      parser.feed(decoder.decode(value, { stream: true }));
-    }
+  let bytes = firstChunk.byteLength;
+  parser.feed(firstText);
+  for (let done = false; ; ) {
     if (done) parser.feed("\n\n"); // a last event without its blank line still counts
     if (first === "content" || ((done || bytes > MAX_PEEK_BYTES) && first === undefined)) return { kind: "content", chunks, reader };
     if (first !== undefined) {
       await reader.cancel().catch(() => {});
       return { kind: "error", error: first };
+    }
+    const next = await reader.read();
+    done = next.done;
+    if (next.value) {
+      chunks.push(next.value);
+      bytes += next.value.byteLength;
+      parser.feed(decoder.decode(next.value, { stream: true }));
     }
   }
 }

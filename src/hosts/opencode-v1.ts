@@ -1,14 +1,12 @@
 import type { Hooks, Plugin, PluginInput, PluginOptions } from "@opencode-ai/plugin";
 import { PLACEHOLDER_KEY } from "../config/keys.js";
-import { keysFilePath, type ConfigIO } from "../config/load.js";
-import { nodeConfigIO } from "../config/node-io.js";
 import type { ProviderId } from "../config/schema.js";
-import { createEngine, type Engine, type EngineDeps } from "../engine/engine.js";
+import type { Engine, EngineDeps } from "../engine/engine.js";
+import { configIO, engineFor } from "../engine/for-host.js";
 import { EngineRegistry, processEngines } from "../engine/registry.js";
-import { normalizeRequest } from "../fetch/request.js";
+import { overCore } from "../engine/zai-fetch.js";
 import type { NotifySink } from "../notify/notifier.js";
 import { systemClock } from "../util/clock.js";
-import { fingerprint } from "../util/redact.js";
 import { systemRandom } from "../util/random.js";
 
 export const SERVICE = "oc-zai-multi-account";
@@ -55,25 +53,10 @@ export function createProviderPlugin(provider: ProviderId, overrides: Partial<Pl
   };
 }
 
-/** The engine shared by every instance in the process that reads the same keys with the same stored credential. */
-export function engineFor(registry: EngineRegistry, provider: ProviderId, deps: EngineDeps, authKey: string | undefined): Promise<Engine> {
-  const envKeys = deps.io.env.ZAI_API_KEYS;
-  const key = [provider, keysFilePath(deps.io.env, deps.io.homedir), envKeys ? fingerprint(envKeys) : "-", authKey ? fingerprint(authKey) : "-"].join("\u0000");
-  return registry.get(key, () => createEngine(provider, deps, authKey));
-}
-
-/** OpenCode 1.x's custom fetch over the engine (with the lifecycle's pool, scheduler and limits, for tools and tests). */
+/** OpenCode 1.x's custom fetch over the engine (with the core's pool, leases and limits beside it, for tools and tests). */
 export function v1Fetch(engine: Engine): typeof globalThis.fetch {
-  const { lifecycle } = engine;
-  if (!lifecycle) return async () => engine.refusal!();
-  const run = async (input: string | URL | Request, init?: RequestInit) => lifecycle.run(await normalizeRequest(input, init));
-  return Object.assign(run, { lifecycle, pool: lifecycle.pool, scheduler: lifecycle.scheduler, limits: lifecycle.limits }) as typeof globalThis.fetch;
-}
-
-/** The keys file named by the plugin entry's options wins over ZAI_KEYS_FILE. */
-export function configIO(options: PluginOptions | Record<string, unknown> | undefined): ConfigIO {
-  const keysFile = typeof options?.keysFile === "string" ? options.keysFile : undefined;
-  return nodeConfigIO(keysFile ? { ...process.env, ZAI_KEYS_FILE: keysFile } : process.env);
+  if (engine.kind === "refused") return async () => engine.refusal();
+  return overCore(engine.lifecycle, engine.core) as typeof globalThis.fetch;
 }
 
 type Client = PluginInput["client"];

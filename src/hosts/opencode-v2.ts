@@ -11,13 +11,13 @@
  */
 import type { ConfigIO } from "../config/load.js";
 import type { ProviderId } from "../config/schema.js";
-import type { Engine } from "../engine/engine.js";
+import type { ReadyEngine } from "../engine/engine.js";
 import type { EngineRegistry } from "../engine/registry.js";
 import type { Attempt, Start } from "../fetch/lifecycle.js";
 import { normalizeRequest } from "../fetch/request.js";
 import type { Clock } from "../util/clock.js";
 import type { Random } from "../util/random.js";
-import { engineFor } from "./opencode-v1.js";
+import { engineFor } from "../engine/for-host.js";
 import type { V2Context, V2HttpRequestEvent, V2HttpResponseEvent, V2Plugin, V2Registration, V2RetryEvent, V2SessionHook } from "./opencode-v2-types.js";
 import { forHost, RetryNotes } from "./v2-answers.js";
 import { Budget } from "./v2-budget.js";
@@ -39,7 +39,7 @@ export interface V2Deps {
 }
 
 /** What `http.request` left for `http.response`: an answer to substitute, or an attempt the host is sending. */
-type Parked = { kind: "answer"; response: Response } | { kind: "attempt"; engine: Engine; attempt: Attempt; budget: Budget };
+type Parked = { kind: "answer"; response: Response } | { kind: "attempt"; engine: ReadyEngine; attempt: Attempt; budget: Budget };
 
 /**
  * The request the host sends when the engine answers by itself: no key, no network. A fresh object per request,
@@ -100,8 +100,8 @@ async function registerProvider(hook: V2SessionHook, provider: ProviderId, optio
 
   const onRequest = guard<V2HttpRequestEvent>("http.request", async (event) => {
     const current = await engine();
-    const lifecycle = current.lifecycle;
-    if (!lifecycle) return answerWith(event, current.refusal!());
+    if (current.kind === "refused") return answerWith(event, current.refusal());
+    const { lifecycle } = current;
     const budget = new Budget(clock, options.requestBudgetMs);
     const outgoing = await normalizeRequest(event.request.clone(), { signal: budget.signal });
     const late = () => current.answers.retryLater("queue_timeout", `no ${event.model.id} answer within ${Math.round(options.requestBudgetMs / 1000)} s (slots busy or accounts cooling); try again shortly`, 1000);
@@ -150,7 +150,7 @@ async function registerProvider(hook: V2SessionHook, provider: ProviderId, optio
     } else {
       const { engine: current, attempt, budget } = parked;
       try {
-        response = await current.lifecycle!.finish(attempt, event.response);
+        response = await current.lifecycle.finish(attempt, event.response);
       } catch (error) {
         attempt.abandon();
         if (!budget.expired) throw error;

@@ -6,7 +6,7 @@
 import { processEngines } from "../engine/registry.js";
 import { systemClock } from "../util/clock.js";
 import { systemRandom } from "../util/random.js";
-import { configIO } from "./opencode-v1.js";
+import { configIO } from "../engine/for-host.js";
 import type { V2Deps, V2LogLevel } from "./opencode-v2.js";
 
 function log(level: V2LogLevel, message: string): void {

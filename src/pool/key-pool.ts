@@ -44,6 +44,7 @@ export class KeyPool {
   /** Undefined when the account may take a request of `model` now; else the reason it may not. */
   blocker(account: string, model: string, now: number): Blocker | undefined {
     const s = this.state;
+    if (nothingKnown(s)) return undefined; // the usual case, asked several times per request
     const disabled = s.disabledAccounts.get(account);
     if (disabled) return { kind: "account-disabled", account, reason: disabled.reason };
     const keys = this.keysOf(account).filter((k) => !s.disabledKeys.has(k.id));
@@ -82,6 +83,11 @@ export class KeyPool {
     return out;
   }
 
+  /** The key is neither disabled nor cooling at `now`. */
+  keyUsable(key: ApiKey, now: number): boolean {
+    return !this.state.disabledKeys.has(key.id) && (this.state.keyCooldowns.get(key.id)?.until ?? 0) <= now;
+  }
+
   /** The account's next usable key, round-robin. Undefined if none is usable. */
   nextKey(account: string, now: number): ApiKey | undefined {
     const keys = this.keysOf(account);
@@ -89,8 +95,7 @@ export class KeyPool {
     for (let i = 0; i < keys.length; i++) {
       const index = (start + i) % keys.length;
       const key = keys[index]!;
-      if (this.state.disabledKeys.has(key.id)) continue;
-      if ((this.state.keyCooldowns.get(key.id)?.until ?? 0) > now) continue;
+      if (!this.keyUsable(key, now)) continue;
       this.keyCursor.set(account, index + 1);
       return key;
     }
@@ -133,6 +138,10 @@ export class KeyPool {
     for (const [k, c] of this.state.accountCooldowns) if (c.until <= now) this.state.accountCooldowns.delete(k);
     for (const [k, until] of this.state.holds) if (until <= now) this.state.holds.delete(k);
   }
+}
+
+function nothingKnown(s: PoolState): boolean {
+  return s.disabledAccounts.size + s.disabledKeys.size + s.unavailable.size + s.accountCooldowns.size + s.keyCooldowns.size + s.holds.size === 0;
 }
 
 function extend(map: Map<string, Cooldown>, id: string, cooldown: Cooldown): void {

@@ -5,7 +5,7 @@ import { SessionAffinity, sessionOf, type SessionRef } from "../pool/affinity.js
 import type { KeyPool } from "../pool/key-pool.js";
 import { chooseAccounts } from "../scheduler/choose-account.js";
 import type { Clock } from "../util/clock.js";
-import { formatLocalTime, formatWait } from "../util/format.js";
+import { coolUsageWindow } from "../pool/usage-window.js";
 import { QuotaPoller, type TaskQueue } from "./poller.js";
 import { pastThresholdUntil, usedPercent, type QuotaReading, type QuotaWindow } from "./reading.js";
 
@@ -129,7 +129,7 @@ export class Foresight {
     const now = clock.now();
     return pool
       .keysOf(account)
-      .find((k) => (keyId === undefined || k.id === keyId) && !pool.state.disabledKeys.has(k.id) && (pool.state.keyCooldowns.get(k.id)?.until ?? 0) <= now);
+      .find((k) => (keyId === undefined || k.id === keyId) && pool.keyUsable(k, now));
   }
 
   /** A slot on `account` was granted: round-robin moves on past it. */
@@ -153,16 +153,14 @@ export class Foresight {
   private onReading(account: string, reading: QuotaReading): void {
     const { pool, slots, clock, notifier } = this.deps;
     const now = clock.now();
-    for (const [window, code, what] of [
-      [reading.weekly, "1310", "weekly limit"],
-      [reading.fiveHour, "1308", "5-hour usage window"],
-    ] as Array<[QuotaWindow | undefined, string, string]>) {
+    for (const [window, code] of [
+      [reading.weekly, "1310"],
+      [reading.fiveHour, "1308"],
+    ] as Array<[QuotaWindow | undefined, string]>) {
       if (window === undefined || window.percentage < 100 || window.resetAt === undefined || window.resetAt <= now) continue;
       const current = pool.state.accountCooldowns.get(account);
       if (current && current.until >= window.resetAt) break;
-      pool.coolAccount(account, { until: window.resetAt, reason: `${what} spent (quota endpoint: 100%)`, code });
-      slots.wakeAt(window.resetAt);
-      notifier.toast("usage-window", `Account "${account}" used up its ${what} (quota endpoint: 100%); it resets at ${formatLocalTime(window.resetAt, now)} (in ${formatWait(window.resetAt - now)}). Other accounts serve meanwhile.`);
+      coolUsageWindow({ pool, notifier, wakeAt: (t) => slots.wakeAt(t) }, account, code, window.resetAt, now, "quota endpoint: 100%");
       break;
     }
     this.deps.onQuota?.(account, reading, this.affinity.sessionsPerAccount(now).get(account) ?? 0);

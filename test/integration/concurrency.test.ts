@@ -8,7 +8,7 @@ describe("account-wide slots against the simulator", () => {
     await env?.close();
     env = undefined;
   });
-  const scheduler = () => (env!.loaded.fetch as ZaiFetch).scheduler;
+  const leases = () => (env!.loaded.fetch as ZaiFetch).leases;
 
   it("20 parallel streams on 2 accounts × limit 3: never above the limit, no 1302, all answered", async () => {
     env = await setup({
@@ -39,16 +39,16 @@ describe("account-wide slots against the simulator", () => {
       keysFile: { keys: keyEntries("A:sk-a"), models: { "glm-4.7": { maxConcurrency: 1 } } },
     });
     const first = await env.chat();
-    expect(scheduler().inFlight("A", "glm-4.7")).toBe(1);
+    expect(leases().inFlight("A", "glm-4.7")).toBe(1);
     let secondDone = false;
     const second = env.chat().then((r) => ((secondDone = true), r));
-    await vi.waitFor(() => expect(scheduler().waiting()).toBe(1));
+    await vi.waitFor(() => expect(leases().waiting()).toBe(1));
     expect(secondDone).toBe(false);
     await first.text();
     const res = await second;
     expect(res.status).toBe(200);
     await res.text();
-    expect(scheduler().inFlight("A", "glm-4.7")).toBe(0);
+    expect(leases().inFlight("A", "glm-4.7")).toBe(0);
   });
 
   it("an aborted waiter leaves the queue at once and the fetch rejects with AbortError", async () => {
@@ -59,10 +59,10 @@ describe("account-wide slots against the simulator", () => {
     const first = await env.chat();
     const controller = new AbortController();
     const queued = env.chat("glm-4.7", { signal: controller.signal });
-    await vi.waitFor(() => expect(scheduler().waiting()).toBe(1));
+    await vi.waitFor(() => expect(leases().waiting()).toBe(1));
     controller.abort();
     await expect(queued).rejects.toMatchObject({ name: "AbortError" });
-    expect(scheduler().waiting()).toBe(0);
+    expect(leases().waiting()).toBe(0);
     await first.text();
     expect(env.sim.stats().requests).toBe(1);
   });
@@ -76,13 +76,13 @@ describe("account-wide slots against the simulator", () => {
     const res = await env.chat("glm-4.7", { signal: controller.signal });
     const reader = res.body!.getReader();
     await reader.read();
-    expect(scheduler().inFlight("A", "glm-4.7")).toBe(1);
+    expect(leases().inFlight("A", "glm-4.7")).toBe(1);
     controller.abort();
     await reader.read().catch(() => undefined);
     // Z.AI notices the closed connection a moment later: the slot is handed on after the grace, not at once.
-    expect(scheduler().inFlight("A", "glm-4.7")).toBe(1);
+    expect(leases().inFlight("A", "glm-4.7")).toBe(1);
     env.clock.advance(250);
-    expect(scheduler().inFlight("A", "glm-4.7")).toBe(0);
+    expect(leases().inFlight("A", "glm-4.7")).toBe(0);
     const next = await env.chat();
     expect(next.status).toBe(200);
     await next.text();
@@ -95,11 +95,11 @@ describe("account-wide slots against the simulator", () => {
     });
     const res = await env.chat();
     await res.body!.cancel();
-    expect(scheduler().inFlight("A", "glm-4.7")).toBe(1);
+    expect(leases().inFlight("A", "glm-4.7")).toBe(1);
     env.clock.advance(249);
-    expect(scheduler().inFlight("A", "glm-4.7")).toBe(1);
+    expect(leases().inFlight("A", "glm-4.7")).toBe(1);
     env.clock.advance(1);
-    expect(scheduler().inFlight("A", "glm-4.7")).toBe(0);
+    expect(leases().inFlight("A", "glm-4.7")).toBe(0);
   });
 
   it("streams without buffering: the first chunk arrives while the upstream is still sending", async () => {

@@ -212,7 +212,7 @@ describe("key leaks: the state file and the CLI", () => {
 });
 
 function waiting(e: Env): number {
-  return (e.loaded.fetch as unknown as { scheduler: { waiting(): number } }).scheduler.waiting();
+  return (e.loaded.fetch as unknown as { leases: { waiting(): number } }).leases.waiting();
 }
 
 async function until(check: () => boolean, timeoutMs = 2000): Promise<void> {

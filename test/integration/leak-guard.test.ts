@@ -20,8 +20,8 @@ describe("integration leak guard", () => {
     const reader = (await env.chat()).body!.getReader();
     const controller = new AbortController();
     const queued = env.chat("glm-4.7", { signal: controller.signal }).catch((error: unknown) => error);
-    const scheduler = (env.loaded.fetch as ZaiFetch).scheduler;
-    while (scheduler.waiting() === 0) await new Promise((resolve) => setTimeout(resolve, 2));
+    const leases = (env.loaded.fetch as ZaiFetch).leases;
+    while (leases.waiting() === 0) await new Promise((resolve) => setTimeout(resolve, 2));
     const cancelTimer = env.clock.setTimer(() => {}, 1000);
     expect(leftovers(guarded())).toEqual([
       "1 slot(s) held on A/glm-4.7",

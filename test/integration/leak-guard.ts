@@ -21,19 +21,19 @@ const NO_MODEL = "(none)";
 /** What a finished test left behind in one plugin instance; [] when clean. */
 export function leftovers(env: Guarded): string[] {
   const zai = env.fetch as Partial<ZaiFetch>;
-  if (zai.scheduler === undefined || zai.pool === undefined) return []; // a refusing fetch (bad config): nothing to hold
-  const { scheduler, pool } = zai as ZaiFetch;
+  if (zai.leases === undefined || zai.pool === undefined) return []; // a refusing fetch (bad config): nothing to hold
+  const { leases, pool } = zai as ZaiFetch;
   // Wake-ups at the end of cooldowns are state, not leaks; slots in their cancel grace are handed on by close().
-  scheduler.close();
+  leases.close();
   const out: string[] = [];
-  const held = scheduler.totalInFlight();
+  const held = leases.totalInFlight();
   if (held > 0) {
     const models = new Set<string>([NO_MODEL]);
     for (const event of env.events) if ("model" in event) models.add(event.model);
-    const named = pool.accounts.flatMap((a) => [...models].flatMap((m) => (scheduler.inFlight(a, m) > 0 ? [`${a}/${m}`] : [])));
+    const named = pool.accounts.flatMap((a) => [...models].flatMap((m) => (leases.inFlight(a, m) > 0 ? [`${a}/${m}`] : [])));
     out.push(`${held} slot(s) held${named.length > 0 ? ` on ${named.join(", ")}` : ""}`);
   }
-  const waiting = scheduler.waiting();
+  const waiting = leases.waiting();
   if (waiting > 0) out.push(`${waiting} request(s) still queued for a slot`);
   const timers = env.clock.pendingTimers() - env.allowedTimers;
   if (timers > 0) out.push(`${timers} timer(s) still pending on the clock`);

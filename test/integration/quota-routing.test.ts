@@ -53,14 +53,14 @@ describe("quota-aware routing against the simulator", () => {
     const { chat, zai } = await rig({ quotaFetch: hanging });
     for (let i = 0; i < 4; i++) expect((await chat()).status).toBe(200);
     expect(quotaCalls).toBe(2);
-    expect(zai.lifecycle.foresight.poller.reading("a")).toBeUndefined();
+    expect(zai.foresight.poller.reading("a")).toBeUndefined();
   });
 
   it("an HTML or failing quota endpoint is ignored with a debug line", async () => {
     const html = (async () => new Response("<html>502 Bad Gateway</html>", { status: 502 })) as typeof fetch;
     const { chat, zai, logs } = await rig({ quotaFetch: html });
     expect((await chat()).status).toBe(200);
-    await zai.lifecycle.foresight.poller.poll("a");
+    await zai.foresight.poller.poll("a");
     expect(logs.filter((l) => l.level === "debug" && l.message.includes("HTML")).length).toBeGreaterThan(0);
   });
 
@@ -69,7 +69,7 @@ describe("quota-aware routing against the simulator", () => {
     sim.setQuota({ account: "a", fiveHourPercent: 96 });
     sim.setQuota({ account: "b", fiveHourPercent: 10 });
     await chat();
-    await Promise.all([zai.lifecycle.foresight.poller.poll("a"), zai.lifecycle.foresight.poller.poll("b")]);
+    await Promise.all([zai.foresight.poller.poll("a"), zai.foresight.poller.poll("b")]);
     const accounts = [];
     for (let i = 0; i < 6; i++) accounts.push((await chat()).account);
     expect(accounts).toEqual(["b", "b", "b", "b", "b", "b"]);
@@ -80,7 +80,7 @@ describe("quota-aware routing against the simulator", () => {
     sim.setQuota({ account: "a", fiveHourPercent: 99 });
     sim.setQuota({ account: "b", fiveHourPercent: 96 });
     await chat();
-    await Promise.all([zai.lifecycle.foresight.poller.poll("a"), zai.lifecycle.foresight.poller.poll("b")]);
+    await Promise.all([zai.foresight.poller.poll("a"), zai.foresight.poller.poll("b")]);
     expect([(await chat()).account, (await chat()).account]).toEqual(["b", "b"]);
     expect(toasts.filter((t) => t.message.includes("Every account is past 95%"))).toHaveLength(1);
   });
@@ -89,10 +89,10 @@ describe("quota-aware routing against the simulator", () => {
     const { sim, chat, zai, toasts } = await rig();
     sim.setQuota({ account: "a", weeklyPercent: 100 });
     await chat();
-    await zai.lifecycle.foresight.poller.poll("a");
+    await zai.foresight.poller.poll("a");
     const cooling = zai.pool.state.accountCooldowns.get("a");
     expect(cooling?.code).toBe("1310");
-    expect(cooling?.reason).toBe("weekly limit spent (quota endpoint: 100%)");
+    expect(cooling?.reason).toBe("weekly/monthly limit spent (quota endpoint: 100%)");
     expect(toasts.some((t) => t.message.includes('Account "a" used up its weekly limit'))).toBe(true);
     expect([(await chat()).account, (await chat()).account]).toEqual(["b", "b"]);
   });

@@ -10,6 +10,7 @@ import { normalizeRequest } from "../../src/fetch/request.js";
 import { quotaFilePath, writeQuotaReading } from "../../src/quota/quota-file.js";
 import { nodeStateFs } from "../../src/state/state-fs.js";
 import { systemClock } from "../../src/util/clock.js";
+import { ready } from "../helpers/ready.js";
 
 /**
  * Every `opencode run` is a fresh process: its first request is placed before its own first quota reading answers.
@@ -41,7 +42,7 @@ describe("a fresh process routes its first request with the quota readings other
 
   async function firstAccount(engine: Engine): Promise<string | null> {
     const init = { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "glm-4.7", messages: [{ role: "user", content: "hi" }], stream: false }) };
-    const response = await engine.lifecycle!.run(await normalizeRequest(`${sim!.url}/chat/completions`, init));
+    const response = await ready(engine).lifecycle.run(await normalizeRequest(`${sim!.url}/chat/completions`, init));
     await response.text();
     return response.headers.get("x-sim-account");
   }

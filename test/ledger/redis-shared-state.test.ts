@@ -11,6 +11,7 @@ import { startSimulator } from "../../simulator/server.js";
 import type { Simulator } from "../../simulator/types.js";
 import { until } from "./helpers.js";
 import { redisAvailable, startRedis, type RedisServer } from "./redis-server.js";
+import { ready } from "../helpers/ready.js";
 
 const available = redisAvailable();
 const ci = process.env.CI === "true";
@@ -51,7 +52,7 @@ describe.skipIf(!available && !ci)("pool state shared across machines through Re
   }
   const chat = async (engine: Engine) => {
     const init = { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "glm-4.7", messages: [{ role: "user", content: "hi" }], stream: false }) };
-    const response = await engine.lifecycle!.run(await normalizeRequest(`${sim.url}/chat/completions`, init));
+    const response = await ready(engine).lifecycle.run(await normalizeRequest(`${sim.url}/chat/completions`, init));
     await response.text();
     return response;
   };
@@ -70,9 +71,9 @@ describe.skipIf(!available && !ci)("pool state shared across machines through Re
     const alphaHits = () => sim.stats().byAccount.alpha ?? 0;
     expect(alphaHits()).toBe(1);
     // The other machine learns it over pub/sub, and one started afterwards reads it at start.
-    await until(() => two.lifecycle!.pool.state.accountCooldowns.has("alpha"));
+    await until(() => ready(two).core.pool.state.accountCooldowns.has("alpha"));
     const three = await machine(1);
-    expect(three.lifecycle!.pool.state.accountCooldowns.has("alpha")).toBe(true);
+    expect(ready(three).core.pool.state.accountCooldowns.has("alpha")).toBe(true);
     for (const engine of [two, three, two, three]) expect((await chat(engine)).status).toBe(200);
     expect(alphaHits()).toBe(1);
   });
@@ -89,7 +90,7 @@ describe.skipIf(!available && !ci)("pool state shared across machines through Re
     const two = await machine(2);
     for (let i = 0; i < 4; i++) expect((await chat(one)).status).toBe(200);
     expect(sim.stats().byKey["sk-state-b1"]).toBe(1);
-    await until(() => two.lifecycle!.pool.state.disabledKeys.has("b1"));
+    await until(() => ready(two).core.pool.state.disabledKeys.has("b1"));
     for (let i = 0; i < 4; i++) expect((await chat(two)).status).toBe(200);
     expect(sim.stats().byKey["sk-state-b1"]).toBe(1);
     // Keys are in Redis by fingerprint only: no secret in any value written.

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { keysFileSchema } from "../../src/lib.js";
 import type { SharedLedger } from "../../src/ledger/shared-ledger.js";
 import { Limits } from "../../src/scheduler/limits.js";
-import { Scheduler } from "../../src/scheduler/scheduler.js";
+import { Leases } from "../../src/scheduler/leases.js";
 import { systemClock } from "../../src/util/clock.js";
 import { machine, testAddress, until } from "./helpers.js";
 
@@ -11,7 +11,7 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((l) => l.close()));
 });
 
-/** Two "processes" (a Scheduler and Limits each) on one machine ledger, adaptive limits from a configured 4. */
+/** Two "processes" (a Leases and Limits each) on one machine ledger, adaptive limits from a configured 4. */
 async function pair() {
   const { keys: _k, $schema: _s, ...settings } = keysFileSchema.parse({ models: { m: { maxConcurrency: 4 } } });
   const address = testAddress();
@@ -19,23 +19,23 @@ async function pair() {
     const ledger = await machine(address);
     open.push(ledger);
     const limits = new Limits(settings, () => {}, systemClock);
-    return { limits, scheduler: new Scheduler(systemClock, limits, { ledger }) };
+    return { limits, leases: new Leases(systemClock, limits, { ledger }) };
   };
   return [await make(), await make()] as const;
 }
 const req = (seq: number) => ({ model: "m", seq, candidates: () => ["A"], timeoutMs: 5_000 });
 
-describe("Scheduler on the machine ledger", () => {
+describe("Leases on the machine ledger", () => {
   it("counts the other process's requests in othersInFlight and shares what a 1302 taught", async () => {
     const [one, two] = await pair();
-    const first = await one.scheduler.acquire(req(0));
+    const first = await one.leases.acquire(req(0));
     first.admitted();
     await until(() => two.limits.get("A", "m").confirmed === 1);
-    const second = await two.scheduler.acquire(req(0));
+    const second = await two.leases.acquire(req(0));
     expect(second.othersInFlight).toBe(1);
     second.admitted();
     await until(() => one.limits.get("A", "m").confirmed === 2);
-    const third = await one.scheduler.acquire(req(1));
+    const third = await one.leases.acquire(req(1));
     expect(third.othersInFlight).toBe(2);
     // Z.AI refuses the third: the account's limit is what the two processes had in flight together.
     third.release("refused");

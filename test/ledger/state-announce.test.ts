@@ -10,6 +10,7 @@ import { startSimulator } from "../../simulator/server.js";
 import type { Simulator } from "../../simulator/types.js";
 import { FakeClock } from "../helpers/fake-clock.js";
 import { until } from "./helpers.js";
+import { ready } from "../helpers/ready.js";
 
 /**
  * Two engines on one machine (one HOME: one state file, one machine ledger). What one writes to the state file (a
@@ -47,12 +48,12 @@ describe("state-file changes announced over the machine ledger", () => {
     await writeFile(join(home, "zai-keys.json"), JSON.stringify({ keys }), { mode: 0o600 });
     const one = await engineIn(home, systemClock);
     const two = await engineIn(home, new FakeClock(Date.now()));
-    expect(two.lifecycle!.scheduler.ledgerKind).toBe("machine");
+    expect(ready(two).core.leases.ledgerKind).toBe("machine");
     sim.setUsageWindow("alpha", { requests: 0, resetAt: Date.now() + 3_600_000 });
     const init = { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "glm-4.7", messages: [{ role: "user", content: "hi" }], stream: false }) };
-    const response = await one.lifecycle!.run(await normalizeRequest(`${sim.url}/chat/completions`, init));
+    const response = await ready(one).lifecycle.run(await normalizeRequest(`${sim.url}/chat/completions`, init));
     await response.text();
     expect(response.status).toBe(200); // alpha answered 1308, beta served
-    await until(() => two.lifecycle!.pool.state.accountCooldowns.has("alpha"));
+    await until(() => ready(two).core.pool.state.accountCooldowns.has("alpha"));
   });
 });

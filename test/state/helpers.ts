@@ -24,7 +24,7 @@ export function makeProcess(keys: ApiKey[] = sampleKeys(), models: Record<string
   return { keys, pool: new KeyPool(keys), limits: new Limits(settings) };
 }
 
-/** Pushes a limit to `to` through 1302 refusals, as the scheduler would. */
+/** Pushes a limit to `to` through 1302 refusals, as the leases would. */
 export function learnLimit(limits: Limits, account: string, model: string, to: number): void {
   for (let i = 0; i < 10 && limits.limit(account, model) > to; i++) {
     limits.refused(account, model, limits.get(account, model).epoch, to);

@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import { keysFileSchema } from "../../src/lib.js";
 import { onQuiet, initialLimit } from "../../src/scheduler/adaptive-limit.js";
 import { Limits } from "../../src/scheduler/limits.js";
-import { explainedByCancel, OUTCOME_EFFECTS } from "../../src/scheduler/outcome.js";
-import { Scheduler, type Lease } from "../../src/scheduler/scheduler.js";
+import { explainedByCancel, LEASE_ENDINGS } from "../../src/classify/outcomes.js";
+import { Leases, type Lease } from "../../src/scheduler/leases.js";
 import { FakeClock } from "../helpers/fake-clock.js";
 
 function setup(options: { maxConcurrency?: number; graceMs?: number; adaptive?: Record<string, unknown> } = {}) {
@@ -13,54 +13,54 @@ function setup(options: { maxConcurrency?: number; graceMs?: number; adaptive?: 
   });
   const clock = new FakeClock(0, { autoAdvance: false });
   const limits = new Limits(settings, () => {}, clock);
-  const scheduler = new Scheduler(clock, limits, { cancelGraceMs: options.graceMs ?? 250 });
-  return { clock, limits, scheduler };
+  const leases = new Leases(clock, limits, { cancelGraceMs: options.graceMs ?? 250 });
+  return { clock, limits, leases };
 }
 const req = (seq: number) => ({ model: "m", seq, candidates: () => ["A"], timeoutMs: 60_000 });
 
 describe("lease outcomes", () => {
   it("the table: only cancels wait out a grace; only completions and refusals teach the limit", () => {
-    expect(Object.entries(OUTCOME_EFFECTS).filter(([, e]) => e.grace).map(([o]) => o)).toEqual(["cancelled"]);
-    expect(OUTCOME_EFFECTS.refused.learn).toBe("refused");
-    expect(OUTCOME_EFFECTS.failed.learn).toBe("nothing");
+    expect(Object.entries(LEASE_ENDINGS).filter(([, e]) => e.grace).map(([o]) => o)).toEqual(["cancelled"]);
+    expect(LEASE_ENDINGS.refused.learn).toBe("refused");
+    expect(LEASE_ENDINGS.failed.learn).toBe("nothing");
   });
 
   it("a completed stream hands its slot to the next waiter at once", async () => {
-    const { scheduler } = setup({ maxConcurrency: 1 });
-    const first = await scheduler.acquire(req(0));
+    const { leases } = setup({ maxConcurrency: 1 });
+    const first = await leases.acquire(req(0));
     let second: Lease | undefined;
-    void scheduler.acquire(req(1)).then((l) => (second = l));
+    void leases.acquire(req(1)).then((l) => (second = l));
     first.release("completed");
     await Promise.resolve();
     expect(second?.account).toBe("A");
   });
 
   it("a cancelled stream's slot is handed on only after the grace", async () => {
-    const { scheduler, clock } = setup({ maxConcurrency: 1, graceMs: 200 });
-    const first = await scheduler.acquire(req(0));
+    const { leases, clock } = setup({ maxConcurrency: 1, graceMs: 200 });
+    const first = await leases.acquire(req(0));
     let second: Lease | undefined;
-    void scheduler.acquire(req(1)).then((l) => (second = l));
+    void leases.acquire(req(1)).then((l) => (second = l));
     first.release("cancelled");
     await Promise.resolve();
     expect(second).toBeUndefined();
-    expect(scheduler.inFlight("A", "m")).toBe(1);
-    expect(scheduler.pendingTimers()).toBe(1);
+    expect(leases.inFlight("A", "m")).toBe(1);
+    expect(leases.pendingTimers()).toBe(1);
     clock.advance(199);
     await Promise.resolve();
     expect(second).toBeUndefined();
     clock.advance(1);
     await Promise.resolve();
     expect(second?.account).toBe("A");
-    expect(scheduler.pendingTimers()).toBe(0);
+    expect(leases.pendingTimers()).toBe(0);
   });
 
   it("a failure whose connection the plugin closed before its end keeps the slot for the grace too", async () => {
     // Measured in the soak: an error read at the start of a stream (the stream then cancelled) handed on at once drew
     // Z.AI's own 1302 now and then, while it still counted the closed stream.
-    const { scheduler, clock } = setup({ maxConcurrency: 1, graceMs: 200 });
-    const first = await scheduler.acquire(req(0));
+    const { leases, clock } = setup({ maxConcurrency: 1, graceMs: 200 });
+    const first = await leases.acquire(req(0));
     let second: Lease | undefined;
-    void scheduler.acquire(req(1)).then((l) => (second = l));
+    void leases.acquire(req(1)).then((l) => (second = l));
     first.release("failed", true);
     await Promise.resolve();
     expect(second).toBeUndefined();
@@ -68,42 +68,42 @@ describe("lease outcomes", () => {
     await Promise.resolve();
     expect(second?.account).toBe("A");
     second!.release("failed");
-    expect(scheduler.inFlight("A", "m")).toBe(0); // read to its end: at once
+    expect(leases.inFlight("A", "m")).toBe(0); // read to its end: at once
   });
 
   it("a 1302 right after a cancel hand-off does not lower the learned limit; a later one does", async () => {
-    const { scheduler, clock, limits } = setup({ maxConcurrency: 3, graceMs: 200 });
-    const leases: Lease[] = [];
+    const { leases, clock, limits } = setup({ maxConcurrency: 3, graceMs: 200 });
+    const held: Lease[] = [];
     for (let i = 0; i < 3; i++) {
-      leases.push(await scheduler.acquire(req(i)));
-      leases[i]!.admitted(); // slow start: each admission opens the next slot
+      held.push(await leases.acquire(req(i)));
+      held[i]!.admitted(); // slow start: each admission opens the next slot
     }
-    leases[0]!.release("cancelled");
+    held[0]!.release("cancelled");
     clock.advance(200);
-    const next = await scheduler.acquire(req(3));
+    const next = await leases.acquire(req(3));
     expect(next.release("refused")).toEqual({ limitLowered: false, explained: true });
     expect(limits.limit("A", "m")).toBe(3);
     clock.advance(60_000);
-    const later = await scheduler.acquire(req(4));
+    const later = await leases.acquire(req(4));
     expect(later.release("refused")).toEqual({ limitLowered: true, explained: false });
     expect(limits.limit("A", "m")).toBeLessThan(3);
   });
 
   it("releases once: a second release changes nothing", async () => {
-    const { scheduler } = setup({ maxConcurrency: 2 });
-    const lease = await scheduler.acquire(req(0));
+    const { leases } = setup({ maxConcurrency: 2 });
+    const lease = await leases.acquire(req(0));
     lease.release("completed");
     expect(lease.released).toBe(true);
     expect(lease.release("refused")).toEqual({ limitLowered: false, explained: false });
-    expect(scheduler.inFlight("A", "m")).toBe(0);
+    expect(leases.inFlight("A", "m")).toBe(0);
   });
 
   it("close() hands on slots still in their grace", async () => {
-    const { scheduler } = setup({ maxConcurrency: 1 });
-    (await scheduler.acquire(req(0))).release("cancelled");
-    scheduler.close();
-    expect(scheduler.inFlight("A", "m")).toBe(0);
-    expect(scheduler.pendingTimers()).toBe(0);
+    const { leases } = setup({ maxConcurrency: 1 });
+    (await leases.acquire(req(0))).release("cancelled");
+    leases.close();
+    expect(leases.inFlight("A", "m")).toBe(0);
+    expect(leases.pendingTimers()).toBe(0);
   });
 
   it("explainedByCancel: within max(1 s, 4 × grace) of a cancel hand-off", () => {
@@ -132,8 +132,8 @@ describe("learned limits recover over time", () => {
   });
 
   it("Limits climbs back to the configured ceiling over quiet hours, and reset() forgets what was learned", async () => {
-    const { scheduler, clock, limits } = setup({ maxConcurrency: 4 });
-    const lease = await scheduler.acquire(req(0));
+    const { leases, clock, limits } = setup({ maxConcurrency: 4 });
+    const lease = await leases.acquire(req(0));
     lease.release("refused");
     expect(limits.limit("A", "m")).toBe(1);
     const seen: number[] = [];
@@ -143,7 +143,7 @@ describe("learned limits recover over time", () => {
     }
     expect(seen).toEqual([2, 3, 4, 4]);
     // The steps were not proven: a 1302 goes back to the last proven level instead of halving.
-    const again = await scheduler.acquire(req(9));
+    const again = await leases.acquire(req(9));
     again.release("refused");
     expect(limits.limit("A", "m")).toBe(1);
     limits.reset("A");

@@ -36,7 +36,7 @@ describe("in-body business codes are the same as HTTP ones", () => {
       await res.text();
       expect(h.events.flatMap((e) => (e.type === "outcome" ? [e.verdict] : []))).toEqual(["concurrency", "ok"]);
       limitsAfter.push(h.fetch.limits.limit("A", "glm-4.7"));
-      expect(h.fetch.scheduler.totalInFlight()).toBe(0);
+      expect(h.fetch.leases.totalInFlight()).toBe(0);
     }
     expect(limitsAfter[0]).toBeLessThan(4);
     expect(limitsAfter[0]).toBe(limitsAfter[1]);
@@ -90,7 +90,7 @@ describe("broken successes are retried before any byte reaches the caller", () =
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ choices: [] });
     expect(upstream.calls).toHaveLength(2);
-    expect(h.fetch.scheduler.totalInFlight()).toBe(0);
+    expect(h.fetch.leases.totalInFlight()).toBe(0);
   });
 
   it("a complete JSON body that is not JSON at all (truncated to nothing parseable) is retried", async () => {

@@ -3,7 +3,7 @@ import { SharedLedger } from "../ledger/shared-ledger.js";
 import { pairKey } from "../pool/pool-state.js";
 import type { Clock } from "../util/clock.js";
 import type { Limits } from "./limits.js";
-import { explainedByCancel, OUTCOME_EFFECTS, type LeaseOutcome } from "./outcome.js";
+import { explainedByCancel, LEASE_ENDINGS, type LeaseOutcome } from "../classify/outcomes.js";
 
 /** What releasing a lease changed. */
 export interface ReleaseEffect {
@@ -28,7 +28,7 @@ export interface Lease {
   /** Z.AI took the request (no 1302): the pair is proven to admit this many at once. */
   admitted(): void;
   /**
-   * Frees the slot; what follows from `outcome` is in OUTCOME_EFFECTS. Only the first call counts. `closedEarly`: the
+   * Frees the slot; what follows from `outcome` is in LEASE_ENDINGS. Only the first call counts. `closedEarly`: the
    * plugin closed the connection before the answer's end (an error read at the start of a stream, an HTML page):
    * Z.AI counts the request until it notices, so the slot is kept for the cancel grace as after a cancel.
    */
@@ -53,7 +53,7 @@ export interface AcquireRequest {
  * Account-wide slots per model: no (account, model) ever has more requests in flight than its limit.
  * Requests that find no free slot wait first come, first served, for the first slot on any of their accounts.
  */
-export class Scheduler {
+export class Leases {
   private readonly clock: Clock;
   private readonly limits: Limits;
   private readonly ledger: SlotLedger;
@@ -96,7 +96,7 @@ export class Scheduler {
     return this.held;
   }
 
-  /** Timers the scheduler has running (wake-ups and cancel graces): zero when idle. */
+  /** Timers the leases has running (wake-ups and cancel graces): zero when idle. */
   pendingTimers(): number {
     return this.wakeTimers.size + this.graceTimers.size;
   }
@@ -181,7 +181,7 @@ export class Scheduler {
       release: (outcome, closedEarly = false) => {
         if (released) return none;
         released = true;
-        const effect = OUTCOME_EFFECTS[outcome];
+        const effect = LEASE_ENDINGS[outcome];
         let result = none;
         if (effect.learn === "completed") this.limits.completed(account, model, others + 1 >= state.limit, state.epoch);
         if (effect.learn === "refused") {

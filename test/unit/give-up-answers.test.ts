@@ -41,9 +41,9 @@ describe("queue_timeout", () => {
     const holding = await h.call();
     expect(holding.status).toBe(200);
     const queued = h.call();
-    await settle(() => h.fetch.scheduler.waiting() === 1);
+    await settle(() => h.fetch.leases.waiting() === 1);
     h.clock.advance(4_999);
-    expect(h.fetch.scheduler.waiting()).toBe(1);
+    expect(h.fetch.leases.waiting()).toBe(1);
     h.clock.advance(1);
     const res = await queued;
     expect(res.status).toBe(429);
@@ -51,7 +51,7 @@ describe("queue_timeout", () => {
     expect(res.headers.get("retry-after-ms")).toBe("1000");
     expect((await errorOf(res)).message).toMatch(/waited .+ for a free glm-4\.7 slot; A: 1\/1 in flight/);
     expect(upstream.calls).toHaveLength(1);
-    expect(h.fetch.scheduler.waiting()).toBe(0);
+    expect(h.fetch.leases.waiting()).toBe(0);
     await holding.body!.cancel();
   });
 });

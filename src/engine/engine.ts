@@ -1,4 +1,4 @@
-import { PLACEHOLDER_KEY } from "../config/keys.js";
+import { keysFromLogin, loginCredential, type LoginCredential } from "../config/login-keys.js";
 import { loadConfig, type ConfigIO } from "../config/load.js";
 import type { ProviderId } from "../config/schema.js";
 import { isConfigError } from "../errors.js";
@@ -16,6 +16,7 @@ import { attachStateSync, type StateSync } from "../state/state-sync.js";
 import type { Clock } from "../util/clock.js";
 import type { Random } from "../util/random.js";
 import { Redactor } from "../util/redact.js";
+import { loginCheck } from "./login-check.js";
 
 /** Everything from the outside world, injectable; real defaults in production. */
 export interface EngineDeps {
@@ -40,24 +41,32 @@ export interface Engine {
   readonly notifier: Notifier;
   readonly redactor: Redactor;
   readonly answers: Answers;
+  /**
+   * Called with each request's URL: the first one after `opencode providers login` checks the stored keys once
+   * (src/engine/login-check.ts). Resolves when that check is done.
+   */
+  checkLogin(url: string): Promise<void>;
   /** Persists what was learned now (awaited before an answer that changed something). */
   persist(): Promise<void>;
   close(): Promise<void>;
 }
 
 /** Loads the configuration and builds the core. Never throws: a broken configuration becomes a refusal. */
-export async function createEngine(provider: ProviderId, deps: EngineDeps, authKey: string | undefined): Promise<Engine> {
-  const redactor = new Redactor(authKey && authKey !== PLACEHOLDER_KEY ? [authKey] : []);
+export async function createEngine(provider: ProviderId, deps: EngineDeps, auth: string | LoginCredential | undefined): Promise<Engine> {
+  const credential = loginCredential(auth);
+  // Every key in the stored credential is a secret, whether or not another source's keys are used.
+  const redactor = new Redactor(credential ? keysFromLogin(credential, provider).keys.map((k) => k.apiKey) : []);
   const answers = createAnswers(redactor);
   const notifierWith = (toasts: boolean, intervalMs: number) => new Notifier({ clock: deps.clock, sink: deps.sink, redactor, toasts, intervalMs });
   const refusing = (notifier: Notifier, message: string): Engine => {
     notifier.toast("config", message, "error");
     const refusal = () => answers.giveUp(400, "config_invalid", message);
-    return { provider, lifecycle: undefined, refusal, notifier, redactor, answers, persist: async () => {}, close: async () => {} };
+    const nothing = async () => {};
+    return { provider, lifecycle: undefined, refusal, notifier, redactor, answers, checkLogin: nothing, persist: nothing, close: nothing };
   };
   let loaded;
   try {
-    loaded = await loadConfig(deps.io, provider, authKey);
+    loaded = await loadConfig(deps.io, provider, credential);
   } catch (error) {
     const message = isConfigError(error) ? `Z.AI keys configuration is invalid: ${error.message}` : `Z.AI keys could not be loaded: ${String(error)}`;
     return refusing(notifierWith(true, 0), message);
@@ -69,7 +78,7 @@ export async function createEngine(provider: ProviderId, deps: EngineDeps, authK
   if (loaded.keys.length === 0) {
     return refusing(
       notifier,
-      `no API keys for ${provider}: set ZAI_API_KEYS, or list keys in ${loaded.keysFile}, or store a real key with \`opencode providers login --provider ${provider}\`.`,
+      `no API keys for ${provider}: run \`opencode providers login --provider ${provider}\` and paste your keys, or list them in ${loaded.keysFile}, or set ZAI_API_KEYS.`,
     );
   }
   const accounts = new Set(loaded.keys.map((k) => k.account)).size;
@@ -144,6 +153,9 @@ export async function createEngine(provider: ProviderId, deps: EngineDeps, authK
   if (ledgerChoice.kind === "redis" && ledgerChoice.redisUrl) {
     shared = await stateSync({ path: undefined, store: redisStateStore({ url: ledgerChoice.redisUrl, prefix: ledgerChoice.redisPrefix }) });
   }
+  const login = credential && loaded.keySource === "auth"
+    ? loginCheck({ provider, keys: loaded.keys, credential, statePath, fs: nodeStateFs, fetch: deps.fetch, clock: deps.clock, notifier })
+    : undefined;
   return {
     provider,
     lifecycle,
@@ -151,6 +163,7 @@ export async function createEngine(provider: ProviderId, deps: EngineDeps, authK
     notifier,
     redactor,
     answers,
+    checkLogin: (url) => login?.start(url) ?? Promise.resolve(),
     persist,
     close: async () => {
       lifecycle.scheduler.close();

@@ -1,5 +1,7 @@
 import type { Hooks, Plugin, PluginInput, PluginOptions } from "@opencode-ai/plugin";
 import { PLACEHOLDER_KEY } from "../config/keys.js";
+import { ACCOUNT_MAPPINGS, ACCOUNTS_PROMPT, type LoginCredential } from "../config/login-keys.js";
+import { credentialFingerprint } from "../engine/login-check.js";
 import { keysFilePath, type ConfigIO } from "../config/load.js";
 import { nodeConfigIO } from "../config/node-io.js";
 import type { ProviderId } from "../config/schema.js";
@@ -13,9 +15,38 @@ import { systemRandom } from "../util/random.js";
 
 export const SERVICE = "oc-zai-multi-account";
 export const AUTH_METHOD_LABEL: Record<ProviderId, string> = {
-  "zai-coding-plan": "Z.AI Coding Plan API Key",
-  "zhipuai-coding-plan": "Zhipu AI Coding Plan API Key",
+  "zai-coding-plan": "Z.AI Coding Plan: one or more keys (oc-zai-multi-account)",
+  "zhipuai-coding-plan": "Zhipu AI Coding Plan: one or more keys (oc-zai-multi-account)",
 };
+
+const MAPPING_OPTIONS: Record<(typeof ACCOUNT_MAPPINGS)[number], { label: string; hint: string }> = {
+  each: { label: "Each key is its own Z.AI account", hint: "paste the keys next: comma or space between them" },
+  one: { label: "All keys belong to one Z.AI account", hint: "they share its concurrency and usage windows" },
+  named: { label: "Named in what I paste: account=key", hint: "e.g. work=KEY1, work=KEY2, home=KEY3" },
+  elsewhere: { label: "Keys are in zai-keys.json or ZAI_API_KEYS", hint: "type anything at the next prompt" },
+};
+
+/**
+ * What `opencode providers login` offers (OpenCode 1.18): one select prompt, then OpenCode always asks its own masked
+ * "Enter your API key", where the user pastes every key. Both are stored in auth.json (the answer as `metadata`).
+ * No `authorize`: with one, OpenCode would discard what was typed in the masked field.
+ */
+export function authMethods(provider: ProviderId): NonNullable<Hooks["auth"]>["methods"] {
+  return [
+    {
+      type: "api",
+      label: AUTH_METHOD_LABEL[provider],
+      prompts: [
+        {
+          type: "select",
+          key: ACCOUNTS_PROMPT,
+          message: "How do your keys map to Z.AI accounts? (paste them at the next prompt: it hides what you type)",
+          options: ACCOUNT_MAPPINGS.map((value) => ({ value, ...MAPPING_OPTIONS[value] })),
+        },
+      ],
+    },
+  ];
+}
 
 /** What tests and tools may replace. Given any of them, the plugin gets an engine of its own (not the process's). */
 export interface PluginDeps extends Omit<EngineDeps, "sink"> {
@@ -43,11 +74,11 @@ export function createProviderPlugin(provider: ProviderId, overrides: Partial<Pl
     return {
       auth: {
         provider,
-        methods: [{ type: "api", label: AUTH_METHOD_LABEL[provider] }],
+        methods: authMethods(provider),
         loader: async (getAuth) => {
           const auth = await getAuth().catch(() => undefined);
-          const authKey = auth?.type === "api" ? auth.key : undefined;
-          const engine = await engineFor(registry, provider, deps, authKey);
+          const credential = auth?.type === "api" ? { key: auth.key, metadata: auth.metadata } : undefined;
+          const engine = await engineFor(registry, provider, deps, credential);
           return { apiKey: PLACEHOLDER_KEY, fetch: v1Fetch(engine) };
         },
       },
@@ -56,17 +87,22 @@ export function createProviderPlugin(provider: ProviderId, overrides: Partial<Pl
 }
 
 /** The engine shared by every instance in the process that reads the same keys with the same stored credential. */
-export function engineFor(registry: EngineRegistry, provider: ProviderId, deps: EngineDeps, authKey: string | undefined): Promise<Engine> {
+export function engineFor(registry: EngineRegistry, provider: ProviderId, deps: EngineDeps, auth: LoginCredential | undefined): Promise<Engine> {
   const envKeys = deps.io.env.ZAI_API_KEYS;
-  const key = [provider, keysFilePath(deps.io.env, deps.io.homedir), envKeys ? fingerprint(envKeys) : "-", authKey ? fingerprint(authKey) : "-"].join("\u0000");
-  return registry.get(key, () => createEngine(provider, deps, authKey));
+  const login = auth ? credentialFingerprint(auth) : "-";
+  const key = [provider, keysFilePath(deps.io.env, deps.io.homedir), envKeys ? fingerprint(envKeys) : "-", login].join("\u0000");
+  return registry.get(key, () => createEngine(provider, deps, auth));
 }
 
 /** OpenCode 1.x's custom fetch over the engine (with the lifecycle's pool, scheduler and limits, for tools and tests). */
 export function v1Fetch(engine: Engine): typeof globalThis.fetch {
   const { lifecycle } = engine;
   if (!lifecycle) return async () => engine.refusal!();
-  const run = async (input: string | URL | Request, init?: RequestInit) => lifecycle.run(await normalizeRequest(input, init));
+  const run = async (input: string | URL | Request, init?: RequestInit) => {
+    const request = await normalizeRequest(input, init);
+    void engine.checkLogin(request.url);
+    return lifecycle.run(request);
+  };
   return Object.assign(run, { lifecycle, pool: lifecycle.pool, scheduler: lifecycle.scheduler, limits: lifecycle.limits }) as typeof globalThis.fetch;
 }
 

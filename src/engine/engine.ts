@@ -16,6 +16,7 @@ import { attachStateSync, type StateSync } from "../state/state-sync.js";
 import type { Clock } from "../util/clock.js";
 import type { Random } from "../util/random.js";
 import { Redactor } from "../util/redact.js";
+import { eventRecorder } from "./event-record.js";
 import { loginCheck } from "./login-check.js";
 
 /** Everything from the outside world, injectable; real defaults in production. */
@@ -57,7 +58,11 @@ export async function createEngine(provider: ProviderId, deps: EngineDeps, auth:
   // Every key in the stored credential is a secret, whether or not another source's keys are used.
   const redactor = new Redactor(credential ? keysFromLogin(credential, provider).keys.map((k) => k.apiKey) : []);
   const answers = createAnswers(redactor);
-  const notifierWith = (toasts: boolean, intervalMs: number) => new Notifier({ clock: deps.clock, sink: deps.sink, redactor, toasts, intervalMs });
+  const statePath = stateFilePath(deps.io.env, deps.io.homedir);
+  // The last events, for `status --watch` (not when state is in memory only).
+  const recorder = statePath === undefined ? undefined : eventRecorder({ fs: nodeStateFs, statePath, provider, clock: deps.clock, pid: process.pid });
+  const sink = recorder ? recorder.sink(deps.sink) : deps.sink;
+  const notifierWith = (toasts: boolean, intervalMs: number) => new Notifier({ clock: deps.clock, sink, redactor, toasts, intervalMs });
   const refusing = (notifier: Notifier, message: string): Engine => {
     notifier.toast("config", message, "error");
     const refusal = () => answers.giveUp(400, "config_invalid", message);
@@ -83,7 +88,6 @@ export async function createEngine(provider: ProviderId, deps: EngineDeps, auth:
   }
   const accounts = new Set(loaded.keys.map((k) => k.account)).size;
   notifier.log("info", `${provider}: ${loaded.keys.length} key(s) in ${accounts} account(s) from ${loaded.keySource === "file" ? loaded.keysFile : loaded.keySource}`);
-  const statePath = stateFilePath(deps.io.env, deps.io.homedir);
   // Slots shared by every OpenCode process of the user on this machine, or through Redis (docs/ledger.md).
   const ledgerChoice = chooseLedger(deps.io.env, deps.io.homedir, statePath, provider, loaded.settings.redis);
   const ledger = await createLedger(ledgerChoice, {
@@ -120,7 +124,10 @@ export async function createEngine(provider: ProviderId, deps: EngineDeps, auth:
         .then(() => writeQuotaReading(nodeStateFs, quotaFilePath(statePath), provider, ids.storedAccount(account), reading, sessions))
         .catch((error: unknown) => notifier.log("debug", `quota file not written: ${error instanceof Error ? error.message : String(error)}`));
     },
-    ...(deps.onEvent ? { onEvent: deps.onEvent } : {}),
+    onEvent: (event) => {
+      recorder?.onEvent(event);
+      deps.onEvent?.(event);
+    },
   });
   // Quota readings other processes took lately: this one's first requests are routed with them (every `opencode
   // run` is a fresh process, and its own first reading answers only after its first request was placed).

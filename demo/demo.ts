@@ -106,8 +106,12 @@ async function main(): Promise<void> {
   console.log(`\n${renderSummary(total, idealMs(team, streamMs, 3), streamMs, [["oc-zai-multi-account", plugin], ["seed-004 algorithm", baseline]])}`);
 }
 
-/** One request alone, plain fetch: how long a stream of the preset takes on this machine. */
+/** One request alone, plain fetch, the faster of two: how long a stream of the preset takes on this machine. */
 async function measureStream(sim: Simulator): Promise<number> {
+  return Math.min(await timeStream(sim), await timeStream(sim));
+}
+
+async function timeStream(sim: Simulator): Promise<number> {
   const started = Date.now();
   const res = await globalThis.fetch(`${sim.url}/chat/completions`, {
     method: "POST",

@@ -10,6 +10,8 @@ export type Command =
 
 export const DEFAULT_PROBE_MODELS = ["glm-4.7"];
 
+const usageError = (message: string): Command => ({ kind: "usage-error", message });
+
 /** Pure: argv (without node and script) → what to do. */
 export function parseCommand(argv: readonly string[]): Command {
   const [name, ...rest] = argv;
@@ -26,7 +28,9 @@ export function parseCommand(argv: readonly string[]): Command {
         json: { type: "boolean" },
         provider: { type: "string" },
         help: { type: "boolean", short: "h" },
-        ...(name === "doctor" ? { probe: { type: "boolean" }, models: { type: "string" }, keys: { type: "boolean" } } : { reset: { type: "string" }, watch: { type: "boolean" }, interval: { type: "string" } }),
+        ...(name === "doctor"
+          ? { probe: { type: "boolean" }, models: { type: "string" }, keys: { type: "boolean" } }
+          : { reset: { type: "string" }, watch: { type: "boolean" }, interval: { type: "string" } }),
       },
     }));
   } catch (error) {
@@ -42,13 +46,13 @@ export function parseCommand(argv: readonly string[]): Command {
     const reset = typeof values.reset === "string" ? values.reset.trim() : undefined;
     if (reset === "") return { kind: "usage-error", message: "--reset needs a key id, an account, all, or learned[:<account>[/<model>]]" };
     if (values.watch !== true) {
-      if (values.interval !== undefined) return { kind: "usage-error", message: "--interval only applies with --watch" };
+      if (values.interval !== undefined) return usageError("--interval only applies with --watch");
       return { kind: "status", provider: provider as ProviderId, json, reset };
     }
-    if (json || reset !== undefined) return { kind: "usage-error", message: "--watch cannot be combined with --json or --reset" };
+    if (json || reset !== undefined) return usageError("--watch cannot be combined with --json or --reset");
     const intervalMs = values.interval === undefined ? 1000 : Number(values.interval);
     if (!Number.isInteger(intervalMs) || intervalMs < 100) {
-      return { kind: "usage-error", message: `--interval must be a whole number of milliseconds >= 100, got "${String(values.interval)}"` };
+      return usageError(`--interval must be a whole number of milliseconds >= 100, got "${String(values.interval)}"`);
     }
     return { kind: "status", provider: provider as ProviderId, json, reset, watch: { intervalMs } };
   }

@@ -2,7 +2,7 @@ import { DEFAULT_MODEL_LIMITS, DEFAULT_OTHER_MODEL_LIMIT, type Settings } from "
 import type { StateIds } from "../state/ids.js";
 import type { ProviderState } from "../state/state-schema.js";
 
-/** Where a model's limit starts: the keys file's maxConcurrency, else the default for the model (as the plugin does). */
+/** Where a model's limit starts: the keys file's maxConcurrency, else the model's default (as the plugin does). */
 export function startLimit(settings: Settings | undefined, model: string): number {
   return settings?.models[model]?.maxConcurrency ?? DEFAULT_MODEL_LIMITS[model] ?? DEFAULT_OTHER_MODEL_LIMIT;
 }

@@ -24,7 +24,8 @@ async function knownSecrets(cli: CliEnv): Promise<string[]> {
     const text = await cli.readFile(path).catch(() => undefined);
     if (text) for (const m of text.matchAll(/"(?:apiKey|key)"\s*:\s*"([^"]{8,})"/g)) secrets.push(...pieces(m[1]!));
   }
-  if (cli.env.OPENCODE_AUTH_CONTENT) for (const m of cli.env.OPENCODE_AUTH_CONTENT.matchAll(/"key"\s*:\s*"([^"]{8,})"/g)) secrets.push(...pieces(m[1]!));
+  const content = cli.env.OPENCODE_AUTH_CONTENT ?? "";
+  for (const m of content.matchAll(/"key"\s*:\s*"([^"]{8,})"/g)) secrets.push(...pieces(m[1]!));
   return secrets.filter((s) => s !== PLACEHOLDER_KEY);
 }
 

@@ -26,7 +26,10 @@ export async function runCli(argv: readonly string[], raw: CliEnv): Promise<numb
       case "doctor":
         return await doctorCommand(cli, command);
       case "status":
-        if (command.watch) return await watchCommand(cli, command.provider, command.watch.intervalMs, nodeWatchTerminal(cli.env, cli.stdout));
+        if (command.watch) {
+          const terminal = nodeWatchTerminal(cli.env, cli.stdout);
+          return await watchCommand(cli, command.provider, command.watch.intervalMs, terminal);
+        }
         return await statusCommand(cli, command);
       default:
         return command satisfies never;

@@ -44,7 +44,10 @@ export interface KeysFacts {
   envHoldsNoKey: boolean;
 }
 
-/** What doctor and status know about the setup. Holds key material (`auth.credential`, `keys.loaded`): never print it whole. */
+/**
+ * What doctor and status know about the setup. Holds key material (`auth.credential`, `keys.loaded`): never print
+ * it whole.
+ */
 export interface Setup {
   provider: ProviderId;
   configs: OpencodeConfig[];
@@ -148,7 +151,12 @@ function stringsOf(record: Record<string, unknown>): Record<string, string> {
   return Object.fromEntries(Object.entries(record).filter((e): e is [string, string] => typeof e[1] === "string"));
 }
 
-async function readKeys(io: ConfigIO, provider: ProviderId, auth: LoginCredential | undefined, chosenBy: KeysFacts["chosenBy"]): Promise<KeysFacts> {
+async function readKeys(
+  io: ConfigIO,
+  provider: ProviderId,
+  auth: LoginCredential | undefined,
+  chosenBy: KeysFacts["chosenBy"],
+): Promise<KeysFacts> {
   const path = keysFilePath(io.env, io.homedir);
   const facts: KeysFacts = {
     path,

@@ -86,9 +86,10 @@ export async function statusCommand(cli: CliEnv, options: StatusOptions): Promis
   const section = read?.kind === "ok" ? (read.file.providers[options.provider] ?? emptyProviderState()) : emptyProviderState();
   const state = pruneState(section, now);
   const quotas = path === undefined ? undefined : await readQuotaFile(cli.stateFs, quotaFilePath(path));
-  const ledger = await inspectLedger({ env: cli.env, homedir: cli.homedir, statePath: path, provider: options.provider, redisFromFile: loaded?.settings.redis });
+  const redisFromFile = loaded?.settings.redis;
+  const ledger = await inspectLedger({ env: cli.env, homedir: cli.homedir, statePath: path, provider: options.provider, redisFromFile });
   const limitOf = limitLookup(state, ids, loaded?.settings);
-  const check = path === undefined ? undefined : await readLoginCheck(cli.stateFs, loginCheckPath(path), options.provider);
+  const check = path && (await readLoginCheck(cli.stateFs, loginCheckPath(path), options.provider));
   const report: StatusReport = {
     command: "status",
     version: cli.version,
@@ -107,7 +108,13 @@ export async function statusCommand(cli: CliEnv, options: StatusOptions): Promis
     ignoredEntries: ignoredEntries(state, ids),
     ...(reset ? { reset } : {}),
     ledger,
-    slots: ledger.pairs.map((p) => ({ account: p.account, model: p.model, inFlight: p.inFlight, ...limitOf(p.account, p.model), queued: p.queued })),
+    slots: ledger.pairs.map((p) => ({
+      account: p.account,
+      model: p.model,
+      inFlight: p.inFlight,
+      ...limitOf(p.account, p.model),
+      queued: p.queued,
+    })),
     ...(check ? { keyCheck: { at: new Date(check.at).toISOString(), complete: check.complete, keys: resultsOf(check) } } : {}),
   };
   cli.stdout(options.json ? `${JSON.stringify(report, null, 2)}\n` : renderStatus(report, now));
@@ -151,7 +158,8 @@ export function renderStatus(report: StatusReport, now: number): string {
   }
   if (report.keyCheck) {
     const { at, complete, keys } = report.keyCheck;
-    lines.push("", `keys checked at login (${formatLocalTime(Date.parse(at), now)}${complete ? "" : "; checked again at the next start"}):`);
+    const again = complete ? "" : "; checked again at the next start";
+    lines.push("", `keys checked at login (${formatLocalTime(Date.parse(at), now)}${again}):`);
     for (const r of keys) lines.push(`  ${keyResultText(r)}`);
   }
   if (report.ledger) lines.push("", ...slotLines(report.ledger, report.slots ?? []));

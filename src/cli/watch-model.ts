@@ -64,18 +64,21 @@ export function watchModel(input: WatchInput): WatchModel {
     const pairs = models.map((model): WatchPair => {
       const p = fromLedger.find((x) => x.model === model);
       const { limit, learned } = input.limitOf(a.account, model);
-      return { model, inFlight: p?.inFlight ?? 0, limit, learned, queued: p?.queued ?? 0, holders: (p?.holders ?? []).map((h) => `${h.host}:${h.pid}`) };
+      const holders = (p?.holders ?? []).map((h) => `${h.host}:${h.pid}`);
+      return { model, inFlight: p?.inFlight ?? 0, limit, learned, queued: p?.queued ?? 0, holders };
     });
     const windows: WatchWindow[] = [];
     if (a.quota?.fiveHour) windows.push(watchWindow("5-hour", a.quota.fiveHour, FIVE_HOURS, a.quota.readAt));
     if (a.quota?.weekly) windows.push(watchWindow("weekly", a.quota.weekly, WEEK, a.quota.readAt));
-    return { account: a.account, state: a.usable ? "usable" : (a.why ?? "not usable"), usable: a.usable, plan: a.quota?.level, pairs, windows };
+    const state = a.usable ? "usable" : (a.why ?? "not usable");
+    return { account: a.account, state, usable: a.usable, plan: a.quota?.level, pairs, windows };
   });
   const events = input.events
     .filter((e) => e.provider === input.provider)
     .slice(-(input.maxEvents ?? 6))
     .map((e) => ({ at: e.at, text: e.text }));
-  const ledger = `${input.ledger.kind} ledger: ${input.ledger.state === "ok" ? "ok" : `${input.ledger.state} (${input.ledger.detail})`}`;
+  const { kind, state, detail } = input.ledger;
+  const ledger = `${kind} ledger: ${state === "ok" ? "ok" : `${state} (${detail})`}`;
   return { provider: input.provider, now: input.now, ledger, accounts, events };
 }
 
@@ -83,7 +86,12 @@ export function watchModel(input: WatchInput): WatchModel {
  * Where a window ends at the pace so far: the share used over the share of the window gone by at the reading.
  * Undefined without a reset time, or too early in the window (under 5 %) for the pace to mean anything.
  */
-export function projectedAtReset(percent: number, resetAt: number | undefined, length: number, readAt: number): number | undefined {
+export function projectedAtReset(
+  percent: number,
+  resetAt: number | undefined,
+  length: number,
+  readAt: number,
+): number | undefined {
   if (resetAt === undefined) return undefined;
   const gone = (length - (resetAt - readAt)) / length;
   if (gone < 0.05 || gone > 1) return undefined;
@@ -92,5 +100,6 @@ export function projectedAtReset(percent: number, resetAt: number | undefined, l
 
 function watchWindow(name: WatchWindow["name"], w: WindowStatus, length: number, readAt: string): WatchWindow {
   const resetAt = w.resetAt === undefined ? undefined : Date.parse(w.resetAt);
-  return { name, percent: w.percent, resetAt, projected: projectedAtReset(w.percent, resetAt, length, Date.parse(readAt)) };
+  const projected = projectedAtReset(w.percent, resetAt, length, Date.parse(readAt));
+  return { name, percent: w.percent, resetAt, projected };
 }

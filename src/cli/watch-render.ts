@@ -25,7 +25,9 @@ export function renderWatch(model: WatchModel, options: RenderOptions = {}): str
   for (const account of model.accounts) lines.push({ text: "" }, ...accountLines(account, model.now, width, c));
   lines.push({ text: "" }, { text: "last events", paint: c.bold });
   if (model.events.length === 0) lines.push({ text: "  none", paint: c.dim });
-  for (const e of model.events) lines.push({ text: `  ${formatLocalTime(e.at, model.now)}  ${e.text}`, paint: eventPaint(e.text, c) });
+  for (const e of model.events) {
+    lines.push({ text: `  ${formatLocalTime(e.at, model.now)}  ${e.text}`, paint: eventPaint(e.text, c) });
+  }
   if (options.footer) lines.push({ text: "" }, { text: options.footer, paint: c.dim });
   return lines.map(({ text, paint }) => {
     const cut = text.length > width ? `${text.slice(0, width - 1)}…` : text;
@@ -47,14 +49,17 @@ function pairLine(p: WatchPair, c: Colors): Line {
   const waiting = p.queued > 0 ? `, ${p.queued} waiting` : "";
   const holders = p.holders.length > 0 ? `  ${p.holders.join(" ")}` : "";
   const full = p.inFlight >= p.limit;
-  return { text: `  ${p.model.padEnd(14)} ${bar(p.inFlight, p.limit, 8)} ${limit} in flight${waiting}${holders}`, paint: full ? c.yellow : undefined };
+  const text = `  ${p.model.padEnd(14)} ${bar(p.inFlight, p.limit, 8)} ${limit} in flight${waiting}${holders}`;
+  return { text, paint: full ? c.yellow : undefined };
 }
 
 function windowLine(w: WatchWindow, now: number, width: number, c: Colors): Line {
   const barWidth = width >= 80 ? 20 : 10;
-  const reset = w.resetAt === undefined ? "" : ` resets ${formatLocalTime(w.resetAt, now)} (in ${formatWait(Math.max(0, w.resetAt - now))})`;
+  const left = w.resetAt === undefined ? 0 : Math.max(0, w.resetAt - now);
+  const reset = w.resetAt === undefined ? "" : ` resets ${formatLocalTime(w.resetAt, now)} (in ${formatWait(left)})`;
   const projected = w.projected === undefined ? "" : ` → ~${w.projected}%`;
-  const text = `  ${w.name.padEnd(7)}${bar(w.percent, 100, barWidth)} ${String(Math.round(w.percent)).padStart(3)}%${projected}${reset}`;
+  const percent = `${String(Math.round(w.percent)).padStart(3)}%`;
+  const text = `  ${w.name.padEnd(7)}${bar(w.percent, 100, barWidth)} ${percent}${projected}${reset}`;
   const paint = w.percent >= 90 || (w.projected ?? 0) >= 100 ? c.red : w.percent >= 70 ? c.yellow : undefined;
   return { text, paint };
 }

@@ -6,11 +6,23 @@ import type { WatchTerminal } from "./watch.js";
  * stdin in raw mode reads `q` and Ctrl-C; colours unless NO_COLOR is set. Otherwise plain snapshots, appended, until
  * SIGINT or SIGTERM. Every frame passes `write` (the CLI's redacting stdout).
  */
-export function nodeWatchTerminal(env: Readonly<Record<string, string | undefined>>, write: (text: string) => void): WatchTerminal {
+export function nodeWatchTerminal(
+  env: Readonly<Record<string, string | undefined>>,
+  write: (text: string) => void,
+): WatchTerminal {
   const stdin = process.stdin;
   const stdout = process.stdout;
   const interactive = stdout.isTTY === true && stdin.isTTY === true;
-  const stream = { write: (text: string) => (write(text), true), get columns() { return stdout.columns ?? 80; }, get rows() { return stdout.rows ?? 24; } };
+  // log-update reads the size from the stream it writes to; the text goes through `write` (redacted).
+  const stream = {
+    write: (text: string) => (write(text), true),
+    get columns() {
+      return stdout.columns ?? 80;
+    },
+    get rows() {
+      return stdout.rows ?? 24;
+    },
+  };
   const update = createLogUpdate(stream as unknown as NodeJS.WriteStream);
   let quit = false;
   let wake: (() => void) | undefined;

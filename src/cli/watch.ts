@@ -31,12 +31,18 @@ export interface WatchTerminal {
 export const WATCH_FOOTER = "q or Ctrl-C quits · in flight / limit per account and model, all processes";
 
 /** `status --watch`: redraws every process's slots, limits, windows and last events about once a second. */
-export async function watchCommand(cli: CliEnv, provider: ProviderId, intervalMs: number, terminal: WatchTerminal): Promise<number> {
+export async function watchCommand(
+  cli: CliEnv,
+  provider: ProviderId,
+  intervalMs: number,
+  terminal: WatchTerminal,
+): Promise<number> {
   const setup = await readSetup(cli, provider);
   try {
     for (;;) {
       const model = await watchFrame(cli, setup, provider);
-      const lines = renderWatch(model, { width: terminal.columns(), color: terminal.color, ...(terminal.interactive ? { footer: WATCH_FOOTER } : {}) });
+      const footer = terminal.interactive ? { footer: WATCH_FOOTER } : {};
+      const lines = renderWatch(model, { width: terminal.columns(), color: terminal.color, ...footer });
       terminal.draw(terminal.interactive ? lines : [...lines, ""]);
       if (await terminal.wait(intervalMs)) return 0;
     }
@@ -53,13 +59,16 @@ export async function watchFrame(cli: CliEnv, setup: Setup, provider: ProviderId
   const ids = stateIds(keys);
   const path = setup.statePath;
   const read = path === undefined ? undefined : await readStateFile(cli.stateFs, path);
-  const state = pruneState(read?.kind === "ok" ? (read.file.providers[provider] ?? emptyProviderState()) : emptyProviderState(), now);
+  const section = read?.kind === "ok" ? read.file.providers[provider] : undefined;
+  const state = pruneState(section ?? emptyProviderState(), now);
   const quotas = path === undefined ? undefined : await readQuotaFile(cli.stateFs, quotaFilePath(path));
-  const accounts = accountStatuses({ keys, state, ids, now, startOf: (m) => startLimit(loaded?.settings, m) }).map((a) => ({
+  const startOf = (model: string) => startLimit(loaded?.settings, model);
+  const accounts = accountStatuses({ keys, state, ids, now, startOf }).map((a) => ({
     ...a,
     quota: quotas && quotaStatus(quotas, provider, a.account, ids),
   }));
-  const ledger = await inspectLedger({ env: cli.env, homedir: cli.homedir, statePath: path, provider, redisFromFile: loaded?.settings.redis, timeoutMs: 800 });
+  const where = { env: cli.env, homedir: cli.homedir, statePath: path, provider, redisFromFile: loaded?.settings.redis };
+  const ledger = await inspectLedger({ ...where, timeoutMs: 800 });
   const events = path === undefined ? [] : await readEvents(cli.stateFs, eventsPath(path));
   return watchModel({ provider, now, ledger, accounts, limitOf: limitLookup(state, ids, loaded?.settings), events });
 }

@@ -45,7 +45,11 @@ export function keysFilePath(env: ConfigIO["env"], homedir: string): string {
  * the env variable, the keys file, the keys OpenCode stored at `opencode providers login` (the placeholder is not a
  * key). The file's settings apply whichever source gave the keys. Throws ConfigError naming file and field.
  */
-export async function loadConfig(io: ConfigIO, provider: ProviderId, auth: string | LoginCredential | undefined): Promise<LoadedConfig> {
+export async function loadConfig(
+  io: ConfigIO,
+  provider: ProviderId,
+  auth: string | LoginCredential | undefined,
+): Promise<LoadedConfig> {
   const path = keysFilePath(io.env, io.homedir);
   const warnings: string[] = [];
   const text = await readKeysFile(io, path);
@@ -76,7 +80,8 @@ export async function loadConfig(io: ConfigIO, provider: ProviderId, auth: strin
   const credential = loginCredential(auth);
   const login = credential === undefined ? undefined : keysFromLogin(credential, provider);
 
-  const base = { settings, keysFile: path, keysFileExists: text !== undefined, loginKeys: login?.keys.length ?? 0, warnings };
+  const loginKeys = login?.keys.length ?? 0;
+  const base = { settings, keysFile: path, keysFileExists: text !== undefined, loginKeys, warnings };
   if (fromEnv.length > 0) return { ...base, keys: fromEnv, keySource: "env" };
   if (fromFile.length > 0) return { ...base, keys: fromFile, keySource: "file" };
   if (login && login.keys.length > 0) {

@@ -60,7 +60,7 @@ export function keysFromLogin(credential: LoginCredential, provider: ProviderId)
     const name = at > 0 ? token.slice(0, at) : "";
     const apiKey = at > 0 ? token.slice(at + 1) : token;
     if (!NAME.test(name)) {
-      problems.push(`key ${index + 1} of the login has no valid \`account=\` name before it; it is its own account ${id}`);
+      problems.push(`key ${index + 1} of the login has no valid \`account=\` name before it; it is account ${id}`);
       return { id, account: id, apiKey };
     }
     return { id, account: name, apiKey };

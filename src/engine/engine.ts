@@ -53,21 +53,29 @@ export interface Engine {
 }
 
 /** Loads the configuration and builds the core. Never throws: a broken configuration becomes a refusal. */
-export async function createEngine(provider: ProviderId, deps: EngineDeps, auth: string | LoginCredential | undefined): Promise<Engine> {
+export async function createEngine(
+  provider: ProviderId,
+  deps: EngineDeps,
+  auth: string | LoginCredential | undefined,
+): Promise<Engine> {
   const credential = loginCredential(auth);
   // Every key in the stored credential is a secret, whether or not another source's keys are used.
   const redactor = new Redactor(credential ? keysFromLogin(credential, provider).keys.map((k) => k.apiKey) : []);
   const answers = createAnswers(redactor);
   const statePath = stateFilePath(deps.io.env, deps.io.homedir);
   // The last events, for `status --watch` (not when state is in memory only).
-  const recorder = statePath === undefined ? undefined : eventRecorder({ fs: nodeStateFs, statePath, provider, clock: deps.clock, pid: process.pid });
+  const recorder = statePath === undefined
+    ? undefined
+    : eventRecorder({ fs: nodeStateFs, statePath, provider, clock: deps.clock, pid: process.pid });
   const sink = recorder ? recorder.sink(deps.sink) : deps.sink;
-  const notifierWith = (toasts: boolean, intervalMs: number) => new Notifier({ clock: deps.clock, sink, redactor, toasts, intervalMs });
+  const notifierWith = (toasts: boolean, intervalMs: number) =>
+    new Notifier({ clock: deps.clock, sink, redactor, toasts, intervalMs });
   const refusing = (notifier: Notifier, message: string): Engine => {
     notifier.toast("config", message, "error");
     const refusal = () => answers.giveUp(400, "config_invalid", message);
     const nothing = async () => {};
-    return { provider, lifecycle: undefined, refusal, notifier, redactor, answers, checkLogin: nothing, persist: nothing, close: nothing };
+    const idle = { checkLogin: nothing, persist: nothing, close: nothing };
+    return { provider, lifecycle: undefined, refusal, notifier, redactor, answers, ...idle };
   };
   let loaded;
   try {
@@ -83,7 +91,8 @@ export async function createEngine(provider: ProviderId, deps: EngineDeps, auth:
   if (loaded.keys.length === 0) {
     return refusing(
       notifier,
-      `no API keys for ${provider}: run \`opencode providers login --provider ${provider}\` and paste your keys, or list them in ${loaded.keysFile}, or set ZAI_API_KEYS.`,
+      `no API keys for ${provider}: run \`opencode providers login --provider ${provider}\` and paste your keys, ` +
+        `or list them in ${loaded.keysFile}, or set ZAI_API_KEYS.`,
     );
   }
   const accounts = new Set(loaded.keys.map((k) => k.account)).size;
@@ -161,7 +170,7 @@ export async function createEngine(provider: ProviderId, deps: EngineDeps, auth:
     shared = await stateSync({ path: undefined, store: redisStateStore({ url: ledgerChoice.redisUrl, prefix: ledgerChoice.redisPrefix }) });
   }
   const login = credential && loaded.keySource === "auth"
-    ? loginCheck({ provider, keys: loaded.keys, credential, statePath, fs: nodeStateFs, fetch: deps.fetch, clock: deps.clock, notifier })
+    ? loginCheck({ provider, keys: loaded.keys, credential, statePath, fs: nodeStateFs, ...deps, notifier })
     : undefined;
   return {
     provider,

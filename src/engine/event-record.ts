@@ -27,7 +27,10 @@ export function eventText(event: FetchEvent): string | undefined {
  */
 export function eventRecorder(deps: { fs: StateFs; statePath: string; provider: string; clock: Clock; pid: number }) {
   const log = eventLog(deps.fs, eventsPath(deps.statePath), () => {});
-  const add = (text: string) => void log.add({ at: deps.clock.now(), provider: deps.provider, pid: deps.pid, text } satisfies LoggedEvent);
+  const add = (text: string) => {
+    const event: LoggedEvent = { at: deps.clock.now(), provider: deps.provider, pid: deps.pid, text };
+    void log.add(event);
+  };
   return {
     onEvent(event: FetchEvent): void {
       const text = eventText(event);

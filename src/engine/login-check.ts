@@ -47,7 +47,8 @@ export function loginCheck(deps: LoginCheckDeps): { start(baseUrl: string): Prom
   return {
     start: (baseUrl) =>
       (started ??= run(baseUrl).catch((error: unknown) => {
-        deps.notifier.log("warn", `login key check not recorded: ${error instanceof Error ? error.message : String(error)}`);
+        const why = error instanceof Error ? error.message : String(error);
+        deps.notifier.log("warn", `login key check not recorded: ${why}`);
       })),
   };
 }

@@ -87,10 +87,16 @@ export function createProviderPlugin(provider: ProviderId, overrides: Partial<Pl
 }
 
 /** The engine shared by every instance in the process that reads the same keys with the same stored credential. */
-export function engineFor(registry: EngineRegistry, provider: ProviderId, deps: EngineDeps, auth: LoginCredential | undefined): Promise<Engine> {
+export function engineFor(
+  registry: EngineRegistry,
+  provider: ProviderId,
+  deps: EngineDeps,
+  auth: LoginCredential | undefined,
+): Promise<Engine> {
   const envKeys = deps.io.env.ZAI_API_KEYS;
   const login = auth ? credentialFingerprint(auth) : "-";
-  const key = [provider, keysFilePath(deps.io.env, deps.io.homedir), envKeys ? fingerprint(envKeys) : "-", login].join("\u0000");
+  const keysFile = keysFilePath(deps.io.env, deps.io.homedir);
+  const key = [provider, keysFile, envKeys ? fingerprint(envKeys) : "-", login].join("\u0000");
   return registry.get(key, () => createEngine(provider, deps, auth));
 }
 

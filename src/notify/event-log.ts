@@ -20,7 +20,11 @@ const fileSchema = z.object({ version: z.literal(1), events: z.array(eventSchema
 export type LoggedEvent = z.infer<typeof eventSchema>;
 
 /** Pure: the newest `max` of both lists, oldest first. */
-export function appendEvents(existing: readonly LoggedEvent[], added: readonly LoggedEvent[], max = MAX_EVENTS): LoggedEvent[] {
+export function appendEvents(
+  existing: readonly LoggedEvent[],
+  added: readonly LoggedEvent[],
+  max = MAX_EVENTS,
+): LoggedEvent[] {
   return [...existing, ...added].sort((a, b) => a.at - b.at).slice(-max);
 }
 
@@ -36,7 +40,11 @@ export async function readEvents(fs: StateFs, path: string): Promise<LoggedEvent
 }
 
 /** Appends events to the file, one write at a time; events that come meanwhile go in the next write. */
-export function eventLog(fs: StateFs, path: string, onError: (error: unknown) => void): { add(event: LoggedEvent): Promise<void> } {
+export function eventLog(
+  fs: StateFs,
+  path: string,
+  onError: (error: unknown) => void,
+): { add(event: LoggedEvent): Promise<void> } {
   let pending: LoggedEvent[] = [];
   let writing = Promise.resolve();
   const flush = async (): Promise<void> => {

@@ -1,5 +1,6 @@
 import type { ApiKey } from "../config/keys.js";
 import type { Clock } from "../util/clock.js";
+import type { ToastVariant } from "../notify/notifier.js";
 import { fingerprint } from "../util/redact.js";
 import { readQuota, type ReadQuotaDeps } from "./read-quota.js";
 
@@ -59,20 +60,21 @@ export function keyResultText(r: KeyResult): string {
 }
 
 /** "plan pro, 5-hour 12%, weekly 3%". */
-function planText(r: { level?: string | undefined; fiveHour?: number | undefined; weekly?: number | undefined }): string {
+function planText(r: Extract<KeyResult, { result: "ok" }>): string {
   const five = r.fiveHour === undefined ? "" : `, 5-hour ${Math.round(r.fiveHour)}%`;
   const week = r.weekly === undefined ? "" : `, weekly ${Math.round(r.weekly)}%`;
   return `plan ${r.level ?? "unknown"}${five}${week}`;
 }
 
 /** Pure: the one toast after a check. An error when a key was refused; "could not check" is only a warning. */
-export function keyCheckToast(results: readonly KeyResult[]): { message: string; variant: "success" | "warning" | "error" } {
+export function keyCheckToast(results: readonly KeyResult[]): { message: string; variant: ToastVariant } {
   const refused = results.filter((r) => r.result === "refused").length;
   const unknown = results.filter((r) => r.result === "unknown").length;
   const head = refused > 0
     ? `${refused} of ${results.length} key(s) refused`
     : unknown > 0
-      ? `${results.length - unknown} of ${results.length} key(s) checked, ${unknown} could not be checked (no answer; checked again at the next start)`
+      ? `${results.length - unknown} of ${results.length} key(s) checked, ${unknown} could not be checked ` +
+        "(no answer; checked again at the next start)"
       : `${results.length} key(s) checked`;
   const variant = refused > 0 ? "error" : unknown > 0 ? "warning" : "success";
   return { message: `${head}: ${results.map(keyResultText).join("; ")}`, variant };
@@ -82,7 +84,12 @@ export function keyCheckToast(results: readonly KeyResult[]): { message: string;
  * `doctor`: validates every key through the quota endpoint (it spends no tokens); names keys by id only.
  * A refused key fails; an answer of unknown shape or no answer is a warning (the endpoint is undocumented).
  */
-export async function quotaKeyChecks(keys: readonly ApiKey[], baseUrl: string, fetch: typeof globalThis.fetch, clock: Clock): Promise<KeyCheck[]> {
+export async function quotaKeyChecks(
+  keys: readonly ApiKey[],
+  baseUrl: string,
+  fetch: typeof globalThis.fetch,
+  clock: Clock,
+): Promise<KeyCheck[]> {
   const results = await checkKeys(keys, baseUrl, { fetch, clock });
   return results.map((r): KeyCheck => {
     const who = r.account === r.id ? `key ${r.id}` : `key ${r.id} (account ${r.account})`;
@@ -90,7 +97,12 @@ export async function quotaKeyChecks(keys: readonly ApiKey[], baseUrl: string, f
       case "ok":
         return { id: "key", level: "ok", message: `${who}: valid (${planText(r)})` };
       case "refused":
-        return { id: "key", level: "fail", message: `${who}: rejected by the quota endpoint (${r.code})`, fix: `replace or remove key "${r.id}"` };
+        return {
+          id: "key",
+          level: "fail",
+          message: `${who}: rejected by the quota endpoint (${r.code})`,
+          fix: `replace or remove key "${r.id}"`,
+        };
       case "unknown":
         return { id: "key", level: "warn", message: `${who}: could not tell (${r.why})` };
       default:

@@ -17,11 +17,22 @@ export function loginCheckPath(stateFile: string): string {
 
 const who = { position: z.number(), id: z.string(), account: z.string(), fingerprint: z.string() };
 const resultSchema = z.discriminatedUnion("result", [
-  z.object({ ...who, result: z.literal("ok"), level: z.string().optional(), fiveHour: z.number().optional(), weekly: z.number().optional() }),
+  z.object({
+    ...who,
+    result: z.literal("ok"),
+    level: z.string().optional(),
+    fiveHour: z.number().optional(),
+    weekly: z.number().optional(),
+  }),
   z.object({ ...who, result: z.literal("refused"), code: z.string() }),
   z.object({ ...who, result: z.literal("unknown"), why: z.string() }),
 ]);
-const entrySchema = z.object({ credential: z.string(), at: z.number(), complete: z.boolean(), keys: z.array(resultSchema) });
+const entrySchema = z.object({
+  credential: z.string(),
+  at: z.number(),
+  complete: z.boolean(),
+  keys: z.array(resultSchema),
+});
 const fileSchema = z.object({ version: z.literal(1), providers: z.record(z.string(), entrySchema) });
 
 export type LoginCheck = z.infer<typeof entrySchema>;

@@ -1,9 +1,9 @@
 /**
- * One OpenCode-like process for the `status --watch` test: the built plugin (dist/lib.js) with the keys and state of
+ * One OpenCode-like process for the `status --watch` test: the plugin (run by tsx) with the keys and state of
  * its environment, `workers` requests in flight at a time against the simulator at `base`, until killed.
  * argv: <base URL> <workers>. Prints "loaded" once its first requests are on their way.
  */
-import { createProviderPlugin, nodeConfigIO } from "../../dist/lib.js";
+import { createProviderPlugin, nodeConfigIO } from "../../src/lib.js";
 
 const [base = "", workers = "2"] = process.argv.slice(2);
 const plugin = createProviderPlugin("zai-coding-plan", { io: nodeConfigIO(process.env) });

@@ -5,10 +5,12 @@ export type Command =
   | { kind: "help" }
   | { kind: "version" }
   | { kind: "doctor"; provider: ProviderId; json: boolean; probe: boolean; models: string[]; keys?: boolean }
-  | { kind: "status"; provider: ProviderId; json: boolean; reset: string | undefined }
+  | { kind: "status"; provider: ProviderId; json: boolean; reset: string | undefined; watch?: { intervalMs: number } }
   | { kind: "usage-error"; message: string };
 
 export const DEFAULT_PROBE_MODELS = ["glm-4.7"];
+
+const usageError = (message: string): Command => ({ kind: "usage-error", message });
 
 /** Pure: argv (without node and script) → what to do. */
 export function parseCommand(argv: readonly string[]): Command {
@@ -26,7 +28,9 @@ export function parseCommand(argv: readonly string[]): Command {
         json: { type: "boolean" },
         provider: { type: "string" },
         help: { type: "boolean", short: "h" },
-        ...(name === "doctor" ? { probe: { type: "boolean" }, models: { type: "string" }, keys: { type: "boolean" } } : { reset: { type: "string" } }),
+        ...(name === "doctor"
+          ? { probe: { type: "boolean" }, models: { type: "string" }, keys: { type: "boolean" } }
+          : { reset: { type: "string" }, watch: { type: "boolean" }, interval: { type: "string" } }),
       },
     }));
   } catch (error) {
@@ -41,7 +45,16 @@ export function parseCommand(argv: readonly string[]): Command {
   if (name === "status") {
     const reset = typeof values.reset === "string" ? values.reset.trim() : undefined;
     if (reset === "") return { kind: "usage-error", message: "--reset needs a key id, an account, all, or learned[:<account>[/<model>]]" };
-    return { kind: "status", provider: provider as ProviderId, json, reset };
+    if (values.watch !== true) {
+      if (values.interval !== undefined) return usageError("--interval only applies with --watch");
+      return { kind: "status", provider: provider as ProviderId, json, reset };
+    }
+    if (json || reset !== undefined) return usageError("--watch cannot be combined with --json or --reset");
+    const intervalMs = values.interval === undefined ? 1000 : Number(values.interval);
+    if (!Number.isInteger(intervalMs) || intervalMs < 100) {
+      return usageError(`--interval must be a whole number of milliseconds >= 100, got "${String(values.interval)}"`);
+    }
+    return { kind: "status", provider: provider as ProviderId, json, reset, watch: { intervalMs } };
   }
   const models = typeof values.models === "string" ? values.models.split(",").map((m) => m.trim()).filter(Boolean) : DEFAULT_PROBE_MODELS;
   if (models.length === 0) return { kind: "usage-error", message: "--models needs at least one model id, e.g. --models glm-4.7,glm-5" };

@@ -22,8 +22,15 @@ async function knownSecrets(cli: CliEnv): Promise<string[]> {
   const secrets = (cli.env.ZAI_API_KEYS ?? "").split(/[,\s]+/).filter((s) => s.length >= 8);
   for (const path of [keysFilePath(cli.env, cli.homedir), authJsonPath(cli)]) {
     const text = await cli.readFile(path).catch(() => undefined);
-    if (text) for (const m of text.matchAll(/"(?:apiKey|key)"\s*:\s*"([^"]{8,})"/g)) secrets.push(m[1]!);
+    if (text) for (const m of text.matchAll(/"(?:apiKey|key)"\s*:\s*"([^"]{8,})"/g)) secrets.push(...pieces(m[1]!));
   }
-  if (cli.env.OPENCODE_AUTH_CONTENT) for (const m of cli.env.OPENCODE_AUTH_CONTENT.matchAll(/"key"\s*:\s*"([^"]{8,})"/g)) secrets.push(m[1]!);
+  const content = cli.env.OPENCODE_AUTH_CONTENT ?? "";
+  for (const m of content.matchAll(/"key"\s*:\s*"([^"]{8,})"/g)) secrets.push(...pieces(m[1]!));
   return secrets.filter((s) => s !== PLACEHOLDER_KEY);
+}
+
+/** A login stores several keys in one field (`a,b` or `work=a home=b`): each key, and the whole text, are secrets. */
+function pieces(text: string): string[] {
+  const keys = text.split(/(?:\\n|[\s,;])+/).map((t) => t.slice(t.indexOf("=") + 1)).filter((t) => t.length >= 8);
+  return [text, ...keys];
 }

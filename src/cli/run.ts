@@ -4,6 +4,8 @@ import { doctorCommand } from "./doctor.js";
 import { redactingEnv } from "./redacting-env.js";
 import { statusCommand } from "./status.js";
 import { USAGE } from "./usage.js";
+import { watchCommand } from "./watch.js";
+import { nodeWatchTerminal } from "./watch-terminal.js";
 
 /** Runs one CLI invocation; resolves to the exit code. Unexpected errors are reported, not thrown. */
 export async function runCli(argv: readonly string[], raw: CliEnv): Promise<number> {
@@ -24,6 +26,10 @@ export async function runCli(argv: readonly string[], raw: CliEnv): Promise<numb
       case "doctor":
         return await doctorCommand(cli, command);
       case "status":
+        if (command.watch) {
+          const terminal = nodeWatchTerminal(cli.env, cli.stdout);
+          return await watchCommand(cli, command.provider, command.watch.intervalMs, terminal);
+        }
         return await statusCommand(cli, command);
       default:
         return command satisfies never;

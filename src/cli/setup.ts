@@ -1,5 +1,6 @@
 import { basename, dirname, join } from "node:path";
 import { keysFromEnv, PLACEHOLDER_KEY } from "../config/keys.js";
+import type { LoginCredential } from "../config/login-keys.js";
 import { ENV_KEYS_VARIABLE, keysFilePath, loadConfig, parseKeysFile, type ConfigIO, type LoadedConfig } from "../config/load.js";
 import { problemsOf, type ConfigProblem } from "../config/problems.js";
 import type { ProviderId } from "../config/schema.js";
@@ -20,8 +21,8 @@ export interface AuthFacts {
   /** auth.json, or OPENCODE_AUTH_CONTENT when that is set. */
   where: string;
   status: "ok" | "no-file" | "no-entry" | "invalid" | "not-api";
-  /** The stored key (may be the placeholder). Never printed. */
-  key: string | undefined;
+  /** The stored credential: key text (may be the placeholder, or several keys) and login answers. Never printed. */
+  credential: LoginCredential | undefined;
   problem: string | undefined;
 }
 
@@ -43,7 +44,10 @@ export interface KeysFacts {
   envHoldsNoKey: boolean;
 }
 
-/** What doctor and status know about the setup. Holds key material (`auth.key`, `keys.loaded`): never print it whole. */
+/**
+ * What doctor and status know about the setup. Holds key material (`auth.credential`, `keys.loaded`): never print
+ * it whole.
+ */
 export interface Setup {
   provider: ProviderId;
   configs: OpencodeConfig[];
@@ -75,7 +79,7 @@ export async function readSetup(cli: CliEnv, provider: ProviderId): Promise<Setu
     stub: providerEntry(configs, provider),
     baseURL: baseUrlOverride(configs, provider),
     auth,
-    keys: await readKeys(io, provider, auth.key, chosenBy),
+    keys: await readKeys(io, provider, auth.credential, chosenBy),
     statePath: stateFilePath(cli.env, cli.homedir),
     globalConfig: join(globalConfigDir(cli), "opencode.json"),
   };
@@ -126,22 +130,33 @@ async function readAuth(cli: CliEnv, provider: ProviderId): Promise<AuthFacts> {
   try {
     text = fromEnv ?? (await cli.readFile(where));
   } catch (error) {
-    return { where, status: "invalid", key: undefined, problem: `cannot be read (${(error as { code?: string }).code ?? "error"})` };
+    return { where, status: "invalid", credential: undefined, problem: `cannot be read (${(error as { code?: string }).code ?? "error"})` };
   }
-  if (text === undefined) return { where, status: "no-file", key: undefined, problem: undefined };
+  if (text === undefined) return { where, status: "no-file", credential: undefined, problem: undefined };
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
-    return { where, status: "invalid", key: undefined, problem: "is not valid JSON" };
+    return { where, status: "invalid", credential: undefined, problem: "is not valid JSON" };
   }
   const entry = isRecord(json) ? json[provider] : undefined;
-  if (!isRecord(entry)) return { where, status: "no-entry", key: undefined, problem: undefined };
-  if (entry.type !== "api") return { where, status: "not-api", key: undefined, problem: `entry has type "${String(entry.type)}", expected "api"` };
-  return { where, status: "ok", key: typeof entry.key === "string" ? entry.key : PLACEHOLDER_KEY, problem: undefined };
+  if (!isRecord(entry)) return { where, status: "no-entry", credential: undefined, problem: undefined };
+  if (entry.type !== "api") return { where, status: "not-api", credential: undefined, problem: `entry has type "${String(entry.type)}", expected "api"` };
+  const metadata = isRecord(entry.metadata) ? stringsOf(entry.metadata) : undefined;
+  const key = typeof entry.key === "string" ? entry.key : PLACEHOLDER_KEY;
+  return { where, status: "ok", credential: { key, metadata }, problem: undefined };
 }
 
-async function readKeys(io: ConfigIO, provider: ProviderId, authKey: string | undefined, chosenBy: KeysFacts["chosenBy"]): Promise<KeysFacts> {
+function stringsOf(record: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(Object.entries(record).filter((e): e is [string, string] => typeof e[1] === "string"));
+}
+
+async function readKeys(
+  io: ConfigIO,
+  provider: ProviderId,
+  auth: LoginCredential | undefined,
+  chosenBy: KeysFacts["chosenBy"],
+): Promise<KeysFacts> {
   const path = keysFilePath(io.env, io.homedir);
   const facts: KeysFacts = {
     path,
@@ -170,7 +185,7 @@ async function readKeys(io: ConfigIO, provider: ProviderId, authKey: string | un
     facts.fileProblems = problemsOf(error);
   }
   try {
-    facts.loaded = await loadConfig(io, provider, authKey);
+    facts.loaded = await loadConfig(io, provider, auth);
   } catch (error) {
     facts.loadError = error instanceof Error ? error.message : String(error);
   }

@@ -3,7 +3,7 @@ import { inspectLedger, renderLedger, type LedgerView } from "../ledger/inspect.
 import { stateIds } from "../state/ids.js";
 import { pruneState } from "../state/merge.js";
 import { parseLearnedTarget, resolveResetScope, withLearnedReset, withResetMarkers } from "../state/reset.js";
-import { DEFAULT_MODEL_LIMITS, DEFAULT_OTHER_MODEL_LIMIT, type Settings } from "../config/schema.js";
+import { limitLookup, startLimit } from "./limit-view.js";
 import { emptyProviderState, type ProviderState } from "../state/state-schema.js";
 import { contentOf, readStateFile, updateStateFile } from "../state/store.js";
 import type { CliEnv } from "./cli-env.js";
@@ -13,6 +13,8 @@ import { readSetup } from "./setup.js";
 import { quotaFilePath, readQuotaFile } from "../quota/quota-file.js";
 import { quotaLine, quotaStatus, type QuotaStatus } from "../quota/quota-status.js";
 import { generationOf, type Generation } from "./opencode-generation.js";
+import { keyResultText, type KeyResult } from "../quota/key-check.js";
+import { loginCheckPath, readLoginCheck, resultsOf } from "../quota/login-check-file.js";
 
 export interface StatusOptions {
   provider: ProviderId;
@@ -37,6 +39,10 @@ export interface StatusReport {
   reset?: { target: string; cleared: string[]; learnedKept: number };
   /** Slots in flight across processes (and machines with Redis), from the ledger itself. */
   ledger?: LedgerView;
+  /** The ledger's pairs with their current limit (learned, or where it starts): "3/5 in flight". */
+  slots?: Array<{ account: string; model: string; inFlight: number; limit: number; learned: boolean; queued: number }>;
+  /** The check of the keys stored at `opencode providers login` (first start after it). */
+  keyCheck?: { at: string; complete: boolean; keys: KeyResult[] };
 }
 
 /** `status`: what the state file says about each configured account and key; `--reset` clears entries first. */
@@ -80,6 +86,10 @@ export async function statusCommand(cli: CliEnv, options: StatusOptions): Promis
   const section = read?.kind === "ok" ? (read.file.providers[options.provider] ?? emptyProviderState()) : emptyProviderState();
   const state = pruneState(section, now);
   const quotas = path === undefined ? undefined : await readQuotaFile(cli.stateFs, quotaFilePath(path));
+  const redisFromFile = loaded?.settings.redis;
+  const ledger = await inspectLedger({ env: cli.env, homedir: cli.homedir, statePath: path, provider: options.provider, redisFromFile });
+  const limitOf = limitLookup(state, ids, loaded?.settings);
+  const check = path && (await readLoginCheck(cli.stateFs, loginCheckPath(path), options.provider));
   const report: StatusReport = {
     command: "status",
     version: cli.version,
@@ -97,7 +107,15 @@ export async function statusCommand(cli: CliEnv, options: StatusOptions): Promis
     }),
     ignoredEntries: ignoredEntries(state, ids),
     ...(reset ? { reset } : {}),
-    ledger: await inspectLedger({ env: cli.env, homedir: cli.homedir, statePath: path, provider: options.provider, redisFromFile: loaded?.settings.redis }),
+    ledger,
+    slots: ledger.pairs.map((p) => ({
+      account: p.account,
+      model: p.model,
+      inFlight: p.inFlight,
+      ...limitOf(p.account, p.model),
+      queued: p.queued,
+    })),
+    ...(check ? { keyCheck: { at: new Date(check.at).toISOString(), complete: check.complete, keys: resultsOf(check) } } : {}),
   };
   cli.stdout(options.json ? `${JSON.stringify(report, null, 2)}\n` : renderStatus(report, now));
   return setup.keys.loadError ? 1 : 0;
@@ -106,11 +124,6 @@ export async function statusCommand(cli: CliEnv, options: StatusOptions): Promis
 async function installedOpencode(cli: CliEnv): Promise<StatusReport["opencode"]> {
   const version = (await cli.opencodeVersion())?.trim();
   return version ? { version, generation: generationOf(version) ?? null } : null;
-}
-
-/** Where a model's limit starts: the keys file's maxConcurrency, else the default for the model (as the plugin does). */
-export function startLimit(settings: Settings | undefined, model: string): number {
-  return settings?.models[model]?.maxConcurrency ?? DEFAULT_MODEL_LIMITS[model] ?? DEFAULT_OTHER_MODEL_LIMIT;
 }
 
 function fail(cli: CliEnv, message: string): number {
@@ -143,9 +156,28 @@ export function renderStatus(report: StatusReport, now: number): string {
     for (const u of account.unavailable) lines.push(`  unavailable: ${u.model}: ${u.why}`);
     if (account.quota) lines.push(`  ${quotaLine(account.quota, now)}`);
   }
-  if (report.ledger) lines.push("", ...renderLedger(report.ledger));
+  if (report.keyCheck) {
+    const { at, complete, keys } = report.keyCheck;
+    const again = complete ? "" : "; checked again at the next start";
+    lines.push("", `keys checked at login (${formatLocalTime(Date.parse(at), now)}${again}):`);
+    for (const r of keys) lines.push(`  ${keyResultText(r)}`);
+  }
+  if (report.ledger) lines.push("", ...slotLines(report.ledger, report.slots ?? []));
   if (report.ignoredEntries > 0) lines.push("", `${report.ignoredEntries} state entr${report.ignoredEntries === 1 ? "y is" : "ies are"} for keys or accounts not configured now (ignored)`);
   return `${lines.join("\n")}\n`;
+}
+
+/** The ledger's line, then "account/model: 3/5 in flight (holders), 1 waiting" for each pair in use. */
+function slotLines(ledger: LedgerView, slots: NonNullable<StatusReport["slots"]>): string[] {
+  const [head, ...rest] = renderLedger({ ...ledger, pairs: [] });
+  const lines = [head ?? ""];
+  for (const [i, s] of slots.entries()) {
+    if (s.inFlight === 0 && s.queued === 0) continue;
+    const holders = (ledger.pairs[i]?.holders ?? []).map((h) => `${h.host} pid ${h.pid}`).join(", ");
+    const limit = `${s.inFlight}/${s.limit}${s.learned ? " (learned)" : ""}`;
+    lines.push(`  ${s.account}/${s.model}: ${limit} in flight${holders ? ` (${holders})` : ""}, ${s.queued} waiting`);
+  }
+  return lines.length === 1 ? [...lines, ...rest] : lines;
 }
 
 function openCodeLine(opencode: StatusReport["opencode"]): string {

@@ -7,7 +7,11 @@ Commands:
     --probe         Also send one tiny request per key (spends a little quota) and report what Z.AI says.
     --models a,b    Models to probe (default: glm-4.7).
     --keys          Also check every key through Z.AI's quota endpoint (spends nothing); names the refused ones.
-  status            Per account and key: usable or not and why, cooldowns, learned limits, unavailable models.
+  status            Per account and key: usable or not and why, cooldowns, learned limits, unavailable models,
+                    slots in flight / limit across processes, the last login's key check.
+    --watch         Live view, redrawn every second: in flight / limit per account and model, waiting, holders,
+                    5-hour and weekly windows, last events. q or Ctrl-C quits. Plain snapshots when not a TTY.
+    --interval <ms> How often --watch redraws (default 1000).
     --reset <id>    Clear cooldowns, disabled keys and unavailable models of a key id, an account, or "all"
                     (learned limits stay).
     --reset learned Reset learned concurrency limits to their start; learned:<account>,

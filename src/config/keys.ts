@@ -28,9 +28,3 @@ export function keysFromEnv(value: string, provider: ProviderId, variable: strin
     return { id, label: id, apiKey, account: id, provider, source: "env" as const };
   });
 }
-
-export function keyFromAuth(apiKey: string, provider: ProviderId): ApiKey | undefined {
-  const trimmed = apiKey.trim();
-  if (trimmed.length === 0 || trimmed === PLACEHOLDER_KEY) return undefined;
-  return { id: "opencode-auth", label: "OpenCode auth", apiKey: trimmed, account: "opencode-auth", provider, source: "auth" };
-}

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { ConfigError } from "../errors.js";
-import { keyFromAuth, keysFromEnv, type ApiKey, type KeySource } from "./keys.js";
+import { keysFromEnv, type ApiKey, type KeySource } from "./keys.js";
+import { keysFromLogin, loginCredential, type LoginCredential } from "./login-keys.js";
 import { locate, parseJsonText, type ParsedText } from "./json-text.js";
 import { ConfigProblemsError, type ConfigProblem } from "./problems.js";
 import { keysFileSchema, type KeysFile, type ProviderId, type Settings } from "./schema.js";
@@ -22,6 +23,8 @@ export interface LoadedConfig {
   keySource: KeySource | "none";
   keysFile: string;
   keysFileExists: boolean;
+  /** How many keys the stored login credential holds (used only when the sources before it have none). */
+  loginKeys: number;
   warnings: string[];
 }
 
@@ -39,10 +42,14 @@ export function keysFilePath(env: ConfigIO["env"], homedir: string): string {
 
 /**
  * Resolves keys and settings for one provider. Keys come from the first source that has any:
- * the env variable, the keys file, the key OpenCode stored (unless it is the placeholder).
- * The file's settings apply whichever source gave the keys. Throws ConfigError naming file and field.
+ * the env variable, the keys file, the keys OpenCode stored at `opencode providers login` (the placeholder is not a
+ * key). The file's settings apply whichever source gave the keys. Throws ConfigError naming file and field.
  */
-export async function loadConfig(io: ConfigIO, provider: ProviderId, authKey: string | undefined): Promise<LoadedConfig> {
+export async function loadConfig(
+  io: ConfigIO,
+  provider: ProviderId,
+  auth: string | LoginCredential | undefined,
+): Promise<LoadedConfig> {
   const path = keysFilePath(io.env, io.homedir);
   const warnings: string[] = [];
   const text = await readKeysFile(io, path);
@@ -70,12 +77,17 @@ export async function loadConfig(io: ConfigIO, provider: ProviderId, authKey: st
       provider,
       source: "file" as const,
     }));
-  const fromAuth = authKey === undefined ? undefined : keyFromAuth(authKey, provider);
+  const credential = loginCredential(auth);
+  const login = credential === undefined ? undefined : keysFromLogin(credential, provider);
 
-  const base = { settings, keysFile: path, keysFileExists: text !== undefined, warnings };
+  const loginKeys = login?.keys.length ?? 0;
+  const base = { settings, keysFile: path, keysFileExists: text !== undefined, loginKeys, warnings };
   if (fromEnv.length > 0) return { ...base, keys: fromEnv, keySource: "env" };
   if (fromFile.length > 0) return { ...base, keys: fromFile, keySource: "file" };
-  if (fromAuth) return { ...base, keys: [fromAuth], keySource: "auth" };
+  if (login && login.keys.length > 0) {
+    warnings.push(...login.problems);
+    return { ...base, keys: login.keys, keySource: "auth" };
+  }
   return { ...base, keys: [], keySource: "none" };
 }
 

@@ -1,4 +1,4 @@
-import { PLACEHOLDER_KEY } from "../config/keys.js";
+import { keysFromLogin, loginCredential, type LoginCredential } from "../config/login-keys.js";
 import { loadConfig, type ConfigIO } from "../config/load.js";
 import type { ProviderId } from "../config/schema.js";
 import { isConfigError } from "../errors.js";
@@ -17,6 +17,8 @@ import type { Clock } from "../util/clock.js";
 import type { Random } from "../util/random.js";
 import { createCore } from "./core.js";
 import { Redactor } from "../util/redact.js";
+import { eventRecorder } from "./event-record.js";
+import { loginCheck } from "./login-check.js";
 
 /** Everything from the outside world, injectable; real defaults in production. */
 export interface EngineDeps {
@@ -33,6 +35,11 @@ interface EngineBase {
   readonly notifier: Notifier;
   readonly redactor: Redactor;
   readonly answers: Answers;
+  /**
+   * Called with each request's URL: the first one after `opencode providers login` checks the stored keys once
+   * (src/engine/login-check.ts). Resolves when that check is done.
+   */
+  checkLogin(url: string): Promise<void>;
   /** Persists what was learned now (awaited before an answer that changed something). */
   persist(): Promise<void>;
   close(): Promise<void>;
@@ -58,18 +65,33 @@ export interface RefusedEngine extends EngineBase {
 export type Engine = ReadyEngine | RefusedEngine;
 
 /** Loads the configuration and builds the core. Never throws: a broken configuration becomes a refusal. */
-export async function createEngine(provider: ProviderId, deps: EngineDeps, authKey: string | undefined): Promise<Engine> {
-  const redactor = new Redactor(authKey && authKey !== PLACEHOLDER_KEY ? [authKey] : []);
+export async function createEngine(
+  provider: ProviderId,
+  deps: EngineDeps,
+  auth: string | LoginCredential | undefined,
+): Promise<Engine> {
+  const credential = loginCredential(auth);
+  // Every key in the stored credential is a secret, whether or not another source's keys are used.
+  const redactor = new Redactor(credential ? keysFromLogin(credential, provider).keys.map((k) => k.apiKey) : []);
   const answers = createAnswers(redactor);
-  const notifierWith = (toasts: boolean, intervalMs: number) => new Notifier({ clock: deps.clock, sink: deps.sink, redactor, toasts, intervalMs });
+  const statePath = stateFilePath(deps.io.env, deps.io.homedir);
+  // The last events, for `status --watch` (not when state is in memory only).
+  const recorder = statePath === undefined
+    ? undefined
+    : eventRecorder({ fs: nodeStateFs, statePath, provider, clock: deps.clock, pid: process.pid });
+  const sink = recorder ? recorder.sink(deps.sink) : deps.sink;
+  const notifierWith = (toasts: boolean, intervalMs: number) =>
+    new Notifier({ clock: deps.clock, sink, redactor, toasts, intervalMs });
   const refusing = (notifier: Notifier, message: string): Engine => {
     notifier.toast("config", message, "error");
     const refusal = () => answers.giveUp(400, "config_invalid", message);
-    return { kind: "refused", provider, refusal, notifier, redactor, answers, persist: async () => {}, close: async () => {} };
+    const nothing = async () => {};
+    const idle = { checkLogin: nothing, persist: nothing, close: nothing };
+    return { kind: "refused", provider, refusal, notifier, redactor, answers, ...idle };
   };
   let loaded;
   try {
-    loaded = await loadConfig(deps.io, provider, authKey);
+    loaded = await loadConfig(deps.io, provider, credential);
   } catch (error) {
     const message = isConfigError(error) ? `Z.AI keys configuration is invalid: ${error.message}` : `Z.AI keys could not be loaded: ${String(error)}`;
     return refusing(notifierWith(true, 0), message);
@@ -81,12 +103,12 @@ export async function createEngine(provider: ProviderId, deps: EngineDeps, authK
   if (loaded.keys.length === 0) {
     return refusing(
       notifier,
-      `no API keys for ${provider}: set ZAI_API_KEYS, or list keys in ${loaded.keysFile}, or store a real key with \`opencode providers login --provider ${provider}\`.`,
+      `no API keys for ${provider}: run \`opencode providers login --provider ${provider}\` and paste your keys, ` +
+        `or list them in ${loaded.keysFile}, or set ZAI_API_KEYS.`,
     );
   }
   const accounts = new Set(loaded.keys.map((k) => k.account)).size;
   notifier.log("info", `${provider}: ${loaded.keys.length} key(s) in ${accounts} account(s) from ${loaded.keySource === "file" ? loaded.keysFile : loaded.keySource}`);
-  const statePath = stateFilePath(deps.io.env, deps.io.homedir);
   // Slots shared by every OpenCode process of the user on this machine, or through Redis (docs/ledger.md).
   const ledgerChoice = chooseLedger(deps.io.env, deps.io.homedir, statePath, provider, loaded.settings.redis);
   const ledger = await createLedger(ledgerChoice, {
@@ -99,7 +121,13 @@ export async function createEngine(provider: ProviderId, deps: EngineDeps, authK
   const persist = () => Promise.all([sync?.syncSoon(), shared?.syncSoon()]).then(() => {});
   const ids = stateIds(loaded.keys);
   let quotaWrites = Promise.resolve();
-  const onEvent = deps.onEvent ? { onEvent: deps.onEvent } : {};
+  // Lifecycle events go to the host's listener and to the last-events record `status --watch` shows.
+  const listeners = [recorder?.onEvent, deps.onEvent].filter((l) => l !== undefined);
+  const onEvent = listeners.length === 0 ? {} : {
+    onEvent: (event: FetchEvent) => {
+      for (const listener of listeners) listener(event);
+    },
+  };
   const core = createCore({
     ledger,
     // Other processes share the accounts: start round-robin somewhere else than they probably did.
@@ -155,6 +183,9 @@ export async function createEngine(provider: ProviderId, deps: EngineDeps, authK
   if (ledgerChoice.kind === "redis" && ledgerChoice.redisUrl) {
     shared = await stateSync({ path: undefined, store: redisStateStore({ url: ledgerChoice.redisUrl, prefix: ledgerChoice.redisPrefix }) });
   }
+  const login = credential && loaded.keySource === "auth"
+    ? loginCheck({ provider, keys: loaded.keys, credential, statePath, fs: nodeStateFs, ...deps, notifier })
+    : undefined;
   return {
     kind: "ready",
     provider,
@@ -163,6 +194,7 @@ export async function createEngine(provider: ProviderId, deps: EngineDeps, authK
     notifier,
     redactor,
     answers,
+    checkLogin: (url) => login?.start(url) ?? Promise.resolve(),
     persist,
     close: async () => {
       core.close();

@@ -31,8 +31,12 @@ export function createZaiFetch(deps: ZaiFetchDeps): ZaiFetch {
 }
 
 /** The fetch OpenCode 1.x calls, with the core's parts beside it for tools and tests. */
-export function overCore(lifecycle: Lifecycle, core: Core): ZaiFetch {
-  const zaiFetch = async (input: string | URL | Request, init?: RequestInit) => lifecycle.run(await normalizeRequest(input, init));
+export function overCore(lifecycle: Lifecycle, core: Core, onRequest?: (url: string) => void): ZaiFetch {
+  const zaiFetch = async (input: string | URL | Request, init?: RequestInit) => {
+    const request = await normalizeRequest(input, init);
+    onRequest?.(request.url);
+    return lifecycle.run(request);
+  };
   const { pool, leases, limits, foresight } = core;
   return Object.assign(zaiFetch, { lifecycle, core, pool, leases, limits, foresight });
 }

@@ -10,7 +10,14 @@ export interface NotifySink {
   log(input: { level: LogLevel; message: string; extra?: Record<string, unknown> }): Promise<unknown> | unknown;
 }
 
-export type ToastKind = "key-disabled" | "account-disabled" | "usage-window" | "model-unavailable" | "all-cooling" | "config";
+export type ToastKind =
+  | "key-disabled"
+  | "account-disabled"
+  | "usage-window"
+  | "model-unavailable"
+  | "all-cooling"
+  | "config"
+  | "key-check";
 
 export interface NotifierOptions {
   clock: Clock;

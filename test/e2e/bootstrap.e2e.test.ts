@@ -9,7 +9,7 @@ describe("e2e: setup as the README tells a user", () => {
   let env: OcEnv | undefined;
   const keep = keepForCase();
 
-  it("case 1: providers login with the placeholder, keys in zai-keys.json, opencode run answers with real keys only", async () => {
+  it("case 1: providers login with the placeholder (old setups), keys in zai-keys.json, opencode run answers with real keys only", async () => {
     const started = Date.now();
     sim = keep(await startSimulator({ accounts: [{ id: "alpha", keys: ["sk-test-a1", "sk-test-a2"] }, { id: "beta", keys: ["sk-test-b1"] }] }));
     env = keep(makeEnv({
@@ -25,9 +25,11 @@ describe("e2e: setup as the README tells a user", () => {
     expect(statSync(env.keysFile).mode & 0o777).toBe(0o600);
     const loggedIn = await login(env, PLACEHOLDER);
     expect(loggedIn.code).toBe(0);
-    // The plugin's single auth method is offered under its label, so OpenCode asks for the key directly.
+    // The plugin's single auth method: its select (how keys map to accounts), then OpenCode's own key field. The
+    // placeholder still works for keys kept in zai-keys.json (test/e2e/login.e2e.test.ts pastes real keys instead).
+    expect(loggedIn.out).toContain("How do your keys map to Z.AI accounts?");
     expect(loggedIn.out).toContain("Enter your API key");
-    expect(JSON.parse(readFileSync(env.authFile, "utf8"))).toEqual({ "zai-coding-plan": { type: "api", key: PLACEHOLDER } });
+    expect(JSON.parse(readFileSync(env.authFile, "utf8"))).toEqual({ "zai-coding-plan": { type: "api", key: PLACEHOLDER, metadata: { accounts: "each" } } });
     expect(statSync(env.authFile).mode & 0o777).toBe(0o600);
 
     const first = await ocRun(env, "say hi");

@@ -170,14 +170,20 @@ export async function ocRun(e: OcEnv, prompt: string, options: RunOptions = {}) 
 
 export const stripAnsi = (s: string) => s.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "");
 
-/** `opencode providers login`, answering its prompt like a user (Enter is "\r"). */
+/** `opencode providers login` over pipes, answering its prompts like a user (Enter is "\r"); test/e2e/tmux.ts for a terminal. */
 export function login(e: OcEnv, key: string, timeoutMs = 60_000): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(OC_BIN, ["providers", "login", "--provider", "zai-coding-plan"], { env: e.env, cwd: e.proj, stdio: ["pipe", "pipe", "pipe"] });
     let out = "";
     let sent = false;
+    let mapped = false;
     const onData = (d: Buffer) => {
       out += d.toString();
+      // The plugin's select (how keys map to accounts): Enter takes the first answer, "each key its own account".
+      if (!mapped && stripAnsi(out).replace(/\s+/g, "").includes("Howdoyourkeysmap")) {
+        mapped = true;
+        child.stdin.write("\r");
+      }
       if (!sent && stripAnsi(out).replace(/\s+/g, "").includes("EnteryourAPIkey")) {
         sent = true;
         child.stdin.write(`${key}\r`);

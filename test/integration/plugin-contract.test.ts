@@ -14,7 +14,12 @@ describe("the built entries dist/index.js and dist/zhipu.js", () => {
     expect(entry.default.id).toBe("oc-zai-multi-account");
     const hooks = await entry.default.server({ client: {} } as never);
     expect(hooks.auth?.provider).toBe("zai-coding-plan");
-    expect(hooks.auth?.methods).toContainEqual({ type: "api", label: "Z.AI Coding Plan API Key" });
+    // One login method: a select (how keys map to accounts), then OpenCode's own masked key field; no authorize.
+    const [method, ...others] = hooks.auth?.methods ?? [];
+    expect(others).toEqual([]);
+    expect(method).toMatchObject({ type: "api", label: "Z.AI Coding Plan: one or more keys (oc-zai-multi-account)" });
+    expect(method && "authorize" in method).toBe(false);
+    expect(method?.prompts?.map((p) => [p.type, p.key])).toEqual([["select", "accounts"]]);
     const zhipu = (await import(DIST_ZHIPU)) as typeof import("../../src/zhipu.js");
     expect(Object.keys(zhipu)).toEqual(["default"]);
     expect(zhipu.default.id).toBe("oc-zai-multi-account-zhipu");

@@ -27,6 +27,10 @@ export function keysFileCheck({ setup }: DoctorFacts): Check[] {
   return [{ id: "keys-file", level: "info", message: `no keys file at ${keys.path} (optional)` }];
 }
 
+function unusedLogin(because: string, count: number): Check {
+  return { id: "keys", level: "info", message: `${because}, so the ${count} key(s) stored at login are not used` };
+}
+
 export function keysCheck({ setup }: DoctorFacts): Check[] {
   const { keys, provider } = setup;
   const out: Check[] = [];
@@ -42,20 +46,23 @@ export function keysCheck({ setup }: DoctorFacts): Check[] {
   switch (loaded.keySource) {
     case "env":
       out.push({ id: "keys", level: "ok", message: `keys: ${where} from $${keys.envVariable}` });
+      if (loaded.loginKeys > 0) out.push(unusedLogin(`$${keys.envVariable} is set`, loaded.loginKeys));
       if ((keys.fileKeys ?? 0) > 0) out.push({ id: "keys", level: "info", message: `$${keys.envVariable} is set, so the ${keys.fileKeys} key(s) in ${keys.path} are not used` });
       break;
     case "file":
       out.push({ id: "keys", level: "ok", message: `keys: ${where} from ${keys.path}` });
+      if (loaded.loginKeys > 0) out.push(unusedLogin(`${keys.path} lists keys`, loaded.loginKeys));
       break;
     case "auth":
-      out.push({ id: "keys", level: "ok", message: `keys: the one key stored in OpenCode auth (no failover; list more keys in ${keys.path})` });
+      out.push({ id: "keys", level: "ok", message: `keys: ${where} from \`opencode providers login\` (stored in OpenCode auth)` });
       break;
     case "none":
       out.push({
         id: "keys",
         level: "fail",
         message: `no API keys for ${provider}`,
-        fix: `list keys in ${keys.path}, or set ${keys.envVariable}, or store a real key with \`opencode providers login --provider ${provider}\``,
+        fix: `run \`opencode providers login --provider ${provider}\` and paste your keys, or list them in ${keys.path}, `
+          + `or set ${keys.envVariable}`,
       });
       break;
     default:

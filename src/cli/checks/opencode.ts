@@ -1,5 +1,7 @@
 import { dirname } from "node:path";
 import { PLACEHOLDER_KEY } from "../../config/keys.js";
+import { keysFromLogin, type AccountMapping, type LoginCredential } from "../../config/login-keys.js";
+import type { ProviderId } from "../../config/schema.js";
 import { PACKAGE_NAME } from "../plugin-spec.js";
 import type { Check } from "../report.js";
 import type { DoctorFacts } from "./types.js";
@@ -79,12 +81,28 @@ export function stubCheck({ setup }: DoctorFacts): Check {
   };
 }
 
+/** "2 key(s) from the login (each its own account)", "the placeholder; the plugin supplies the keys". Never a key. */
+function storedText(credential: LoginCredential | undefined, provider: ProviderId): string {
+  if (!credential || credential.key.trim() === PLACEHOLDER_KEY) return "the placeholder; the plugin supplies the keys";
+  const { keys, mapping } = keysFromLogin(credential, provider);
+  if (mapping === "elsewhere") return "login answered: keys are in the keys file or the environment";
+  const accounts = new Set(keys.map((k) => k.account)).size;
+  return `${keys.length} key(s) in ${accounts} account(s) from the login (${MAPPING_TEXT[mapping]})`;
+}
+
+const MAPPING_TEXT: Record<AccountMapping, string> = {
+  each: "each key its own account",
+  one: "all keys one account",
+  named: "accounts named as account=key",
+  elsewhere: "keys elsewhere",
+};
+
 export function authCheck({ setup }: DoctorFacts): Check {
   const { auth, provider } = setup;
-  const login = `run \`opencode providers login --provider ${provider}\` and enter ${PLACEHOLDER_KEY} (or a real key)`;
+  const login = `run \`opencode providers login --provider ${provider}\`, choose how the keys map to accounts, paste them`;
   switch (auth.status) {
     case "ok": {
-      const what = auth.key === PLACEHOLDER_KEY ? "the placeholder; the plugin supplies the keys" : "a real key";
+      const what = storedText(auth.credential, provider);
       return { id: "auth", level: "ok", message: `${provider} credential stored in ${auth.where} (${what})` };
     }
     case "no-file":

@@ -10,6 +10,7 @@ import type { Redactor } from "../util/redact.js";
 import type { Answers } from "./answers.js";
 import { releasingBody } from "./release-on-end.js";
 import { peekFirstEvent } from "./sse-peek.js";
+import { UsageTap, usageIn, type Usage } from "./usage-tap.js";
 
 /** What the upstream gave for one attempt: a response, or the error its fetch threw. */
 export type Upstream = Response | { error: unknown };
@@ -24,6 +25,8 @@ export interface InspectDeps {
   pool: KeyPool;
   redactor: Redactor;
   answers: Answers;
+  /** What a served answer used (its `usage`), once its body was read whole. */
+  onUsage?: (usage: Usage) => void;
 }
 
 /**
@@ -79,7 +82,7 @@ export async function inspect(deps: InspectDeps, lease: Lease, url: string, sign
     }
     // The peek cancelled the stream at its error event: Z.AI may still be sending (and counting) it.
     if (peek.kind === "error") return fail(response.status, inBodyVerdict(peek.error, url), true);
-    return served(deps, lease, response.status, respond(response, peek.chunks, peek.reader, lease, signal), false);
+    return served(deps, lease, response.status, respond(response, peek.chunks, peek.reader, lease, signal, deps), false);
   }
 
   if (type.includes("json")) {
@@ -93,6 +96,8 @@ export async function inspect(deps: InspectDeps, lease: Lease, url: string, sign
     if (!isCompleteJson(text)) return fail(response.status, unusable("a JSON body cut short (connection reset mid-body)"));
     const error = parseSseError(text);
     if (error?.code !== undefined) return fail(response.status, inBodyVerdict(error, url));
+    const usage = deps.onUsage && usageIn(text);
+    if (usage) deps.onUsage?.(usage);
     return served(deps, lease, response.status, new Response(text, { status: response.status, statusText: response.statusText, headers: decodedHeaders(response.headers) }), true);
   }
 
@@ -100,7 +105,7 @@ export async function inspect(deps: InspectDeps, lease: Lease, url: string, sign
     await response.body.cancel().catch(() => {});
     return fail(response.status, unusable(`an HTML page with status ${response.status} instead of an API answer (a gateway or proxy in the way?)`), true);
   }
-  return served(deps, lease, response.status, respond(response, [], response.body.getReader(), lease, signal), false);
+  return served(deps, lease, response.status, respond(response, [], response.body.getReader(), lease, signal, deps), false);
 }
 
 /** A success: the pair admitted one more, the model is available there. `ended`: nothing left to stream. */
@@ -111,8 +116,9 @@ function served(deps: InspectDeps, lease: Lease, status: number, response: Respo
   return { kind: "deliver", status, response };
 }
 
-function respond(upstream: Response, head: Uint8Array[], reader: ReadableStreamDefaultReader<Uint8Array>, lease: Lease, signal: AbortSignal | undefined): Response {
-  const body = releasingBody(head, reader, (outcome: LeaseOutcome) => lease.release(outcome), signal);
+function respond(upstream: Response, head: Uint8Array[], reader: ReadableStreamDefaultReader<Uint8Array>, lease: Lease, signal: AbortSignal | undefined, deps: InspectDeps): Response {
+  const tap = deps.onUsage && new UsageTap(deps.onUsage);
+  const body = releasingBody(head, reader, (outcome: LeaseOutcome) => lease.release(outcome), signal, tap);
   return new Response(body, { status: upstream.status, statusText: upstream.statusText, headers: decodedHeaders(upstream.headers) });
 }
 

@@ -3,6 +3,7 @@ import { DEFAULT_MODEL_LIMITS, type ProviderId, type Settings } from "../config/
 import type { SlotLedger } from "../ledger/ledger.js";
 import type { Notifier } from "../notify/notifier.js";
 import { Foresight, type ForesightDeps, type Turn } from "../quota/foresight.js";
+import type { Usage } from "./usage-tap.js";
 import { KeyPool } from "../pool/key-pool.js";
 import { emptyPoolState, type PoolState } from "../pool/pool-state.js";
 import { NoCandidatesError, QueueTimeoutError } from "../scheduler/errors.js";
@@ -222,7 +223,9 @@ export function createLifecycle(deps: LifecycleDeps): Lifecycle {
     const { run } = attempt;
     const inspectDeps = { clock, pool, redactor: deps.redactor, answers };
     for (;;) {
-      const examined = await inspect(inspectDeps, attempt.lease, run.request.url, run.request.signal, upstream);
+      const tapped = attempt.key;
+      const onUsage = (usage: Usage) => foresight.used(run.turn, tapped, usage);
+      const examined = await inspect({ ...inspectDeps, onUsage }, attempt.lease, run.request.url, run.request.signal, upstream);
       const { key } = attempt;
       const verdict = examined.kind === "deliver" ? "ok" : examined.verdict.kind;
       const code = examined.kind === "failure" && "code" in examined.verdict ? examined.verdict.code : undefined;

@@ -18,7 +18,7 @@ import { checkL2, renderLedgerMulti, runLedgerMulti } from "./scenarios/ledger-m
 import { checkS1, runS1 } from "./scenarios/s1-saturation.js";
 import { checkS2, runS2 } from "./scenarios/s2-wrong-limits.js";
 import { checkS3, runS3 } from "./scenarios/s3-limit-drop.js";
-import { checkSticky, renderSticky, runSticky } from "./scenarios/sticky.js";
+import { checkSticky, renderSticky, runSticky, S6, S8 } from "./scenarios/sticky.js";
 import { checkQuota, renderQuota, runQuotaThreshold } from "./scenarios/quota-threshold.js";
 
 function cpuModel(): string {
@@ -91,12 +91,20 @@ const scenarios: Record<string, () => Promise<void>> = {
   S4: overhead,
   S5: memory,
   S6: async () => {
-    const results = [await runSticky(12), await runSticky(24)];
+    const results = [await runSticky(S6(12)), await runSticky(S6(24))];
     say("## S6 session stickiness: 3 accounts × limit 4, sessions × 10 turns, history resent each turn (issue 12)");
     say();
     say(renderSticky(results));
     say();
     for (const r of results) checkSticky(r, targets);
+  },
+  S8: async () => {
+    const result = await runSticky(S8);
+    say("## S8 oversubscribed stickiness: 12 sessions (4 subagents, 2.x headers) × 6 turns on 3 accounts × limit 3; turns 150–350 ms, 0–100 ms between (issue 18)");
+    say();
+    say(renderSticky([result]));
+    say();
+    checkSticky(result, targets);
   },
   S7: async () => {
     const rows = await runQuotaThreshold();

@@ -130,7 +130,7 @@ export const affinitySchema = z.strictObject({
   cacheMsPer1kTokens: z
     .number()
     .min(0)
-    .default(50)
+    .default(100)
     .describe("What a prompt-cache hit saves per 1,000 prompt tokens, in ms: a turn waits for its session's account no longer than its last prompt would save (and at most maxWaitMs)."),
 });
 

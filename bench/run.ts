@@ -20,6 +20,7 @@ import { checkS2, runS2 } from "./scenarios/s2-wrong-limits.js";
 import { checkS3, runS3 } from "./scenarios/s3-limit-drop.js";
 import { checkSticky, renderSticky, runSticky, S6, S8 } from "./scenarios/sticky.js";
 import { checkQuota, renderQuota, runQuotaThreshold } from "./scenarios/quota-threshold.js";
+import { checkForesight, renderForesight, runForesight } from "./scenarios/foresight-load.js";
 
 function cpuModel(): string {
   try {
@@ -105,6 +106,14 @@ const scenarios: Record<string, () => Promise<void>> = {
     say(renderSticky([result]));
     say();
     checkSticky(result, targets);
+  },
+  S9: async () => {
+    const rows = await runForesight();
+    say("## S9 foresight: x at 90% of its 5-hour window, y at 10%; real limit 3; 6 agents × 16 streams, 0.5% of a window each (issue 18)");
+    say();
+    say(renderForesight(rows));
+    say();
+    checkForesight(rows, targets);
   },
   S7: async () => {
     const rows = await runQuotaThreshold();

@@ -190,7 +190,7 @@ export class QuotaPoller {
     const run = async (): Promise<void> => {
       this.polls++;
       const answer = await readQuota({ fetch: this.deps.fetch, clock: this.deps.clock, timers: this.deps.timers ?? systemClock, ...(this.deps.timeoutMs ? { timeoutMs: this.deps.timeoutMs } : {}) }, baseUrl, key.apiKey);
-      this.take(account, key, answer, atStart);
+      this.take(account, key, answer, atStart, { ...a.usage });
     };
     a.inFlight = this.queue
       .add(run)
@@ -206,11 +206,11 @@ export class QuotaPoller {
     this.queue.clear();
   }
 
-  private take(account: string, key: ApiKey, answer: QuotaAnswer, atStart: UsageCount): void {
+  private take(account: string, key: ApiKey, answer: QuotaAnswer, atStart: UsageCount, atEnd: UsageCount): void {
     switch (answer.kind) {
       case "reading": {
         const a = this.accounts.get(account);
-        if (a) this.learn(a, answer.reading, atStart);
+        if (a) this.learn(a, answer.reading, atStart, atEnd);
         if (answer.ignoredRows > 0) this.deps.onDebug?.(`quota of ${account}: ${answer.ignoredRows} row(s) of unknown shape ignored`);
         this.deps.onReading?.(account, answer.reading);
         return;
@@ -226,8 +226,13 @@ export class QuotaPoller {
     }
   }
 
-  /** A new reading: compare it with its projection, calibrate the rates against the anchor, move on. */
-  private learn(a: AccountPolls, reading: QuotaReading, atStart: UsageCount): void {
+  /**
+   * A new reading: compare it with its projection, calibrate the rates against the anchor, move on. Z.AI counted
+   * somewhere between the read's start and its answer: the projection goes on from the start (requests sent during
+   * the read count as since), and an anchor stands at the answer, so the usage between anchor and reading errs short
+   * and the rate high (the safe side near a threshold).
+   */
+  private learn(a: AccountPolls, reading: QuotaReading, atStart: UsageCount, atEnd: UsageCount): void {
     const now = this.deps.clock.now();
     if (a.reading !== undefined) {
       const expected = usedPercent(projectNow(a, a.reading, atStart), now);
@@ -237,7 +242,7 @@ export class QuotaPoller {
     const anchor = a.anchor;
     if (anchor !== undefined && !a.seeded) a.rate = calibrate(anchor.reading, reading, usageBetween(anchor.at, atStart), a.rate);
     if (anchor === undefined || a.seeded || sameWindowReset(anchor.reading, reading) === false || atStart.requests - anchor.at.requests >= ANCHOR_SPAN_REQUESTS) {
-      a.anchor = { reading, at: atStart };
+      a.anchor = { reading, at: atEnd };
     }
     a.reading = reading;
     a.seeded = false;

@@ -33,6 +33,8 @@ export interface UsageRate {
 }
 
 const WINDOWS = ["fiveHour", "weekly"] as const;
+/** What two whole percentages may hide of the movement between them. */
+export const ROUNDING_POINTS = 1;
 
 export function usageBetween(from: UsageCount, to: UsageCount): UsageCount {
   return { requests: to.requests - from.requests, tokens: to.tokens - from.tokens, tokened: to.tokened - from.tokened, cached: to.cached - from.cached };
@@ -49,7 +51,8 @@ export function calibrate(previous: QuotaReading, next: QuotaReading, since: Usa
     const a = previous[w];
     const b = next[w];
     if (a === undefined || b === undefined || b.percentage < a.percentage || a.resetAt !== b.resetAt) continue;
-    const moved = b.percentage - a.percentage;
+    // Whole percentages (Z.AI rounds them) hide up to a point of movement: counted, so that the rate errs high.
+    const moved = b.percentage - a.percentage + (Number.isInteger(a.percentage) && Number.isInteger(b.percentage) ? ROUNDING_POINTS : 0);
     const old = prior[w];
     const miss = (predicted: number | undefined, before: number) => (predicted === undefined ? before : Math.abs(predicted - moved));
     rate[w] = {

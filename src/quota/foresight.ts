@@ -8,6 +8,7 @@ import type { Clock } from "../util/clock.js";
 import { formatLocalTime, formatWait } from "../util/format.js";
 import { QuotaPoller, type TaskQueue } from "./poller.js";
 import { pastThresholdUntil, usedPercent, type QuotaReading, type QuotaWindow } from "./reading.js";
+import type { QuotaPace } from "./quota-file.js";
 import type { Usage } from "./usage.js";
 
 /** What the request path needs from the scheduler and the limits (kept narrow so this file has no core imports). */
@@ -27,7 +28,7 @@ export interface ForesightDeps {
   quotaFetch: typeof globalThis.fetch | undefined;
   notifier: Notifier;
   /** A new quota reading (to persist for `status`); sessions = live sessions per account now. */
-  onQuota?(account: string, reading: QuotaReading, sessions: number): void;
+  onQuota?(account: string, reading: QuotaReading, sessions: number, pace: QuotaPace): void;
   queue?: TaskQueue;
   /**
    * Where round-robin starts (an index, taken modulo the usable accounts). Processes sharing the accounts start
@@ -177,7 +178,11 @@ export class Foresight {
       notifier.toast("usage-window", `Account "${account}" used up its ${what} (quota endpoint: 100%); it resets at ${formatLocalTime(window.resetAt, now)} (in ${formatWait(window.resetAt - now)}). Other accounts serve meanwhile.`);
       break;
     }
-    this.deps.onQuota?.(account, reading, this.affinity.sessionsPerAccount(now).get(account) ?? 0);
+    const rate = this.poller.view(account)?.rate;
+    const pace: QuotaPace = {};
+    if (rate?.fiveHour?.perMinute !== undefined) pace.fiveHour = rate.fiveHour.perMinute;
+    if (rate?.weekly?.perMinute !== undefined) pace.weekly = rate.weekly.perMinute;
+    this.deps.onQuota?.(account, reading, this.affinity.sessionsPerAccount(now).get(account) ?? 0, pace);
   }
 }
 

@@ -25,6 +25,8 @@ export interface WindowRate {
   perToken: number | undefined;
   requestMiss: number;
   tokenMiss: number;
+  /** Points per minute between the two readings (the pace `status` projects with), when time passed between them. */
+  perMinute?: number;
 }
 
 export interface UsageRate {
@@ -55,7 +57,10 @@ export function calibrate(previous: QuotaReading, next: QuotaReading, since: Usa
     const moved = b.percentage - a.percentage + (Number.isInteger(a.percentage) && Number.isInteger(b.percentage) ? ROUNDING_POINTS : 0);
     const old = prior[w];
     const miss = (predicted: number | undefined, before: number) => (predicted === undefined ? before : Math.abs(predicted - moved));
+    const minutes = (next.at - previous.at) / 60_000;
+    const pace = minutes > 0 ? (b.percentage - a.percentage) / minutes : old?.perMinute;
     rate[w] = {
+      ...(pace === undefined ? {} : { perMinute: pace }),
       perRequest: since.requests > 0 ? moved / since.requests : old?.perRequest,
       perToken: since.tokens > 0 && since.tokened > 0 ? moved / tokensOf(since) : old?.perToken,
       requestMiss: miss(old?.perRequest === undefined ? undefined : old.perRequest * since.requests, old?.requestMiss ?? 0),

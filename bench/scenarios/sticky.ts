@@ -32,9 +32,9 @@ export interface StickyShape {
   prefillMsPer1kTokens?: number;
 }
 
-export const S6 = (sessions: number): StickyShape => ({ id: "S6", sessions, subagents: 0, turns: 10, limit: 4, thinkMs: [5, 25] });
+export const S6 = (sessions: number): StickyShape => ({ id: "S6", sessions, subagents: 0, turns: 10, limit: 4, thinkMs: [5, 25], prefillMsPer1kTokens: 100 });
 /** Issue 18: 12 sessions (4 subagents) × 6 turns on 3 accounts × limit 3; turns 150–350 ms, 0–100 ms between. */
-export const S8: StickyShape = { id: "S8", sessions: 12, subagents: 4, turns: 6, limit: 3, streamMs: [100, 300], thinkMs: [0, 100], prefillMsPer1kTokens: Number(process.env.PREFILL ?? 100) };
+export const S8: StickyShape = { id: "S8", sessions: 12, subagents: 4, turns: 6, limit: 3, streamMs: [100, 300], thinkMs: [0, 100], prefillMsPer1kTokens: 100 };
 
 /** A spread of [min, max] that looks random but is the same in every run (and for both variants). */
 function spread([min, max]: [number, number], s: number, t: number): number {

@@ -41,8 +41,13 @@ export interface ForesightDeps {
 export interface Turn {
   model: string;
   session: SessionRef;
-  /** When the request started waiting for a slot (for the short sticky wait). */
+  /** When the request started waiting for a slot. */
   startedAt: number;
+  /**
+   * When it was first held for its session's account while another account had a free slot: the sticky wait counts
+   * from there (time spent while every account was full costs stickiness nothing).
+   */
+  heldSince?: number;
 }
 
 /**
@@ -105,14 +110,17 @@ export class Foresight {
         : {}),
       sticky: placement && {
         account: placement.account,
-        waitedMs: now - turn.startedAt,
+        waitedMs: turn.heldSince === undefined ? 0 : now - turn.heldSince,
         maxWaitMs: Math.min(settings.affinity.maxWaitMs, cacheSavingMs(placement.promptTokens, settings.affinity.cacheMsPer1kTokens)),
         othersWaiting: Math.max(0, slots.waiting(model) - 1),
       },
       newSession: turn.session.id !== undefined && placement === undefined,
       sessions: (a) => this.affinity.sessionsOn(a),
     });
-    if (choice.holdForSticky) slots.wakeAt(now + choice.holdForSticky.recheckInMs);
+    if (choice.holdForSticky) {
+      turn.heldSince ??= now;
+      slots.wakeAt(now + choice.holdForSticky.recheckInMs);
+    }
     if (choice.allPastThreshold && !this.allPastSaid) {
       this.allPastSaid = true;
       this.deps.notifier.toast("usage-window", `Every account is past ${Math.round(threshold * 100)}% of its usage window; using the one with the most left (${choice.order[0] ?? "none"}) rather than stalling.`);

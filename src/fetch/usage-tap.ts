@@ -48,7 +48,9 @@ export class UsageTap {
   chunk(value: Uint8Array): void {
     this.tail.push(value);
     this.bytes += value.byteLength;
-    while (this.tail.length > 1 && this.bytes - this.tail[0]!.byteLength >= TAIL_BYTES) this.bytes -= this.tail.shift()!.byteLength;
+    while (this.tail.length > 1 && this.bytes - this.tail[0]!.byteLength >= TAIL_BYTES) {
+      this.bytes -= this.tail.shift()!.byteLength;
+    }
   }
 
   /** The stream ended whole: report its usage, when it carried one. */

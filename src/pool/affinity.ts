@@ -38,7 +38,10 @@ const MAX_ID_LENGTH = 200;
  */
 export function sessionOf(headers: Headers): SessionRef {
   return {
-    id: clean(headers.get("x-opencode-session-id")) ?? clean(headers.get("x-session-affinity")) ?? clean(headers.get("x-session-id")),
+    id:
+      clean(headers.get("x-opencode-session-id")) ??
+      clean(headers.get("x-session-affinity")) ??
+      clean(headers.get("x-session-id")),
     parent: clean(headers.get("x-opencode-parent-session-id")) ?? clean(headers.get("x-parent-session-id")),
   };
 }
@@ -77,7 +80,8 @@ export class SessionAffinity {
     this.prune(now);
     const previous = this.entries.get(sessionId);
     this.drop(sessionId);
-    this.entries.set(sessionId, { account, keyId, at: now, ...(previous?.promptTokens === undefined ? {} : { promptTokens: previous.promptTokens }) });
+    const tokens = previous?.promptTokens;
+    this.entries.set(sessionId, { account, keyId, at: now, ...(tokens === undefined ? {} : { promptTokens: tokens }) });
     this.counts.set(account, (this.counts.get(account) ?? 0) + 1);
     while (this.entries.size > this.options.maxSessions) {
       const oldest = this.entries.keys().next();

@@ -111,7 +111,10 @@ export class Foresight {
       sticky: placement && {
         account: placement.account,
         waitedMs: turn.heldSince === undefined ? 0 : now - turn.heldSince,
-        maxWaitMs: Math.min(settings.affinity.maxWaitMs, cacheSavingMs(placement.promptTokens, settings.affinity.cacheMsPer1kTokens)),
+        maxWaitMs: Math.min(
+          settings.affinity.maxWaitMs,
+          cacheSavingMs(placement.promptTokens, settings.affinity.cacheMsPer1kTokens),
+        ),
         othersWaiting: Math.max(0, slots.waiting(model) - 1),
       },
       newSession: turn.session.id !== undefined && placement === undefined,
@@ -151,7 +154,8 @@ export class Foresight {
     this.poller.sent(account);
     // A new session counts on its account from its first request, so that the next new one is placed elsewhere.
     const id = turn.session.id;
-    if (id !== undefined && this.affinity.own(turn.session, this.deps.clock.now()) === undefined) this.affinity.place(id, account, "", this.deps.clock.now());
+    const now = this.deps.clock.now();
+    if (id !== undefined && this.affinity.own(turn.session, now) === undefined) this.affinity.place(id, account, "", now);
   }
 
   /** Z.AI took the turn on `key`: the session stays there. */
@@ -198,7 +202,12 @@ export class Foresight {
  * The placement a turn sticks to: its session's own; for a subagent without one, its parent's while that account
  * has a free slot (else it is placed as a new session, by sessions and load).
  */
-function stickyPlacement(affinity: SessionAffinity, session: SessionRef, now: number, free: (account: string) => boolean): Placement | undefined {
+function stickyPlacement(
+  affinity: SessionAffinity,
+  session: SessionRef,
+  now: number,
+  free: (account: string) => boolean,
+): Placement | undefined {
   const own = affinity.own(session, now);
   if (own !== undefined || session.parent === undefined) return own;
   const parent = affinity.lookup({ id: undefined, parent: session.parent }, now);

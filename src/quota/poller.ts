@@ -85,7 +85,17 @@ export class QuotaPoller {
     this.deps = deps;
     this.queue = deps.queue ?? new PQueue({ concurrency: 2, intervalCap: 4, interval: 1000 });
     for (const a of accounts) {
-      this.accounts.set(a, { reading: undefined, seeded: false, inFlight: undefined, lastStart: Number.NEGATIVE_INFINITY, usage: { ...NO_USAGE }, atReading: NO_USAGE, anchor: undefined, rate: {}, unsure: false });
+      this.accounts.set(a, {
+        reading: undefined,
+        seeded: false,
+        inFlight: undefined,
+        lastStart: Number.NEGATIVE_INFINITY,
+        usage: { ...NO_USAGE },
+        atReading: NO_USAGE,
+        anchor: undefined,
+        rate: {},
+        unsure: false,
+      });
     }
   }
 
@@ -169,7 +179,8 @@ export class QuotaPoller {
     const { settings, clock } = this.deps;
     const now = clock.now();
     if (a.reading === undefined || a.inFlight !== undefined) return false;
-    if (a.usage.requests - a.atReading.requests < settings.pollEveryCompletions || now - a.lastStart < MIN_POLL_GAP_MS) return false;
+    const sentSince = a.usage.requests - a.atReading.requests;
+    if (sentSince < settings.pollEveryCompletions || now - a.lastStart < MIN_POLL_GAP_MS) return false;
     if (a.unsure) return true;
     const limit = settings.threshold * 100;
     const calibrated = a.rate.fiveHour?.perRequest !== undefined || a.rate.weekly?.perRequest !== undefined;
@@ -240,8 +251,11 @@ export class QuotaPoller {
       a.unsure = expected !== undefined && actual !== undefined && Math.abs(expected - actual) > DISAGREE_POINTS;
     }
     const anchor = a.anchor;
-    if (anchor !== undefined && !a.seeded) a.rate = calibrate(anchor.reading, reading, usageBetween(anchor.at, atStart), a.rate);
-    if (anchor === undefined || a.seeded || sameWindowReset(anchor.reading, reading) === false || atStart.requests - anchor.at.requests >= ANCHOR_SPAN_REQUESTS) {
+    if (anchor !== undefined && !a.seeded) {
+      a.rate = calibrate(anchor.reading, reading, usageBetween(anchor.at, atStart), a.rate);
+    }
+    const far = anchor !== undefined && atStart.requests - anchor.at.requests >= ANCHOR_SPAN_REQUESTS;
+    if (anchor === undefined || a.seeded || !sameWindowReset(anchor.reading, reading) || far) {
       a.anchor = { reading, at: atEnd };
     }
     a.reading = reading;

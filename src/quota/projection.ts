@@ -39,7 +39,12 @@ const WINDOWS = ["fiveHour", "weekly"] as const;
 export const ROUNDING_POINTS = 1;
 
 export function usageBetween(from: UsageCount, to: UsageCount): UsageCount {
-  return { requests: to.requests - from.requests, tokens: to.tokens - from.tokens, tokened: to.tokened - from.tokened, cached: to.cached - from.cached };
+  return {
+    requests: to.requests - from.requests,
+    tokens: to.tokens - from.tokens,
+    tokened: to.tokened - from.tokened,
+    cached: to.cached - from.cached,
+  };
 }
 
 /**
@@ -54,17 +59,19 @@ export function calibrate(previous: QuotaReading, next: QuotaReading, since: Usa
     const b = next[w];
     if (a === undefined || b === undefined || b.percentage < a.percentage || a.resetAt !== b.resetAt) continue;
     // Whole percentages (Z.AI rounds them) hide up to a point of movement: counted, so that the rate errs high.
-    const moved = b.percentage - a.percentage + (Number.isInteger(a.percentage) && Number.isInteger(b.percentage) ? ROUNDING_POINTS : 0);
+    const whole = Number.isInteger(a.percentage) && Number.isInteger(b.percentage);
+    const moved = b.percentage - a.percentage + (whole ? ROUNDING_POINTS : 0);
     const old = prior[w];
-    const miss = (predicted: number | undefined, before: number) => (predicted === undefined ? before : Math.abs(predicted - moved));
+    const miss = (predicted: number | undefined, before: number) =>
+      predicted === undefined ? before : Math.abs(predicted - moved);
     const minutes = (next.at - previous.at) / 60_000;
     const pace = minutes > 0 ? (b.percentage - a.percentage) / minutes : old?.perMinute;
     rate[w] = {
       ...(pace === undefined ? {} : { perMinute: pace }),
       perRequest: since.requests > 0 ? moved / since.requests : old?.perRequest,
       perToken: since.tokens > 0 && since.tokened > 0 ? moved / tokensOf(since) : old?.perToken,
-      requestMiss: miss(old?.perRequest === undefined ? undefined : old.perRequest * since.requests, old?.requestMiss ?? 0),
-      tokenMiss: miss(old?.perToken === undefined ? undefined : old.perToken * tokensOf(since), old?.tokenMiss ?? Infinity),
+      requestMiss: miss(old?.perRequest && old.perRequest * since.requests, old?.requestMiss ?? 0),
+      tokenMiss: miss(old?.perToken && old.perToken * tokensOf(since), old?.tokenMiss ?? Infinity),
     };
   }
   return rate;
@@ -77,7 +84,9 @@ function tokensOf(u: UsageCount, average = u.tokened > 0 ? u.tokens / u.tokened 
 
 /** Points a window moved by `since`, by the rate that predicted better (requests until tokens proved better). */
 export function movedBy(rate: WindowRate, since: UsageCount, averageTokens: number): number {
-  if (rate.perToken !== undefined && rate.tokenMiss < rate.requestMiss) return rate.perToken * tokensOf(since, averageTokens);
+  if (rate.perToken !== undefined && rate.tokenMiss < rate.requestMiss) {
+    return rate.perToken * tokensOf(since, averageTokens);
+  }
   return (rate.perRequest ?? 0) * since.requests;
 }
 

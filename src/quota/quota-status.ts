@@ -22,11 +22,18 @@ export interface WindowStatus {
 }
 
 /** Pure: the reading stored for `account` (by its state-file name), if any. */
-export function quotaStatus(file: QuotaFile, provider: string, account: string, ids: StateIds, projection?: { threshold: number; now: number }): QuotaStatus | undefined {
+export function quotaStatus(
+  file: QuotaFile,
+  provider: string,
+  account: string,
+  ids: StateIds,
+  projection?: { threshold: number; now: number },
+): QuotaStatus | undefined {
   const entry = file.providers[provider]?.[ids.storedAccount(account)];
   if (!entry) return undefined;
   const { reading } = entry;
-  const at = (w: WindowStatus | undefined, pace: number | undefined) => (w && projection ? projected(w, pace, reading.at, projection.threshold, projection.now) : w);
+  const at = (w: WindowStatus | undefined, pace: number | undefined) =>
+    w && projection ? projected(w, pace, reading.at, projection.threshold, projection.now) : w;
   return {
     level: reading.level,
     fiveHour: at(windowStatus(reading.fiveHour), entry.pace?.fiveHour),
@@ -72,7 +79,8 @@ function windowText(w: WindowStatus, now: number): string {
 /** " → ~47% now, threshold at 15:20:00" (issue 18): the projection, when the reading has a pace. */
 export function projectionText(w: WindowStatus, now: number): string {
   if (w.projectedPercent === undefined) return "";
-  const crosses = w.crossesThresholdAt === undefined ? "" : `, threshold ${Date.parse(w.crossesThresholdAt) <= now ? "passed" : "at"} ${formatLocalTime(Date.parse(w.crossesThresholdAt), now)}`;
+  const at = w.crossesThresholdAt === undefined ? undefined : Date.parse(w.crossesThresholdAt);
+  const crosses = at === undefined ? "" : `, threshold ${at <= now ? "passed" : "at"} ${formatLocalTime(at, now)}`;
   return ` → ~${Math.round(w.projectedPercent)}% now${crosses}`;
 }
 

@@ -21,8 +21,9 @@ import { checkL4, renderLedgerStall, runLedgerStall } from "./scenarios/ledger-s
 import { checkS1, runS1 } from "./scenarios/s1-saturation.js";
 import { checkS2, runS2 } from "./scenarios/s2-wrong-limits.js";
 import { checkS3, runS3 } from "./scenarios/s3-limit-drop.js";
-import { checkSticky, renderSticky, runSticky } from "./scenarios/sticky.js";
+import { checkSticky, renderSticky, runSticky, S6, S8 } from "./scenarios/sticky.js";
 import { checkQuota, renderQuota, runQuotaThreshold } from "./scenarios/quota-threshold.js";
+import { checkForesight, renderForesight, runForesight } from "./scenarios/foresight-load.js";
 
 function cpuModel(): string {
   try {
@@ -100,12 +101,28 @@ const scenarios: Record<string, () => Promise<void>> = {
   S4: overhead,
   S5: memory,
   S6: async () => {
-    const results = [await runSticky(12), await runSticky(24)];
+    const results = [await runSticky(S6(12)), await runSticky(S6(24))];
     say("## S6 session stickiness: 3 accounts × limit 4, sessions × 10 turns, history resent each turn (issue 12)");
     say();
     say(renderSticky(results));
     say();
     for (const r of results) checkSticky(r, targets);
+  },
+  S8: async () => {
+    const result = await runSticky(S8);
+    say("## S8 oversubscribed stickiness: 12 sessions (4 subagents, 2.x headers) × 6 turns on 3 accounts × limit 3; turns 150–350 ms, 0–100 ms between (issue 18)");
+    say();
+    say(renderSticky([result]));
+    say();
+    checkSticky(result, targets);
+  },
+  S9: async () => {
+    const rows = await runForesight();
+    say("## S9 foresight: x at 90% of its 5-hour window, y at 10%; real limit 3; 6 agents × 16 streams, 0.5% of a window each (issue 18)");
+    say();
+    say(renderForesight(rows));
+    say();
+    checkForesight(rows, targets);
   },
   S7: async () => {
     const rows = await runQuotaThreshold();

@@ -107,7 +107,7 @@ export function handleChat(
   const completion: Completion = {
     ctx: { id: ctx.nextId(), created: Math.floor(admission.now() / 1000), model },
     stream: body.stream,
-    timing: ctx.timing,
+    timing: timingFor(ctx.timing, req.headers["x-sim-duration-ms"]),
     promptTokens: Math.ceil(raw.length / 4),
     headers: { "x-sim-account": account.id },
     finishReason: fault?.kind === "finish-reason" ? fault.reason : "stop",
@@ -118,10 +118,18 @@ export function handleChat(
     record(200, null, "200", fault?.kind ?? null);
     ctx.quota?.served(account.id);
     if (ctx.promptCache) completion.cachedTokens = ctx.promptCache.take(account.id, raw, completion.promptTokens);
+    const prefill = ((completion.promptTokens - (completion.cachedTokens ?? 0)) / 1000) * (ctx.timing.prefillMsPer1kTokens ?? 0);
+    if (prefill > 0) completion.timing = { ...completion.timing, latencyMs: completion.timing.latencyMs + prefill };
     res.once("finish", () => stats.completed());
     return serveCompletion(res, completion);
   }
   applyFault(ctx, req, res, completion, fault, record);
+}
+
+/** `x-sim-duration-ms` (a test's request header): this answer's frames spread over that many ms instead. */
+function timingFor(timing: Timing, header: string | string[] | undefined): Timing {
+  const ms = typeof header === "string" ? Number(header) : Number.NaN;
+  return Number.isFinite(ms) && ms >= 0 ? { ...timing, gapMs: ms / Math.max(timing.chunks, 1) } : timing;
 }
 
 /** Faults after which the simulator itself closes the socket (it knows at once: no late notice). */

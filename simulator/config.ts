@@ -26,6 +26,8 @@ export interface Timing {
   chunks: number;
   /** Delay between successive frames after the first. */
   gapMs: number;
+  /** Added to the first frame's delay per 1,000 prompt tokens not found in the account's prompt cache. */
+  prefillMsPer1kTokens?: number;
 }
 
 export interface ResolvedConfig {
@@ -140,6 +142,7 @@ export function resolveConfig(config: SimulatorConfig): ResolvedConfig {
       latencyMs: count("latencyMs", config.latencyMs, 0),
       chunks,
       gapMs: durationMs === undefined ? count("chunkDelayMs", config.chunkDelayMs, 0) : durationMs / Math.max(chunks, 1),
+      prefillMsPer1kTokens: count("prefillMsPer1kTokens", config.prefillMsPer1kTokens, 0),
     },
     now: config.now ?? Date.now,
   };

@@ -43,6 +43,8 @@ export interface SimulatorConfig {
   chunkDelayMs?: number;
   /** Alternative to `chunkDelayMs`: time from the first frame to the last, spread evenly. */
   durationMs?: number;
+  /** Prefill time: the first frame comes this much later per 1,000 prompt tokens not cached (default 0). */
+  prefillMsPer1kTokens?: number;
   /** Clock for usage-window stamps and hit times (default `Date.now`). Not settable from JSON. */
   now?: () => number;
   /**

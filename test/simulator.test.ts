@@ -111,7 +111,7 @@ describe("config", () => {
   });
 
   it("spreads durationMs over the chunks", () => {
-    expect(resolveConfig({ accounts: [], chunks: 4, durationMs: 100 }).timing).toEqual({ latencyMs: 0, chunks: 4, gapMs: 25 });
+    expect(resolveConfig({ accounts: [], chunks: 4, durationMs: 100 }).timing).toEqual({ latencyMs: 0, chunks: 4, gapMs: 25, prefillMsPer1kTokens: 0 });
   });
 });
 

@@ -102,7 +102,7 @@ export async function statusCommand(cli: CliEnv, options: StatusOptions): Promis
     keysFrom: describeSource(loaded?.keySource ?? "none", setup.keys.path, setup.keys.envVariable),
     opencode: await installedOpencode(cli),
     accounts: accountStatuses({ keys, state, ids, now, startOf }).map((a) => {
-      const quota = quotas && quotaStatus(quotas, options.provider, a.account, ids);
+      const quota = quotas && quotaStatus(quotas, options.provider, a.account, ids, { threshold: loaded?.settings.quota.threshold ?? 0.95, now });
       return quota ? { ...a, quota } : a;
     }),
     ignoredEntries: ignoredEntries(state, ids),

@@ -113,7 +113,12 @@ export const quotaSchema = z.strictObject({
   enabled: z.boolean().default(true).describe("Poll each account's quota endpoint (no tokens spent) and route away from accounts near their limit."),
   threshold: z.number().gt(0).max(1).default(0.95).describe("Share of a 5-hour or weekly window (0–1) from which new requests go to other accounts."),
   pollIntervalMs: z.number().int().min(5_000).default(300_000).describe("Re-read an account at most this often while it is in use or past the threshold; never while idle."),
-  pollEveryCompletions: z.number().int().min(1).default(10).describe("Also re-read an account after this many completions on it (at most every 2 s)."),
+  pollEveryCompletions: z
+    .number()
+    .int()
+    .min(1)
+    .default(5)
+    .describe("Re-read an account after this many requests sent to it while that matters: its projection is near the threshold, or its last reading disagreed with the projection."),
 });
 
 /** Session stickiness (issue 12): keep a session on the account that served its previous turn (warm prompt cache). */
@@ -122,6 +127,11 @@ export const affinitySchema = z.strictObject({
   maxSessions: z.number().int().min(1).max(100_000).default(2_000).describe("Sessions remembered at most (least recently used go first)."),
   ttlMs: z.number().int().min(1_000).default(3_600_000).describe("A session not seen for this long is forgotten."),
   maxWaitMs: z.number().int().min(0).default(2_000).describe("How long a turn may wait for its session's account when another account is free (0: never wait)."),
+  cacheMsPer1kTokens: z
+    .number()
+    .min(0)
+    .default(100)
+    .describe("What a prompt-cache hit saves per 1,000 prompt tokens, in ms: a turn waits for its session's account no longer than its last prompt would save (and at most maxWaitMs)."),
 });
 
 export const keysFileSchema = z.strictObject({

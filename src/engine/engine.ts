@@ -141,11 +141,11 @@ export async function createEngine(
     ...onEvent,
     quotaFetch: deps.fetch,
     // Quota readings for `status`, beside the state file (issue 12).
-    onQuota: (account, reading, sessions) => {
+    onQuota: (account, reading, sessions, pace) => {
       if (statePath === undefined) return;
       // One write at a time, so two accounts' readings do not overwrite each other.
       quotaWrites = quotaWrites
-        .then(() => writeQuotaReading(nodeStateFs, quotaFilePath(statePath), provider, ids.storedAccount(account), reading, sessions))
+        .then(() => writeQuotaReading(nodeStateFs, quotaFilePath(statePath), provider, ids.storedAccount(account), reading, sessions, pace))
         .catch((error: unknown) => notifier.log("debug", `quota file not written: ${error instanceof Error ? error.message : String(error)}`));
     },
   });

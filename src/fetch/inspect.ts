@@ -10,6 +10,7 @@ import type { Redactor } from "../util/redact.js";
 import type { Answers } from "./answers.js";
 import { releasingBody } from "./release-on-end.js";
 import { peekFirstEvent } from "./sse-peek.js";
+import { UsageTap, usageIn, type Usage } from "./usage-tap.js";
 
 /** What the upstream gave for one attempt: a response, or the error its fetch threw. */
 export type Upstream = Response | { error: unknown };
@@ -24,6 +25,8 @@ export interface InspectDeps {
   pool: KeyPool;
   redactor: Redactor;
   answers: Answers;
+  /** What a served answer used (its `usage`), once its body was read whole. */
+  onUsage?: (usage: Usage) => void;
 }
 
 /**
@@ -63,7 +66,7 @@ export async function inspect(deps: InspectDeps, lease: Lease, url: string, sign
       return broken(deps, lease, signal, error);
     }
     if (peek.kind === "error") return failed(deps, lease, response.status, inBodyVerdict(peek.error, url), "stream-error-at-start");
-    return served(deps, lease, response.status, respond(response, peek.chunks, peek.reader, lease, signal), false);
+    return served(deps, lease, response.status, respond(response, peek.chunks, peek.reader, lease, signal, deps), false);
   }
 
   if (type.includes("json")) {
@@ -77,6 +80,8 @@ export async function inspect(deps: InspectDeps, lease: Lease, url: string, sign
     if (!isCompleteJson(text)) return failed(deps, lease, response.status, unusable("a JSON body cut short (connection reset mid-body)"), "json-cut");
     const error = parseSseError(text);
     if (error?.code !== undefined) return failed(deps, lease, response.status, inBodyVerdict(error, url), "json-error");
+    const usage = deps.onUsage && usageIn(text);
+    if (usage) deps.onUsage?.(usage);
     const headers = decodedHeaders(response.headers);
     return served(deps, lease, response.status, new Response(text, { status: response.status, statusText: response.statusText, headers }), true);
   }
@@ -86,7 +91,7 @@ export async function inspect(deps: InspectDeps, lease: Lease, url: string, sign
     const page = unusable(`an HTML page with status ${response.status} instead of an API answer (a gateway or proxy in the way?)`);
     return failed(deps, lease, response.status, page, "html-page");
   }
-  return served(deps, lease, response.status, respond(response, [], response.body.getReader(), lease, signal), false);
+  return served(deps, lease, response.status, respond(response, [], response.body.getReader(), lease, signal, deps), false);
 }
 
 /** A failure: the lease ends as the outcome table says, kept for the cancel grace when the read closed early. */
@@ -112,8 +117,9 @@ function served(deps: InspectDeps, lease: Lease, status: number, response: Respo
   return { kind: "deliver", status, response };
 }
 
-function respond(upstream: Response, head: Uint8Array[], reader: ReadableStreamDefaultReader<Uint8Array>, lease: Lease, signal: AbortSignal | undefined): Response {
-  const body = releasingBody(head, reader, (outcome: LeaseOutcome) => lease.release(outcome), signal);
+function respond(upstream: Response, head: Uint8Array[], reader: ReadableStreamDefaultReader<Uint8Array>, lease: Lease, signal: AbortSignal | undefined, deps: InspectDeps): Response {
+  const tap = deps.onUsage && new UsageTap(deps.onUsage);
+  const body = releasingBody(head, reader, (outcome: LeaseOutcome) => lease.release(outcome), signal, tap);
   return new Response(body, { status: upstream.status, statusText: upstream.statusText, headers: decodedHeaders(upstream.headers) });
 }
 

@@ -3,6 +3,7 @@ import { DEFAULT_MODEL_LIMITS, type ProviderId, type Settings } from "../config/
 import type { Notifier } from "../notify/notifier.js";
 import type { Foresight, Turn } from "../quota/foresight.js";
 import type { KeyPool } from "../pool/key-pool.js";
+import type { Usage } from "./usage-tap.js";
 import { NoCandidatesError, QueueTimeoutError } from "../scheduler/errors.js";
 import type { Leases, Lease } from "../scheduler/leases.js";
 import type { LimitChange, Limits } from "../scheduler/limits.js";
@@ -216,7 +217,9 @@ export function createLifecycle(deps: LifecycleDeps): Lifecycle {
     let upstream = first;
     const { run } = attempt;
     for (;;) {
-      const examined = await inspect(inspectDeps, attempt.lease, run.request.url, run.request.signal, upstream);
+      const tapped = attempt.key;
+      const onUsage = (usage: Usage) => foresight.used(run.turn, tapped, usage);
+      const examined = await inspect({ ...inspectDeps, onUsage }, attempt.lease, run.request.url, run.request.signal, upstream);
       const { key } = attempt;
       if (emit) outcomeEvent(emit, attempt, examined);
       if (examined.kind === "deliver") {

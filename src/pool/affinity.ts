@@ -10,12 +10,17 @@ export interface Placement {
   keyId: string;
   /** Last time a turn of the session was placed here (epoch ms). */
   at: number;
+  /** Prompt tokens of the session's last answer (from its `usage`): what a cache hit on this account would cover. */
+  promptTokens?: number;
 }
 
 export interface SessionRef {
-  /** `x-session-affinity`, else `x-session-id`. */
+  /** The session's own id: `x-opencode-session-id` (2.x), else `x-session-affinity`, else `x-session-id` (1.x). */
   id: string | undefined;
-  /** `x-parent-session-id` (a subagent's parent): its placement is used until the subagent has its own. */
+  /**
+   * A subagent's parent: `x-opencode-parent-session-id` (2.x), else `x-parent-session-id`. A subagent without a
+   * placement of its own stays with its parent's account only when that account has a free slot (see foresight.ts).
+   */
   parent: string | undefined;
 }
 
@@ -26,11 +31,18 @@ export interface AffinityOptions {
 
 const MAX_ID_LENGTH = 200;
 
-/** The session a request belongs to, from the headers OpenCode sends (1.18 and 2.x). */
+/**
+ * The session a request belongs to, from the headers OpenCode sends. 1.x: `x-session-affinity` / `x-session-id` are
+ * the session's own id. 2.x: they (and `x-opencode-session`) carry the *parent's* id for a subagent
+ * (affinity = parentID ?? id); the own id is `x-opencode-session-id`, the parent `x-opencode-parent-session-id`.
+ */
 export function sessionOf(headers: Headers): SessionRef {
   return {
-    id: clean(headers.get("x-session-affinity")) ?? clean(headers.get("x-session-id")),
-    parent: clean(headers.get("x-parent-session-id")),
+    id:
+      clean(headers.get("x-opencode-session-id")) ??
+      clean(headers.get("x-session-affinity")) ??
+      clean(headers.get("x-session-id")),
+    parent: clean(headers.get("x-opencode-parent-session-id")) ?? clean(headers.get("x-parent-session-id")),
   };
 }
 
@@ -41,6 +53,8 @@ function clean(value: string | null): string | undefined {
 
 export class SessionAffinity {
   private readonly entries = new Map<string, Placement>();
+  /** Live placements per account, kept as entries come and go (the request path reads it for new sessions). */
+  private readonly counts = new Map<string, number>();
   private readonly options: AffinityOptions;
 
   constructor(options: AffinityOptions) {
@@ -53,18 +67,38 @@ export class SessionAffinity {
 
   /** Where the session (else its parent) was last placed; undefined for a new session or an expired entry. */
   lookup(session: SessionRef, now: number): Placement | undefined {
-    return (session.id === undefined ? undefined : this.get(session.id, now)) ?? (session.parent === undefined ? undefined : this.get(session.parent, now));
+    return this.own(session, now) ?? (session.parent === undefined ? undefined : this.get(session.parent, now));
+  }
+
+  /** Where the session itself was last placed (never its parent's placement). */
+  own(session: SessionRef, now: number): Placement | undefined {
+    return session.id === undefined ? undefined : this.get(session.id, now);
   }
 
   /** Records where a turn of the session went; refreshes its age and LRU position. */
   place(sessionId: string, account: string, keyId: string, now: number): void {
-    this.entries.delete(sessionId);
-    this.entries.set(sessionId, { account, keyId, at: now });
+    this.prune(now);
+    const previous = this.entries.get(sessionId);
+    this.drop(sessionId);
+    const tokens = previous?.promptTokens;
+    this.entries.set(sessionId, { account, keyId, at: now, ...(tokens === undefined ? {} : { promptTokens: tokens }) });
+    this.counts.set(account, (this.counts.get(account) ?? 0) + 1);
     while (this.entries.size > this.options.maxSessions) {
       const oldest = this.entries.keys().next();
       if (oldest.done === true) break;
-      this.entries.delete(oldest.value);
+      this.drop(oldest.value);
     }
+  }
+
+  /** The session's last answer had `promptTokens` of prompt. */
+  noteTokens(sessionId: string, promptTokens: number): void {
+    const p = this.entries.get(sessionId);
+    if (p !== undefined) p.promptTokens = promptTokens;
+  }
+
+  /** Sessions placed on the account (not yet forgotten; pruned as turns are placed). */
+  sessionsOn(account: string): number {
+    return this.counts.get(account) ?? 0;
   }
 
   /** Live sessions per account (for `status`): counts only, no ids. */
@@ -79,15 +113,24 @@ export class SessionAffinity {
   prune(now: number): void {
     for (const [id, p] of this.entries) {
       if (now - p.at < this.options.ttlMs) break;
-      this.entries.delete(id);
+      this.drop(id);
     }
+  }
+
+  private drop(id: string): void {
+    const p = this.entries.get(id);
+    if (p === undefined) return;
+    this.entries.delete(id);
+    const n = (this.counts.get(p.account) ?? 1) - 1;
+    if (n > 0) this.counts.set(p.account, n);
+    else this.counts.delete(p.account);
   }
 
   private get(id: string, now: number): Placement | undefined {
     const p = this.entries.get(id);
     if (p === undefined) return undefined;
     if (now - p.at >= this.options.ttlMs) {
-      this.entries.delete(id);
+      this.drop(id);
       return undefined;
     }
     return p;

@@ -1,13 +1,15 @@
 import type { ApiKey } from "../config/keys.js";
 import type { Settings } from "../config/schema.js";
 import type { Notifier } from "../notify/notifier.js";
-import { SessionAffinity, sessionOf, type SessionRef } from "../pool/affinity.js";
+import { SessionAffinity, sessionOf, type Placement, type SessionRef } from "../pool/affinity.js";
 import type { KeyPool } from "../pool/key-pool.js";
 import { chooseAccounts } from "../scheduler/choose-account.js";
 import type { Clock } from "../util/clock.js";
 import { coolUsageWindow } from "../pool/usage-window.js";
 import { QuotaPoller, type TaskQueue } from "./poller.js";
 import { pastThresholdUntil, usedPercent, type QuotaReading, type QuotaWindow } from "./reading.js";
+import type { QuotaPace } from "./quota-file.js";
+import type { Usage } from "./usage.js";
 
 /** What the request path needs from the scheduler and the limits (kept narrow so this file has no core imports). */
 export interface SlotView {
@@ -26,7 +28,7 @@ export interface ForesightDeps {
   quotaFetch: typeof globalThis.fetch | undefined;
   notifier: Notifier;
   /** A new quota reading (to persist for `status`); sessions = live sessions per account now. */
-  onQuota?(account: string, reading: QuotaReading, sessions: number): void;
+  onQuota?(account: string, reading: QuotaReading, sessions: number, pace: QuotaPace): void;
   queue?: TaskQueue;
   /**
    * Where round-robin starts (an index, taken modulo the usable accounts). Processes sharing the accounts start
@@ -39,8 +41,13 @@ export interface ForesightDeps {
 export interface Turn {
   model: string;
   session: SessionRef;
-  /** When the request started waiting for a slot (for the short sticky wait). */
+  /** When the request started waiting for a slot. */
   startedAt: number;
+  /**
+   * When it was first held for its session's account while another account had a free slot: the sticky wait counts
+   * from there (time spent while every account was full costs stickiness nothing).
+   */
+  heldSince?: number;
 }
 
 /**
@@ -84,14 +91,15 @@ export class Foresight {
     const { pool, slots, settings, clock } = this.deps;
     const now = clock.now();
     const { model } = turn;
-    const placement = this.affinity.lookup(turn.session, now);
+    const load = (a: string) => ({ inFlight: slots.inFlight(a, model), cap: slots.cap(a, model) });
+    const placement = stickyPlacement(this.affinity, turn.session, now, (a) => load(a).inFlight < load(a).cap);
     const threshold = settings.quota.threshold;
     const choice = chooseAccounts({
       usable: pool.usableAccounts(model, now),
       strategy: settings.rotation.strategy,
       cursor: this.cursors.get(model) ?? this.deps.rotationStart ?? 0,
       avoid,
-      load: (a) => ({ inFlight: slots.inFlight(a, model), cap: slots.cap(a, model) }),
+      load,
       ...(settings.quota.enabled
         ? {
             quota: (a: string) => {
@@ -102,13 +110,20 @@ export class Foresight {
         : {}),
       sticky: placement && {
         account: placement.account,
-        waitedMs: now - turn.startedAt,
-        maxWaitMs: settings.affinity.maxWaitMs,
+        waitedMs: turn.heldSince === undefined ? 0 : now - turn.heldSince,
+        maxWaitMs: Math.min(
+          settings.affinity.maxWaitMs,
+          cacheSavingMs(placement.promptTokens, settings.affinity.cacheMsPer1kTokens),
+        ),
         othersWaiting: Math.max(0, slots.waiting(model) - 1),
       },
       newSession: turn.session.id !== undefined && placement === undefined,
+      sessions: (a) => this.affinity.sessionsOn(a),
     });
-    if (choice.holdForSticky) slots.wakeAt(now + choice.holdForSticky.recheckInMs);
+    if (choice.holdForSticky) {
+      turn.heldSince ??= now;
+      slots.wakeAt(now + choice.holdForSticky.recheckInMs);
+    }
     if (choice.allPastThreshold && !this.allPastSaid) {
       this.allPastSaid = true;
       this.deps.notifier.toast("usage-window", `Every account is past ${Math.round(threshold * 100)}% of its usage window; using the one with the most left (${choice.order[0] ?? "none"}) rather than stalling.`);
@@ -132,17 +147,27 @@ export class Foresight {
       .find((k) => (keyId === undefined || k.id === keyId) && pool.keyUsable(k, now));
   }
 
-  /** A slot on `account` was granted: round-robin moves on past it. */
+  /** A slot on `account` was granted: round-robin moves on past it, the poller counts a request sent there. */
   leased(turn: Turn, account: string): void {
     const usable = this.deps.pool.usableAccounts(turn.model, this.deps.clock.now());
     this.cursors.set(turn.model, usable.indexOf(account) + 1);
+    this.poller.sent(account);
+    // A new session counts on its account from its first request, so that the next new one is placed elsewhere.
+    const id = turn.session.id;
+    const now = this.deps.clock.now();
+    if (id !== undefined && this.affinity.own(turn.session, now) === undefined) this.affinity.place(id, account, "", now);
   }
 
-  /** Z.AI took the turn on `key`: the session stays there, the poller counts it. */
+  /** Z.AI took the turn on `key`: the session stays there. */
   served(turn: Turn, key: ApiKey): void {
     const now = this.deps.clock.now();
     if (turn.session.id !== undefined) this.affinity.place(turn.session.id, key.account, key.id, now);
-    this.poller.completed(key.account);
+  }
+
+  /** The turn's answer on `key` reported what it used: counted for the account's projection. */
+  used(turn: Turn, key: ApiKey, usage: Usage): void {
+    this.poller.used(key.account, usage);
+    if (turn.session.id !== undefined) this.affinity.noteTokens(turn.session.id, usage.promptTokens);
   }
 
   close(): void {
@@ -163,6 +188,31 @@ export class Foresight {
       coolUsageWindow({ pool, notifier, wakeAt: (t) => slots.wakeAt(t) }, account, code, window.resetAt, now, "quota endpoint: 100%");
       break;
     }
-    this.deps.onQuota?.(account, reading, this.affinity.sessionsPerAccount(now).get(account) ?? 0);
+    const rate = this.poller.view(account)?.rate;
+    const pace: QuotaPace = {};
+    if (rate?.fiveHour?.perMinute !== undefined) pace.fiveHour = rate.fiveHour.perMinute;
+    if (rate?.weekly?.perMinute !== undefined) pace.weekly = rate.weekly.perMinute;
+    this.deps.onQuota?.(account, reading, this.affinity.sessionsPerAccount(now).get(account) ?? 0, pace);
   }
+}
+
+/**
+ * The placement a turn sticks to: its session's own; for a subagent without one, its parent's while that account
+ * has a free slot (else it is placed as a new session, by sessions and load).
+ */
+function stickyPlacement(
+  affinity: SessionAffinity,
+  session: SessionRef,
+  now: number,
+  free: (account: string) => boolean,
+): Placement | undefined {
+  const own = affinity.own(session, now);
+  if (own !== undefined || session.parent === undefined) return own;
+  const parent = affinity.lookup({ id: undefined, parent: session.parent }, now);
+  return parent !== undefined && free(parent.account) ? { ...parent, promptTokens: 0 } : undefined;
+}
+
+/** What a cache hit on a prompt of `promptTokens` saves, in ms (unknown prompt: as if it saved `maxWaitMs`). */
+function cacheSavingMs(promptTokens: number | undefined, msPer1kTokens: number): number {
+  return promptTokens === undefined ? Number.POSITIVE_INFINITY : (promptTokens / 1000) * msPer1kTokens;
 }

@@ -15,14 +15,49 @@ export interface QuotaStatus {
 export interface WindowStatus {
   percent: number;
   resetAt: string | undefined;
+  /** The reading moved on to now at the pace it moved lately (issue 18); absent without a pace. */
+  projectedPercent?: number;
+  /** When that projection reaches the quota threshold (before the reset), at the same pace. */
+  crossesThresholdAt?: string;
 }
 
 /** Pure: the reading stored for `account` (by its state-file name), if any. */
-export function quotaStatus(file: QuotaFile, provider: string, account: string, ids: StateIds): QuotaStatus | undefined {
+export function quotaStatus(
+  file: QuotaFile,
+  provider: string,
+  account: string,
+  ids: StateIds,
+  projection?: { threshold: number; now: number },
+): QuotaStatus | undefined {
   const entry = file.providers[provider]?.[ids.storedAccount(account)];
   if (!entry) return undefined;
   const { reading } = entry;
-  return { level: reading.level, fiveHour: windowStatus(reading.fiveHour), weekly: windowStatus(reading.weekly), readAt: iso(reading.at), sessions: entry.sessions };
+  const at = (w: WindowStatus | undefined, pace: number | undefined) =>
+    w && projection ? projected(w, pace, reading.at, projection.threshold, projection.now) : w;
+  return {
+    level: reading.level,
+    fiveHour: at(windowStatus(reading.fiveHour), entry.pace?.fiveHour),
+    weekly: at(windowStatus(reading.weekly), entry.pace?.weekly),
+    readAt: iso(reading.at),
+    sessions: entry.sessions,
+  };
+}
+
+/**
+ * Pure: a window with its projection now (`readAt` + pace in points per minute) and when that reaches `threshold`
+ * (0–1), before the window resets. Unchanged without a pace or past its reset.
+ */
+export function projected(w: WindowStatus, pace: number | undefined, readAt: number, threshold: number, now: number): WindowStatus {
+  const resetAt = w.resetAt === undefined ? Number.POSITIVE_INFINITY : Date.parse(w.resetAt);
+  if (pace === undefined || resetAt <= now) return w;
+  const percent = Math.min(100, w.percent + (pace * Math.max(0, now - readAt)) / 60_000);
+  const out: WindowStatus = { ...w, projectedPercent: Math.round(percent * 10) / 10 };
+  const limit = threshold * 100;
+  if (pace > 0 && w.percent < limit) {
+    const crosses = readAt + ((limit - w.percent) / pace) * 60_000;
+    if (crosses < resetAt) out.crossesThresholdAt = iso(crosses);
+  }
+  return out;
 }
 
 /** "plan pro; 5-hour 42% (resets 17:38:28); weekly 30% (resets 02.12.2026 00:00:00); read 12:01:05 (3 min ago); 2 sessions" */
@@ -37,8 +72,16 @@ export function quotaLine(q: QuotaStatus, now: number): string {
 }
 
 function windowText(w: WindowStatus, now: number): string {
-  const percent = `${Math.round(w.percent)}%`;
+  const percent = `${Math.round(w.percent)}%${projectionText(w, now)}`;
   return w.resetAt === undefined ? percent : `${percent} (resets ${formatLocalTime(Date.parse(w.resetAt), now)})`;
+}
+
+/** " → ~47% now, threshold at 15:20:00" (issue 18): the projection, when the reading has a pace. */
+export function projectionText(w: WindowStatus, now: number): string {
+  if (w.projectedPercent === undefined) return "";
+  const at = w.crossesThresholdAt === undefined ? undefined : Date.parse(w.crossesThresholdAt);
+  const crosses = at === undefined ? "" : `, threshold ${at <= now ? "passed" : "at"} ${formatLocalTime(at, now)}`;
+  return ` → ~${Math.round(w.projectedPercent)}% now${crosses}`;
 }
 
 function windowStatus(w: Pick<QuotaWindow, "percentage"> & { resetAt?: number | undefined } | undefined): WindowStatus | undefined {

@@ -2,13 +2,15 @@
  * The order in which accounts are offered a request: pure, so every rule here is a table row in a test.
  *
  * 1. Start from the strategy: round-robin rotates the usable accounts from the cursor; fill-first keeps file order.
- * 2. A new session (it has an id but no placement yet) goes to the least-loaded account first (round-robin only).
+ * 2. A new session (it has an id but no placement yet) goes to the account with the fewest sessions per slot first,
+ *    then the least loaded (round-robin only): the accounts carry even shares of the sessions, and so of the load.
  * 3. Accounts past the quota threshold go out while any account below it can serve; when every account is past
  *    it, all stay, the one with the most left (then the soonest reset) first, and `allPastThreshold` says so.
  * 4. Accounts the request already failed on go last.
  * 5. A session's previous account goes first. When it has no free slot but another account has, the request waits
- *    for it alone for up to `maxWaitMs`, while fewer requests wait for the model than all accounts have slots (so
- *    every waiter can expect a slot within about one turn); past that, slots and fairness win over stickiness.
+ *    for it alone for up to `maxWaitMs` (what a cache hit there saves: the caller bounds it by the session's prompt),
+ *    while fewer requests wait for the model than all accounts have slots (so every waiter can expect a slot within
+ *    about one turn); past that, slots and fairness win over stickiness, and the turn moves.
  */
 
 export interface AccountLoad {
@@ -47,6 +49,8 @@ export interface ChooseInput {
   sticky?: StickyView | undefined;
   /** The request names a session that has no placement yet. */
   newSession?: boolean;
+  /** Sessions placed on the account (for a new session's placement). */
+  sessions?: (account: string) => number;
 }
 
 export interface Choice {
@@ -63,7 +67,10 @@ export function chooseAccounts(input: ChooseInput): Choice {
   if (input.strategy === "round-robin" && order.length > 1) {
     const start = input.cursor % order.length;
     order = [...order.slice(start), ...order.slice(0, start)];
-    if (input.newSession === true) order = stableSort(order, (a, b) => loadShare(load(a)) - loadShare(load(b)));
+    if (input.newSession === true) {
+      const perSlot = (a: string) => (input.sessions?.(a) ?? 0) / Math.max(1, load(a).cap);
+      order = stableSort(order, (a, b) => perSlot(a) - perSlot(b) || loadShare(load(a)) - loadShare(load(b)));
+    }
   }
 
   let allPastThreshold = false;

@@ -25,6 +25,15 @@ describe("chooseAccounts", () => {
     expect(chooseAccounts(input({ cursor: 1, strategy: "fill-first" })).order).toEqual(["a", "b", "c"]);
   });
 
+  it("places a new session by sessions per slot first, then by load", () => {
+    const sessions: Record<string, number> = { a: 4, b: 2, c: 3 };
+    const loads = { a: { inFlight: 0, cap: 4 }, b: { inFlight: 4, cap: 4 }, c: { inFlight: 1, cap: 2 } };
+    // Per slot: a 1, b 0.5, c 1.5.
+    expect(chooseAccounts(input({ loads, newSession: true, sessions: (x) => sessions[x]! })).order).toEqual(["b", "a", "c"]);
+    const even = { a: 2, b: 2, c: 2 }; // per slot: a 0.5, b 0.5 (a less loaded), c 1
+    expect(chooseAccounts(input({ loads, newSession: true, sessions: (x) => even[x as "a"] })).order).toEqual(["a", "b", "c"]);
+  });
+
   it("sends a new session to the least-loaded account", () => {
     const loads = { a: { inFlight: 3, cap: 4 }, b: { inFlight: 1, cap: 4 }, c: { inFlight: 2, cap: 4 } };
     expect(chooseAccounts(input({ loads, newSession: true })).order).toEqual(["b", "c", "a"]);

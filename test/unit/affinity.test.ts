@@ -10,6 +10,21 @@ describe("sessionOf", () => {
     expect(sessionOf(new Headers({ "x-session-id": "  " }))).toEqual({ id: undefined, parent: undefined });
     expect(sessionOf(new Headers({ "x-session-id": "x".repeat(500) })).id).toBeUndefined();
   });
+
+  it("takes a 2.x subagent's own id (x-opencode-session-id), not the parent's that x-session-affinity carries", () => {
+    // As OpenCode 2.x sends them for a subagent (packages/core/src/session/model-request.ts): affinity = parentID ?? id.
+    const subagent = new Headers({
+      "x-opencode-session-id": "ses_child",
+      "x-opencode-parent-session-id": "ses_parent",
+      "x-session-affinity": "ses_parent",
+      "X-Session-Id": "ses_parent",
+      "x-parent-session-id": "ses_parent",
+      "x-opencode-session": "ses_parent",
+    });
+    expect(sessionOf(subagent)).toEqual({ id: "ses_child", parent: "ses_parent" });
+    const primary = new Headers({ "x-opencode-session-id": "ses_p", "x-session-affinity": "ses_p", "X-Session-Id": "ses_p", "x-opencode-session": "ses_p" });
+    expect(sessionOf(primary)).toEqual({ id: "ses_p", parent: undefined });
+  });
 });
 
 describe("SessionAffinity", () => {
@@ -55,5 +70,8 @@ describe("SessionAffinity", () => {
     a.place("s2", "acct-a", "a-2", T0 + 10_000);
     a.place("s3", "acct-b", "b-1", T0 + 10_000);
     expect(Object.fromEntries(a.sessionsPerAccount(T0 + 65_000))).toEqual({ "acct-a": 1, "acct-b": 1 });
+    expect([a.sessionsOn("acct-a"), a.sessionsOn("acct-b"), a.sessionsOn("acct-c")]).toEqual([1, 1, 0]);
+    a.place("s2", "acct-c", "c-1", T0 + 66_000); // a session that moves counts on its new account only
+    expect([a.sessionsOn("acct-a"), a.sessionsOn("acct-c")]).toEqual([0, 1]);
   });
 });

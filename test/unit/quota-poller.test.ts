@@ -53,17 +53,58 @@ describe("QuotaPoller", () => {
     expect(poller.reading("a")?.fiveHour?.percentage).toBe(40);
   });
 
-  it("re-reads an account after every few completions, but not more often than the minimum gap", async () => {
-    const { clock, calls, poller } = rig();
+  it("re-reads an account near the threshold every few requests sent (not more often than the gap); one far from it, not", async () => {
+    const percent: Record<string, number> = { "sk-test-a": 90, "sk-test-b": 10 };
+    const { clock, calls, poller } = rig({ respond: async (_url, auth) => new Response(answer(percent[auth]!)) });
     poller.start(BASE);
     await settle();
-    for (let i = 0; i < 3; i++) poller.completed("a");
+    const send = (account: string, n: number) => {
+      for (let i = 0; i < n; i++) poller.sent(account);
+    };
+    send("b", 10);
+    send("a", 2);
     await settle();
     expect(calls).toHaveLength(2);
+    percent["sk-test-a"] = 91.5;
     clock.advance(MIN_POLL_GAP_MS);
-    poller.completed("a");
+    send("a", 1); // 3 requests since a's reading, 5 points below the threshold, no rate yet: read
     await settle();
     expect(calls.map((c) => c.auth)).toEqual(["sk-test-a", "sk-test-b", "sk-test-a"]);
+    expect(poller.projected("a")?.fiveHour?.percentage).toBeCloseTo(91.5);
+    send("a", 3); // calibrated at 0.5 points per request: projected 93, within 3 points, but within the gap
+    await settle();
+    expect(calls).toHaveLength(3);
+    expect(poller.projected("a")?.fiveHour?.percentage).toBeCloseTo(93);
+    clock.advance(MIN_POLL_GAP_MS);
+    send("a", 1);
+    await settle();
+    expect(calls).toHaveLength(4);
+    expect(poller.polls).toBe(4);
+  });
+
+  it("counts tokens of each answer and reads again soon when a reading disagrees with its projection", async () => {
+    const percent: Record<string, number> = { "sk-test-a": 50, "sk-test-b": 10 };
+    const { clock, calls, poller } = rig({ respond: async (_url, auth) => new Response(answer(percent[auth]!)) });
+    poller.start(BASE);
+    await settle();
+    for (let i = 0; i < 3; i++) poller.sent("a");
+    poller.used("a", { promptTokens: 1000, completionTokens: 200, cachedTokens: 800 });
+    expect(poller.view("a")?.since).toEqual({ requests: 3, tokens: 1200, tokened: 1, cached: 800 });
+    percent["sk-test-a"] = 53; // the periodic read: 1 point per request (4/3 with the point whole percentages hide)
+    clock.advance(60_000);
+    poller.tick();
+    await settle();
+    expect(poller.view("a")?.rate.fiveHour?.perRequest).toBeCloseTo(4 / 3);
+    percent["sk-test-a"] = 60; // 3 more requests: 57 projected, 60 read — off by 3 points
+    for (let i = 0; i < 3; i++) poller.sent("a");
+    clock.advance(60_000);
+    poller.tick();
+    await settle();
+    const before = calls.length;
+    clock.advance(MIN_POLL_GAP_MS);
+    for (let i = 0; i < 3; i++) poller.sent("a"); // far from the threshold, but unsure: read after 3 requests
+    await settle();
+    expect(calls.length).toBe(before + 1);
   });
 
   it("reads only accounts in use at the periodic pass, and nothing while idle; holds no timer", async () => {
@@ -71,7 +112,7 @@ describe("QuotaPoller", () => {
     poller.start(BASE);
     await settle();
     expect(clock.pendingTimers()).toBe(0);
-    poller.completed("b");
+    poller.sent("b");
     clock.advance(59_000);
     poller.tick();
     await settle();
@@ -128,7 +169,7 @@ describe("QuotaPoller", () => {
   it("reads nothing when turned off", async () => {
     const { calls, clock, poller } = rig({ over: { enabled: false } });
     poller.start(BASE);
-    poller.completed("a");
+    poller.sent("a");
     clock.advance(600_000);
     await settle();
     expect(calls).toHaveLength(0);

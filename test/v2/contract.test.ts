@@ -107,6 +107,35 @@ describe.each(COMBOS)("under the $revision host classifier, transport $transport
     expect(stats.maxInFlight.A?.["glm-4.7"]).toBe(2);
   });
 
+  it("2.x session headers: a subagent is its own session (own id), with its parent's account only while that is free", async () => {
+    env = await v2Env({
+      revision,
+      options,
+      sim: { accounts: [{ id: "A", keys: ["sk-test-a"], limits: { "glm-4.7": 1 } }, { id: "B", keys: ["sk-test-b"], limits: { "glm-4.7": 1 } }], latencyMs: 60 },
+      keysFile: { keys: keyEntries("A:sk-test-a", "B:sk-test-b"), models: { "glm-4.7": { maxConcurrency: 1 } } },
+    });
+    const e = env;
+    const served = () => e.sim.stats().hits.filter((h) => h.status === 200).map((h) => h.account);
+    expect((await e.turn({ sessionID: "ses_parent" })).ok).toBe(true);
+    // Two subagents at once: one takes the parent's (free) account, the other is placed as a new session.
+    const both = await Promise.all([e.turn({ sessionID: "ses_child1", parentSessionID: "ses_parent" }), e.turn({ sessionID: "ses_child2", parentSessionID: "ses_parent" })]);
+    expect(both.every((t) => t.ok)).toBe(true);
+    const [, first, second] = served();
+    expect(new Set([first, second])).toEqual(new Set(["A", "B"]));
+    // Follow-ups, one at a time: each subagent stays on its own account, whatever parent id x-session-affinity carries.
+    const order: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      for (const id of ["ses_child1", "ses_child2"]) {
+        await e.turn({ sessionID: id, parentSessionID: "ses_parent" });
+        order.push(id);
+      }
+    }
+    const later = served().slice(3);
+    const home = new Map(later.map((account, i) => [order[i]!, account]));
+    expect(home.get("ses_child1")).not.toBe(home.get("ses_child2"));
+    expect(later).toEqual(order.map((id) => home.get(id)));
+  });
+
   it("1302 from an over-estimated limit is absorbed inside the plugin (re-issued, limit learned): no host retry", async () => {
     env = await v2Env({
       revision,

@@ -29,6 +29,8 @@ export interface TurnInput {
   model?: string;
   providerID?: string;
   sessionID?: string;
+  /** A subagent's parent session: the headers then carry it as 2.x does (affinity = parentID ?? id). */
+  parentSessionID?: string;
   kind?: "primary" | "title";
   /** Model an interruption (user abort / header timeout) right after `http.request` on this attempt (1-based). */
   interruptAfterRequestHookOn?: number;
@@ -124,7 +126,7 @@ export class V2Host {
   private async exchange(input: TurnInput, common: { sessionID: string; agent: string; model: { id: string; providerID: string }; kind: string }, n: number) {
     const request = new Request(`${input.baseURL}/chat/completions`, {
       method: "POST",
-      headers: { "content-type": "application/json", "user-agent": "opencode/2.0.24", authorization: `Bearer ${input.credential}` },
+      headers: { "content-type": "application/json", "user-agent": "opencode/2.0.24", authorization: `Bearer ${input.credential}`, ...sessionHeaders(common.sessionID, input.parentSessionID) },
       body: JSON.stringify({ model: common.model.id, messages: [{ role: "user", content: "hi" }], stream: true }),
     });
     const pid = common.model.providerID;
@@ -172,4 +174,17 @@ export class V2Host {
       );
     });
   }
+}
+
+/** The session headers 2.x sends (anomalyco/opencode packages/core/src/session/model-request.ts). */
+export function sessionHeaders(id: string, parent: string | undefined): Record<string, string> {
+  const affinity = parent ?? id;
+  return {
+    "x-opencode-session-id": id,
+    ...(parent ? { "x-opencode-parent-session-id": parent } : {}),
+    "x-session-affinity": affinity,
+    "X-Session-Id": affinity,
+    ...(parent ? { "x-parent-session-id": parent } : {}),
+    "x-opencode-session": affinity,
+  };
 }

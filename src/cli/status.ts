@@ -3,7 +3,7 @@ import { inspectLedger, renderLedger, type LedgerView } from "../ledger/inspect.
 import { stateIds } from "../state/ids.js";
 import { pruneState } from "../state/merge.js";
 import { parseLearnedTarget, resolveResetScope, withLearnedReset, withResetMarkers } from "../state/reset.js";
-import { DEFAULT_MODEL_LIMITS, DEFAULT_OTHER_MODEL_LIMIT, type Settings } from "../config/schema.js";
+import { startLimit } from "../config/schema.js";
 import { emptyProviderState, type ProviderState } from "../state/state-schema.js";
 import { contentOf, readStateFile, updateStateFile } from "../state/store.js";
 import type { CliEnv } from "./cli-env.js";
@@ -106,11 +106,6 @@ export async function statusCommand(cli: CliEnv, options: StatusOptions): Promis
 async function installedOpencode(cli: CliEnv): Promise<StatusReport["opencode"]> {
   const version = (await cli.opencodeVersion())?.trim();
   return version ? { version, generation: generationOf(version) ?? null } : null;
-}
-
-/** Where a model's limit starts: the keys file's maxConcurrency, else the default for the model (as the plugin does). */
-export function startLimit(settings: Settings | undefined, model: string): number {
-  return settings?.models[model]?.maxConcurrency ?? DEFAULT_MODEL_LIMITS[model] ?? DEFAULT_OTHER_MODEL_LIMIT;
 }
 
 function fail(cli: CliEnv, message: string): number {

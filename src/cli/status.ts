@@ -3,7 +3,8 @@ import { inspectLedger, renderLedger, type LedgerView } from "../ledger/inspect.
 import { stateIds } from "../state/ids.js";
 import { pruneState } from "../state/merge.js";
 import { parseLearnedTarget, resolveResetScope, withLearnedReset, withResetMarkers } from "../state/reset.js";
-import { limitLookup, startLimit } from "./limit-view.js";
+import { startLimit } from "../config/schema.js";
+import { limitLookup } from "./limit-view.js";
 import { emptyProviderState, type ProviderState } from "../state/state-schema.js";
 import { contentOf, readStateFile, updateStateFile } from "../state/store.js";
 import type { CliEnv } from "./cli-env.js";

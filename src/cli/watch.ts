@@ -10,7 +10,8 @@ import { readStateFile } from "../state/store.js";
 import type { CliEnv } from "./cli-env.js";
 import { readSetup, type Setup } from "./setup.js";
 import { accountStatuses } from "./status-report.js";
-import { limitLookup, startLimit } from "./limit-view.js";
+import { startLimit } from "../config/schema.js";
+import { limitLookup } from "./limit-view.js";
 import { watchModel, type WatchModel } from "./watch-model.js";
 import { renderWatch } from "./watch-render.js";
 

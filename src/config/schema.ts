@@ -161,6 +161,11 @@ export type KeysFileInput = z.input<typeof keysFileSchema>;
 export type KeysFile = z.output<typeof keysFileSchema>;
 export type KeyEntry = z.output<typeof keyEntrySchema>;
 export type Settings = Omit<KeysFile, "$schema" | "keys">;
+
+/** Where a model's learned limit starts: the keys file's maxConcurrency, else the model's default. */
+export function startLimit(settings: Pick<Settings, "models"> | undefined, model: string): number {
+  return settings?.models[model]?.maxConcurrency ?? DEFAULT_MODEL_LIMITS[model] ?? DEFAULT_OTHER_MODEL_LIMIT;
+}
 export type RetrySettings = KeysFile["retry"];
 export type AdaptiveSettings = KeysFile["adaptive"];
 export type QuotaSettings = KeysFile["quota"];

@@ -19,6 +19,11 @@ export class EngineRegistry {
     return engine;
   }
 
+  /** Every engine created so far (for tools and tests). */
+  all(): Promise<Engine[]> {
+    return Promise.all(this.engines.values());
+  }
+
   get size(): number {
     return this.engines.size;
   }

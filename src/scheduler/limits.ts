@@ -1,4 +1,4 @@
-import { DEFAULT_MODEL_LIMITS, DEFAULT_OTHER_MODEL_LIMIT, type Settings } from "../config/schema.js";
+import { startLimit, type Settings } from "../config/schema.js";
 import { pairKey } from "../pool/pool-state.js";
 import type { Clock } from "../util/clock.js";
 import { acceptsLimit, admissionCap, initialLimit, onAdmitted, onCompleted, onConcurrencyRefused, onQuiet, type AdaptiveRules, type LimitState } from "./adaptive-limit.js";
@@ -47,7 +47,7 @@ export class Limits {
     let state = this.states.get(pair);
     if (!state) {
       const configured = this.settings.models[model];
-      const start = configured?.maxConcurrency ?? DEFAULT_MODEL_LIMITS[model] ?? DEFAULT_OTHER_MODEL_LIMIT;
+      const start = startLimit(this.settings, model);
       state = initialLimit(start, configured?.ceiling ?? start, this.settings.adaptive.increaseAfter, this.now());
       this.states.set(pair, state);
       return state;

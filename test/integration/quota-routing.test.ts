@@ -93,7 +93,7 @@ describe("quota-aware routing against the simulator", () => {
     const cooling = zai.pool.state.accountCooldowns.get("a");
     expect(cooling?.code).toBe("1310");
     expect(cooling?.reason).toBe("weekly/monthly limit spent (quota endpoint: 100%)");
-    expect(toasts.some((t) => t.message.includes('Account "a" used up its weekly limit'))).toBe(true);
+    expect(toasts.some((t) => t.message.includes('Account "a" used up its weekly/monthly limit'))).toBe(true);
     expect([(await chat()).account, (await chat()).account]).toEqual(["b", "b"]);
   });
 

@@ -235,38 +235,44 @@ describe("robustness", () => {
   });
 
   it.each(["plugin", "host"] as const)("transport %s: what http.request held is reclaimed after the TTL when http.response never runs", async (transport) => {
+    const registry = new EngineRegistry();
     env = await v2Env({
       manualClock: true,
       options: { leaseTtlMs: 60_000, transport },
       sim: { accounts: [{ id: "A", keys: ["sk-test-a"], limits: { "glm-4.7": 1 } }] },
       keysFile: { keys: keyEntries("A:sk-test-a"), models: { "glm-4.7": { maxConcurrency: 1, adaptive: false } } },
+      deps: { registry },
     });
     const first = await env.turn({ interruptAfterRequestHookOn: 1 });
     expect(first.interrupted).toBe(true);
     let done = false;
     const second = env.turn({ sessionID: "ses_2" }).finally(() => (done = true));
-    await new Promise((r) => setTimeout(r, 150));
+    await until(async () => (await waiting(registry)) === 1);
     expect(done).toBe(false); // waiting for the one slot, held for the abandoned request
     env.clock.advance(60_000);
-    await new Promise((r) => setTimeout(r, 20));
+    // The TTL reclaimed the first request's slot: handed on (waiting 0), or kept for the cancel grace first.
+    await until(async () => (await waiting(registry)) === 0 || (await inGrace(registry)) > 0);
     env.clock.advance(1_000); // the core's cancel grace before a cancelled slot is reused
     expect(await second).toMatchObject({ ok: true, attempts: 1 });
     expect(env.logs.some((l) => /never (collected by|reached) http\.response/.test(l.message))).toBe(true);
   });
 
   it.each(["plugin", "host"] as const)("transport %s: a slot wait is cut at the request budget (240 s), below the host's 300 s header timeout, as a 429 to retry", async (transport) => {
+    const registry = new EngineRegistry();
     env = await v2Env({
       manualClock: true,
       options: { leaseTtlMs: 3_600_000, transport },
       sim: { accounts: [{ id: "A", keys: ["sk-test-a"], limits: { "glm-4.7": 1 } }] },
       keysFile: { keys: keyEntries("A:sk-test-a"), models: { "glm-4.7": { maxConcurrency: 1, adaptive: false } } },
+      deps: { registry },
     });
     expect((await env.turn({ interruptAfterRequestHookOn: 1 })).interrupted).toBe(true); // holds the only slot
     void env.turn({ sessionID: "ses_2" });
-    await new Promise((r) => setTimeout(r, 100));
+    await until(async () => (await waiting(registry)) === 1);
     expect(env.host.records.failures).toHaveLength(0);
     env.clock.advance(240_000);
-    for (let i = 0; i < 40 && env.host.records.failures.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    const { records } = env.host;
+    await until(async () => records.failures.length > 0);
     const failure = env.host.records.failures[0];
     expect(failure?.response.status).toBe(429);
     expect(failure?.response.headers["x-should-retry"]).toBe("true");
@@ -281,3 +287,24 @@ describe("robustness", () => {
     expect(sim.stats().requests).toBe(5);
   });
 });
+
+/** Requests waiting for a slot in the (one) engine of `registry`. */
+async function waiting(registry: EngineRegistry): Promise<number> {
+  const engines = await registry.all();
+  return engines.reduce((n, e) => n + (e.kind === "ready" ? e.core.leases.waiting() : 0), 0);
+}
+
+/** Timers the engines' leases have running (cancel graces, wake-ups). */
+async function inGrace(registry: EngineRegistry): Promise<number> {
+  const engines = await registry.all();
+  return engines.reduce((n, e) => n + (e.kind === "ready" ? e.core.leases.pendingTimers() : 0), 0);
+}
+
+/** Waits for `check` to hold, on events (each turn of the event loop), for at most 2 s of real time. */
+async function until(check: () => Promise<boolean>): Promise<void> {
+  const end = Date.now() + 2_000;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}

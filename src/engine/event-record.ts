@@ -1,5 +1,5 @@
 import type { FetchEvent } from "../fetch/lifecycle.js";
-import { eventLog, eventsPath, type LoggedEvent } from "../notify/event-log.js";
+import { eventLog, eventsPath, type LoggedEvent } from "../state/event-log.js";
 import type { NotifySink } from "../notify/notifier.js";
 import type { StateFs } from "../state/state-fs.js";
 import type { Clock } from "../util/clock.js";

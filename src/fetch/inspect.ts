@@ -4,7 +4,7 @@ import type { Verdict } from "../classify/verdict.js";
 import type { KeyPool } from "../pool/key-pool.js";
 import { parseRetryAfter } from "../retry/retry-after.js";
 import { CLOSED_EARLY, OUTCOMES, type AnswerRead, type LeaseOutcome } from "../classify/outcomes.js";
-import type { Lease, ReleaseEffect } from "../scheduler/leases.js";
+import type { Lease, ReleaseEffect } from "../leases/leases.js";
 import { abortReason, type Clock } from "../util/clock.js";
 import type { Redactor } from "../util/redact.js";
 import type { Answers } from "./answers.js";

@@ -1,12 +1,12 @@
 import type { ApiKey } from "../config/keys.js";
 import { DEFAULT_MODEL_LIMITS, type ProviderId, type Settings } from "../config/schema.js";
 import type { Notifier } from "../notify/notifier.js";
-import type { Foresight, Turn } from "../quota/foresight.js";
+import type { Foresight, Turn } from "../routing/foresight.js";
 import type { KeyPool } from "../pool/key-pool.js";
 import type { Usage } from "./usage-tap.js";
-import { NoCandidatesError, QueueTimeoutError } from "../scheduler/errors.js";
-import type { Leases, Lease } from "../scheduler/leases.js";
-import type { LimitChange, Limits } from "../scheduler/limits.js";
+import { NoCandidatesError, QueueTimeoutError } from "../ledger/errors.js";
+import type { Leases, Lease } from "../leases/leases.js";
+import type { LimitChange, Limits } from "../limits/limits.js";
 import { abortReason, type Clock } from "../util/clock.js";
 import { formatWait } from "../util/format.js";
 import type { Random } from "../util/random.js";

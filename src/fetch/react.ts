@@ -6,7 +6,7 @@ import type { Notifier } from "../notify/notifier.js";
 import type { KeyPool } from "../pool/key-pool.js";
 import { coolUsageWindow } from "../pool/usage-window.js";
 import { backoffDelay } from "../retry/backoff.js";
-import type { Leases } from "../scheduler/leases.js";
+import type { Leases } from "../leases/leases.js";
 import type { Clock } from "../util/clock.js";
 import type { Random } from "../util/random.js";
 import type { Answers } from "./answers.js";

@@ -1,7 +1,7 @@
-import type { LimitState } from "../scheduler/adaptive-limit.js";
+import type { LimitState } from "../limits/adaptive-limit.js";
 
 /** The rule every shared store (machine coordinator, Redis) and every process (`Limits.replace`) takes limits by. */
-export { acceptsLimit } from "../scheduler/adaptive-limit.js";
+export { acceptsLimit } from "../limits/adaptive-limit.js";
 
 /** Where slots live: this process only, every process of the user on this machine, or Redis (many machines). */
 export type LedgerKind = "local" | "machine" | "redis";

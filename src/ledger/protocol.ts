@@ -1,5 +1,5 @@
 import type { Socket } from "node:net";
-import type { LimitState } from "../scheduler/adaptive-limit.js";
+import type { LimitState } from "../limits/adaptive-limit.js";
 import type { PairStatus } from "./ledger.js";
 
 /** Newline-delimited JSON between the machine coordinator and the other processes. */

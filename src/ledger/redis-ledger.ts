@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { Redis } from "ioredis";
-import { NoCandidatesError, QueueTimeoutError } from "../scheduler/errors.js";
+import { NoCandidatesError, QueueTimeoutError } from "./errors.js";
 import { abortReason, type Clock } from "../util/clock.js";
 import { onceReleased } from "./grant.js";
 import type { LedgerStatus, SharedLimit, SlotGrant, SlotLedger, SlotRequest } from "./ledger.js";

@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { withoutTry } from "../scheduler/adaptive-limit.js";
+import { withoutTry } from "../limits/adaptive-limit.js";
 import type { SharedLimit } from "./ledger.js";
 import { parseLimit } from "./redis-status.js";
 

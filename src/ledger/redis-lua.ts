@@ -12,6 +12,8 @@ local ttl = tonumber(ARGV[3])
 local DEPTH = 4
 -- The channel of the process running the script: its own grants reach it in the answer, not over pub/sub.
 local caller = nil
+-- The pair key, as pairKey() writes it in TypeScript (src/limits/pair-key.ts).
+local function pair(acct, model) return acct .. '\0' .. model end
 local function lkey(acct, model) return p .. 'l:' .. acct .. ':' .. model end
 local function qkey(acct, model) return p .. 'qa:' .. acct .. ':' .. model end
 local function wkey(id) return p .. 'w:' .. id end
@@ -19,7 +21,7 @@ local function wkey(id) return p .. 'w:' .. id end
 local function capkey(id) return p .. 'grant:' .. (string.match(id, '^([^:]*):') or '') .. ':caps' end
 local caps_seen = {}
 local function cap_of(id, acct, model)
-  local key, field = capkey(id), acct .. '\0' .. model
+  local key, field = capkey(id), pair(acct, model)
   local memo = key .. '\n' .. field
   local v = caps_seen[memo]
   if v == nil then
@@ -37,7 +39,7 @@ end
 -- and another process may have learned a lower limit since (as the machine coordinator's table does).
 local limits = {}
 local function limit_of(acct, model)
-  local field = acct .. '\0' .. model
+  local field = pair(acct, model)
   local v = limits[field]
   if v == nil then
     v = tonumber(redis.call('HGET', p .. 'lim', field)) or false
@@ -140,9 +142,9 @@ end
 -- Records a process's cap for a pair, and the pair itself: in the accounts a dispatch of the model looks at, and in
 -- the pairs status lists. Sent when the cap changes (and first), not with every acquire.
 local function set_cap(ch, acct, model, cap)
-  redis.call('HSET', ch .. ':caps', acct .. '\0' .. model, cap)
+  redis.call('HSET', ch .. ':caps', pair(acct, model), cap)
   redis.call('SADD', p .. 'acc:' .. model, acct)
-  redis.call('SADD', p .. 'pairs', acct .. '\0' .. model)
+  redis.call('SADD', p .. 'pairs', pair(acct, model))
 end
 -- Stores a waiter's candidates and queues it on each, ordered by first arrival (score), then id.
 local function enqueue(id, model, at, raw_cands, ch)

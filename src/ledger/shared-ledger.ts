@@ -1,6 +1,6 @@
 import type { Socket } from "node:net";
 import { randomUUID } from "node:crypto";
-import { NoCandidatesError } from "../scheduler/errors.js";
+import { NoCandidatesError } from "./errors.js";
 import type { Clock } from "../util/clock.js";
 import { CoordinatorSeat } from "./coordinator-seat.js";
 import { elect } from "./election.js";

@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import { NoCandidatesError } from "../scheduler/errors.js";
+import { NoCandidatesError } from "./errors.js";
 import type { Holder, PairStatus, SlotRequest } from "./ledger.js";
 
 /** A waiter as the table sees it: from this process (live functions) or from another (last values it sent). */

@@ -1,4 +1,4 @@
-import { NoCandidatesError, QueueTimeoutError } from "../scheduler/errors.js";
+import { NoCandidatesError, QueueTimeoutError } from "./errors.js";
 import { abortReason, type Clock } from "../util/clock.js";
 import type { SlotGrant, SlotRequest } from "./ledger.js";
 

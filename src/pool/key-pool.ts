@@ -1,5 +1,6 @@
 import type { ApiKey } from "../config/keys.js";
-import { emptyPoolState, pairKey, type Cooldown, type PoolState } from "./pool-state.js";
+import { pairKey } from "../limits/pair-key.js";
+import { emptyPoolState, type Cooldown, type PoolState } from "./pool-state.js";
 
 /** Why an account cannot take a request of a model right now. */
 export type Blocker =

@@ -39,6 +39,3 @@ export function emptyPoolState(): PoolState {
   };
 }
 
-export function pairKey(account: string, model: string): string {
-  return `${account}\u0000${model}`;
-}

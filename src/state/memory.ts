@@ -1,7 +1,8 @@
 import type { KeyPool } from "../pool/key-pool.js";
-import { pairKey, type Cooldown } from "../pool/pool-state.js";
-import type { Limits } from "../scheduler/limits.js";
-import { provenLevel } from "../scheduler/adaptive-limit.js";
+import { pairKey, splitPair } from "../limits/pair-key.js";
+import type { Cooldown } from "../pool/pool-state.js";
+import type { Limits } from "../limits/limits.js";
+import { provenLevel } from "../limits/adaptive-limit.js";
 import type { StateIds } from "./ids.js";
 import { emptyProviderState, type ProviderState, type StoredCooldown } from "./state-schema.js";
 
@@ -40,8 +41,8 @@ export function snapshotMemory(pool: PoolView, limits: LimitsView, ids: StateIds
   }
   const configured = new Set(pool.accounts);
   for (const [pair, entry] of s.unavailable) {
-    const [account, model] = pair.split("\u0000");
-    if (account === undefined || model === undefined || !configured.has(account)) continue;
+    const { account, model } = splitPair(pair);
+    if (!configured.has(account)) continue;
     const stored = ids.storedAccount(account);
     const ref = reference.unavailable[stored]?.[model];
     const at = ref !== undefined && ref.until === entry.until ? ref.at : now;
@@ -76,8 +77,8 @@ export function applyToMemory(merged: ProviderState, pool: PoolView, limits: Lim
     else s.disabledAccounts.delete(account);
     const unavailable = merged.unavailable[stored] ?? {};
     for (const pair of [...s.unavailable.keys()]) {
-      const [owner, model] = pair.split("\u0000");
-      if (owner === account && model !== undefined && unavailable[model] === undefined) s.unavailable.delete(pair);
+      const { account: owner, model } = splitPair(pair);
+      if (owner === account && unavailable[model] === undefined) s.unavailable.delete(pair);
     }
     for (const [model, entry] of Object.entries(unavailable)) {
       s.unavailable.set(pairKey(account, model), { until: entry.until, code: entry.code, wrongEndpoint: entry.wrongEndpoint });

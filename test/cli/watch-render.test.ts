@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { appendEvents, type LoggedEvent } from "../../src/notify/event-log.js";
+import { appendEvents, type LoggedEvent } from "../../src/state/event-log.js";
 import { parseCommand } from "../../src/cli/args.js";
 import { projectedAtReset, watchModel, type WatchInput } from "../../src/cli/watch-model.js";
 import { bar, renderWatch } from "../../src/cli/watch-render.js";

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { SlotGrant } from "../../src/ledger/ledger.js";
 import type { SharedLedger } from "../../src/ledger/shared-ledger.js";
-import { NoCandidatesError, QueueTimeoutError } from "../../src/scheduler/errors.js";
+import { NoCandidatesError, QueueTimeoutError } from "../../src/ledger/errors.js";
 import { join } from "node:path";
 import { machine, request, testAddress, until } from "./helpers.js";
 

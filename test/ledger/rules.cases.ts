@@ -7,7 +7,7 @@
  * account), so within a row one process asks every waiter with the same caps. `at` is the first arrival (wall clock),
  * `seq` the order inside the process; a retried request keeps both.
  */
-import type { LimitState } from "../../src/scheduler/adaptive-limit.js";
+import type { LimitState } from "../../src/limits/adaptive-limit.js";
 
 export type RuleStep =
   | { acquire: string; p?: 1 | 2; cands: string[]; cap: Record<string, number>; at: number; seq: number }

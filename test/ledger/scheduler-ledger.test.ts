@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { keysFileSchema } from "../../src/lib.js";
 import type { SharedLedger } from "../../src/ledger/shared-ledger.js";
-import { Limits } from "../../src/scheduler/limits.js";
-import { Leases } from "../../src/scheduler/leases.js";
+import { Limits } from "../../src/limits/limits.js";
+import { Leases } from "../../src/leases/leases.js";
 import { systemClock } from "../../src/util/clock.js";
 import { machine, testAddress, until } from "./helpers.js";
 

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { attachStateSync, keysFileSchema, nodeStateFs, type ApiKey, type Clock, type StateFs, type StateSyncOptions } from "../../src/lib.js";
 import { KeyPool } from "../../src/pool/key-pool.js";
-import { Limits } from "../../src/scheduler/limits.js";
+import { Limits } from "../../src/limits/limits.js";
 
 export async function tempStatePath(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "zai-state-"));

@@ -1,7 +1,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import { fingerprint, stateFilePath } from "../../src/lib.js";
-import { pairKey } from "../../src/pool/pool-state.js";
+import { pairKey } from "../../src/limits/pair-key.js";
 import { FakeClock } from "../helpers/fake-clock.js";
 import { attach, countingFs, learnLimit, makeProcess, readJson, tempStatePath } from "./helpers.js";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { admissionCap, initialLimit, onAdmitted, onCompleted, onConcurrencyRefused, PROOF_COMPLETIONS, withdrawsTry, withoutTry, type AdaptiveRules, type LimitState } from "../../src/scheduler/adaptive-limit.js";
+import { admissionCap, initialLimit, onAdmitted, onCompleted, onConcurrencyRefused, PROOF_COMPLETIONS, withdrawsTry, withoutTry, type AdaptiveRules, type LimitState } from "../../src/limits/adaptive-limit.js";
 
 const rules = { enabled: true, decreaseFactor: 0.5, increaseAfter: 3, recoverAfterMs: 0 };
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { chooseAccounts, type AccountLoad, type ChooseInput, type QuotaView } from "../../src/scheduler/choose-account.js";
+import { chooseAccounts, type AccountLoad, type ChooseInput, type QuotaView } from "../../src/routing/choose-account.js";
 
 const ACCOUNTS = ["a", "b", "c"];
 

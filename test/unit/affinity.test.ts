@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { SessionAffinity, sessionOf } from "../../src/pool/affinity.js";
+import { SessionAffinity, sessionOf } from "../../src/routing/affinity.js";
 
 const T0 = Date.UTC(2026, 10, 30, 8, 0, 0);
 

@@ -3,7 +3,7 @@ import type { ApiKey } from "../../src/config/keys.js";
 import { keysFileSchema } from "../../src/config/schema.js";
 import { Notifier, Redactor } from "../../src/lib.js";
 import { KeyPool } from "../../src/pool/key-pool.js";
-import { Foresight, type SlotView } from "../../src/quota/foresight.js";
+import { Foresight, type SlotView } from "../../src/routing/foresight.js";
 import type { TaskQueue } from "../../src/quota/poller.js";
 import { FakeClock } from "../helpers/fake-clock.js";
 import { recordingSink } from "../helpers/sink.js";

@@ -4,7 +4,7 @@ import { createAnswers } from "../../src/fetch/answers.js";
 import { inspect, type InspectDeps } from "../../src/fetch/inspect.js";
 import { Redactor, type ApiKey } from "../../src/lib.js";
 import { KeyPool } from "../../src/pool/key-pool.js";
-import type { Lease, ReleaseEffect } from "../../src/scheduler/leases.js";
+import type { Lease, ReleaseEffect } from "../../src/leases/leases.js";
 import { FakeClock } from "../helpers/fake-clock.js";
 
 const URL = "https://api.z.ai/api/coding/paas/v4/chat/completions";

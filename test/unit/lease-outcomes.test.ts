@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { keysFileSchema } from "../../src/lib.js";
-import { onQuiet, initialLimit } from "../../src/scheduler/adaptive-limit.js";
-import { Limits } from "../../src/scheduler/limits.js";
+import { onQuiet, initialLimit } from "../../src/limits/adaptive-limit.js";
+import { Limits } from "../../src/limits/limits.js";
 import { explainedByCancel, LEASE_ENDINGS } from "../../src/classify/outcomes.js";
-import { Leases, type Lease } from "../../src/scheduler/leases.js";
+import { Leases, type Lease } from "../../src/leases/leases.js";
 import { FakeClock } from "../helpers/fake-clock.js";
 
 function setup(options: { maxConcurrency?: number; graceMs?: number; adaptive?: Record<string, unknown> } = {}) {

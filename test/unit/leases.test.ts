@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { keysFileSchema } from "../../src/lib.js";
-import { NoCandidatesError, QueueTimeoutError } from "../../src/scheduler/errors.js";
-import { Limits } from "../../src/scheduler/limits.js";
-import { Leases, type Lease } from "../../src/scheduler/leases.js";
+import { NoCandidatesError, QueueTimeoutError } from "../../src/ledger/errors.js";
+import { Limits } from "../../src/limits/limits.js";
+import { Leases, type Lease } from "../../src/leases/leases.js";
 import { FakeClock } from "../helpers/fake-clock.js";
 
 function setup(models: Record<string, { maxConcurrency: number; ceiling?: number }> = { m: { maxConcurrency: 2 } }, adaptive = false) {

@@ -6,9 +6,9 @@ import { createAnswers } from "../../src/fetch/answers.js";
 import { react, type Failure, type Reactions } from "../../src/fetch/react.js";
 import { keysFileSchema, Notifier, Redactor, type ApiKey } from "../../src/lib.js";
 import { KeyPool } from "../../src/pool/key-pool.js";
-import { pairKey } from "../../src/pool/pool-state.js";
-import { Leases } from "../../src/scheduler/leases.js";
-import { Limits } from "../../src/scheduler/limits.js";
+import { pairKey } from "../../src/limits/pair-key.js";
+import { Leases } from "../../src/leases/leases.js";
+import { Limits } from "../../src/limits/limits.js";
 import { FakeClock } from "../helpers/fake-clock.js";
 import { recordingSink } from "../helpers/sink.js";
 

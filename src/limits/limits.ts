@@ -1,5 +1,5 @@
 import { startLimit, type Settings } from "../config/schema.js";
-import { pairKey } from "../pool/pool-state.js";
+import { pairKey, splitPair } from "./pair-key.js";
 import type { Clock } from "../util/clock.js";
 import { acceptsLimit, admissionCap, initialLimit, onAdmitted, onCompleted, onConcurrencyRefused, onQuiet, type AdaptiveRules, type LimitState } from "./adaptive-limit.js";
 
@@ -90,15 +90,14 @@ export class Limits {
   /** Learned limits that differ from where they started, for the state file and `status`. */
   entries(): Array<{ account: string; model: string; state: LimitState }> {
     return [...this.states].map(([pair, state]) => {
-      const [account = "", model = ""] = pair.split("\u0000");
-      return { account, model, state };
+      return { ...splitPair(pair), state };
     });
   }
 
   /** Forgets what was learned (all, or one account and/or model): limits start again from settings. */
   reset(account?: string, model?: string): void {
     for (const pair of [...this.states.keys()]) {
-      const [a = "", m = ""] = pair.split("\u0000");
+      const { account: a, model: m } = splitPair(pair);
       if ((account === undefined || a === account) && (model === undefined || m === model)) this.states.delete(pair);
     }
   }

@@ -1,8 +1,8 @@
 import type { LedgerKind, LedgerStatus, SlotGrant, SlotLedger, SlotRequest } from "../ledger/ledger.js";
 import { SharedLedger } from "../ledger/shared-ledger.js";
-import { pairKey } from "../pool/pool-state.js";
+import { pairKey } from "../limits/pair-key.js";
 import type { Clock } from "../util/clock.js";
-import type { Limits } from "./limits.js";
+import type { Limits } from "../limits/limits.js";
 import { explainedByCancel, LEASE_ENDINGS, type LeaseOutcome } from "../classify/outcomes.js";
 
 /** What releasing a lease changed. */

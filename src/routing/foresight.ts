@@ -1,15 +1,15 @@
 import type { ApiKey } from "../config/keys.js";
 import type { Settings } from "../config/schema.js";
 import type { Notifier } from "../notify/notifier.js";
-import { SessionAffinity, sessionOf, type Placement, type SessionRef } from "../pool/affinity.js";
+import { SessionAffinity, sessionOf, type Placement, type SessionRef } from "./affinity.js";
 import type { KeyPool } from "../pool/key-pool.js";
-import { chooseAccounts } from "../scheduler/choose-account.js";
+import { chooseAccounts } from "./choose-account.js";
 import type { Clock } from "../util/clock.js";
 import { coolUsageWindow } from "../pool/usage-window.js";
-import { QuotaPoller, type TaskQueue } from "./poller.js";
-import { pastThresholdUntil, usedPercent, type QuotaReading, type QuotaWindow } from "./reading.js";
-import type { QuotaPace } from "./quota-file.js";
-import type { Usage } from "./usage.js";
+import { QuotaPoller, type TaskQueue } from "../quota/poller.js";
+import { pastThresholdUntil, usedPercent, type QuotaReading, type QuotaWindow } from "../quota/reading.js";
+import type { QuotaPace } from "../quota/quota-file.js";
+import type { Usage } from "../quota/usage.js";
 
 /** What the request path needs from the scheduler and the limits (kept narrow so this file has no core imports). */
 export interface SlotView {

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { basename, dirname, join } from "node:path";
 import { z } from "zod";
-import type { StateFs } from "../state/state-fs.js";
+import type { StateFs } from "./state-fs.js";
 
 /**
  * The last things that went wrong, for `status --watch`: a small file beside the state file, shared by every

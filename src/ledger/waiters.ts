@@ -118,13 +118,13 @@ export class Waiters {
     return this.take(id);
   }
 
-  /** Waiters whose candidates or caps changed since last sent (`sent` updated); those with none left fail. */
+  /** Waiters whose candidates or caps changed since last sent (`sent` updated); those with none left are dropped. */
   changed(): Array<{ waiter: Waiter; values: WaiterValues }> {
     const out: Array<{ waiter: Waiter; values: WaiterValues }> = [];
     for (const entry of [...this.entries.values()]) {
       const values = valuesOf(entry.request);
       if (!values) {
-        this.fail(entry.id, new NoCandidatesError());
+        this.drop(entry, new NoCandidatesError()); // withdrawn where it was registered, too
         continue;
       }
       const text = JSON.stringify(values);

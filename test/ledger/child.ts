@@ -33,7 +33,10 @@ if (mode === "hold") {
     for (const c of chunk) if (c === "k") acks.shift()?.();
   });
   const tell = (line: string) => new Promise<void>((resolve) => (acks.push(resolve), observer.write(`${line}\n`)));
+  // The observer's "g" starts the agents: every process is on the ledger by then.
+  const go = new Promise<void>((resolve) => observer.on("data", (chunk: string) => chunk.includes("g") && resolve()));
   say(`ready ${ledger.role}`);
+  await go;
   // Every change of role, as seen every 10 ms (a coordinator that steps down shows "electing" or "client").
   let role = ledger.role;
   const roles = setInterval(() => role !== ledger.role && say(`role ${(role = ledger.role)}`), 10);

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer, type Server } from "node:net";
+import { createServer, type Server, type Socket } from "node:net";
 import { randomUUID } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -29,7 +29,9 @@ async function observer() {
   const now = new Map<string, number>();
   const most = new Map<string, number>();
   const completed = new Map<number, number[]>();
+  const sockets: Socket[] = [];
   const server = createServer((socket) => {
+    sockets.push(socket);
     let pid = 0;
     let buffer = "";
     socket.on("error", () => {}); // a child killed at the end of a test
@@ -53,7 +55,10 @@ async function observer() {
   });
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(path, resolve));
-  return { path, most, completed: (pid: number, since = 0) => (completed.get(pid) ?? []).filter((t) => t >= since).length };
+  const go = () => {
+    for (const socket of sockets) socket.write("g");
+  };
+  return { path, most, go, completed: (pid: number, since = 0) => (completed.get(pid) ?? []).filter((t) => t >= since).length };
 }
 
 /** Starts test/ledger/child.ts in its own node process; `lines` collects what it prints. */
@@ -124,7 +129,10 @@ describe("machine ledger across real processes", () => {
     const second = child(name, "stream", "100000", "20", "2", "3", seen.path);
     expect(await second.waitFor("ready")).toBe("ready client");
     const [a, b] = [first.proc.pid!, second.proc.pid!];
+    seen.go();
     await until(() => seen.completed(a) >= 5 && seen.completed(b) >= 5, 20_000);
+    // Still the coordinator (a lapse of more than 1 s, on a very loaded machine, makes a coordinator step down).
+    expect(first.lines.filter((l) => l.startsWith("role "))).toEqual([]);
     expect(seen.completed(a)).toBeLessThan(300);
     first.proc.kill("SIGSTOP");
     const stoppedAt = Date.now();

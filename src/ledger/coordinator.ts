@@ -172,7 +172,7 @@ export class Coordinator {
         if (!values) return;
         values.cands = message.cands;
         values.caps = message.caps;
-        this.table.dispatch();
+        this.table.changed(`${owner}/${message.id}`);
         return;
       }
       case "cancel":

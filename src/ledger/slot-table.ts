@@ -74,7 +74,14 @@ export class SlotTable {
       if (this.tryGrant(waiter, candidates)) return;
     }
     this.insert(waiter);
-    this.dispatch();
+    // Nothing was freed: the waiters already queued still cannot be granted; only the newcomer may fit.
+    this.offer(waiter);
+  }
+
+  /** A waiter's candidates or caps changed (another process sent them): only its own chance changed. */
+  changed(id: string): void {
+    const waiter = this.waiters.find((w) => w.id === id);
+    if (waiter) this.offer(waiter);
   }
 
   /** Records a slot already in flight (a holder re-registering after a take-over); may exceed the cap. */
@@ -93,7 +100,7 @@ export class SlotTable {
     const left = (this.counts.get(pair) ?? 1) - 1;
     if (left <= 0) this.counts.delete(pair);
     else this.counts.set(pair, left);
-    if (this.waiters.length > 0) this.dispatch();
+    if (this.waiters.length > 0) this.dispatchFreed(lease.account, lease.model);
   }
 
   /** Removes a waiter (timed out, aborted, cancelled). */
@@ -205,6 +212,45 @@ export class SlotTable {
   private hasRoom(waiter: TableWaiter, account: string): boolean {
     const cap = Math.min(waiter.cap(account), this.limitOf(account, waiter.model) ?? Number.POSITIVE_INFINITY);
     return this.inFlight(account, waiter.model) < cap;
+  }
+
+  /** Grants a queued waiter its first candidate with room, if any (FIFO holds: those before it cannot take one). */
+  private offer(waiter: TableWaiter): void {
+    if (this.paused || !this.mayGrant()) return;
+    const candidates = waiter.candidates();
+    const account = candidates.find((a) => this.hasRoom(waiter, a));
+    if (candidates.length > 0 && account === undefined) return;
+    const i = this.waiters.indexOf(waiter);
+    if (i < 0) return;
+    this.waiters.splice(i, 1);
+    if (account === undefined) waiter.reject(new NoCandidatesError());
+    else this.take(waiter, account);
+  }
+
+  /**
+   * After a slot of one pair was freed: the first waiters (in arrival order) that can use that account take it, and
+   * the scan stops once the pair is full again. Only waiters of that model with that account as a candidate can have
+   * gained anything; the others stay queued as they were.
+   */
+  private dispatchFreed(account: string, model: string): void {
+    if (this.paused || !this.mayGrant()) return;
+    for (let i = 0; i < this.waiters.length; ) {
+      const waiter = this.waiters[i]!;
+      const candidates = waiter.model === model ? waiter.candidates() : undefined;
+      if (candidates === undefined || (candidates.length > 0 && !candidates.includes(account))) {
+        i++;
+        continue;
+      }
+      const chosen = candidates.find((a) => this.hasRoom(waiter, a));
+      if (candidates.length > 0 && chosen === undefined) {
+        i++;
+        continue;
+      }
+      this.waiters.splice(i, 1);
+      if (chosen === undefined) waiter.reject(new NoCandidatesError());
+      else this.take(waiter, chosen);
+      if (this.inFlight(account, model) >= (this.limitOf(account, model) ?? Number.POSITIVE_INFINITY)) return;
+    }
   }
 
   private take(waiter: TableWaiter, account: string): void {

@@ -3,7 +3,7 @@ import { hostname } from "node:os";
 import type { Clock } from "../util/clock.js";
 import type { LedgerStatus, SharedLimit } from "./ledger.js";
 import { onGone, readMessages, send, type ClientMessage, type ServerMessage } from "./protocol.js";
-import { valuesOf, type Waiter, type WaiterValues } from "./waiters.js";
+import { sentKey, valuesOf, type Waiter, type WaiterValues } from "./waiters.js";
 
 /** While this process waits for or holds slots, it pings the coordinator this often. */
 export const PING_MS = 250;
@@ -83,7 +83,7 @@ export class SocketClient {
   enter(waiter: Waiter): boolean {
     const values = valuesOf(waiter.request);
     if (!values) return false;
-    waiter.sent = JSON.stringify(values);
+    waiter.sent = sentKey(values);
     const { request } = waiter;
     this.send({ t: "acq", id: waiter.id, model: request.model, at: request.at ?? waiter.at, seq: request.seq, ...values });
     this.watch();

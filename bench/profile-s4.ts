@@ -13,10 +13,20 @@ const MODEL = "glm-4.7";
 const KEY = "sk-solo-1";
 const requests = Number(process.argv[2] ?? 20_000);
 const useSim = process.argv[3] === "sim";
-const sim = useSim ? await startSimulator({ accounts: [{ id: "solo", keys: [KEY], limits: { [MODEL]: 1000 } }], latencyMs: 0, chunks: 3 }) : undefined;
+const sim = useSim
+  ? await startSimulator({
+      accounts: [{ id: "solo", keys: [KEY], limits: { [MODEL]: 1000 } }],
+      latencyMs: 0,
+      chunks: 3,
+    })
+  : undefined;
 const url = sim ? `${sim.url}/chat/completions` : "http://127.0.0.1:9/api/coding/paas/v4/chat/completions";
 const encoder = new TextEncoder();
-const frames = ['data: {"choices":[{"delta":{"content":"a"}}]}\n\n', 'data: {"choices":[{"delta":{"content":"b"}}]}\n\n', "data: [DONE]\n\n"].map((f) => encoder.encode(f));
+const frames = [
+  'data: {"choices":[{"delta":{"content":"a"}}]}\n\n',
+  'data: {"choices":[{"delta":{"content":"b"}}]}\n\n',
+  "data: [DONE]\n\n",
+].map((f) => encoder.encode(f));
 const memory = (async () => {
   let i = 0;
   const body = new ReadableStream<Uint8Array>({
@@ -28,13 +38,22 @@ const memory = (async () => {
   return new Response(body, { status: 200, headers: { "content-type": "text/event-stream" } });
 }) as typeof globalThis.fetch;
 const upstream = sim ? globalThis.fetch : memory;
-const plugin = pluginFetchOf(await builtLib(), [{ account: "solo", keys: [KEY] }], { models: { [MODEL]: { maxConcurrency: 100 } } }, upstream);
+const plugin = pluginFetchOf(
+  await builtLib(),
+  [{ account: "solo", keys: [KEY] }],
+  { models: { [MODEL]: { maxConcurrency: 100 } } },
+  upstream,
+);
 const body = chatBody(MODEL);
 
 async function loop(f: typeof globalThis.fetch, n: number, out: number[]): Promise<void> {
   for (let i = 0; i < n; i++) {
     const started = performance.now();
-    const response = await f(url, { method: "POST", headers: { "content-type": "application/json", authorization: "Bearer x" }, body });
+    const response = await f(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: "Bearer x" },
+      body,
+    });
     const reader = response.body!.getReader();
     while (!(await reader.read()).done);
     out.push(performance.now() - started);
@@ -50,7 +69,9 @@ for (let done = 0; done < requests; done += 1000) {
   await loop(upstream, 1000, timings.upstream);
 }
 const [p, u] = [p50(timings.plugin), p50(timings.upstream)];
-process.stdout.write(`${requests} requests each, p50: plugin ${p.toFixed(1)} µs, upstream alone ${u.toFixed(1)} µs, added ${(p - u).toFixed(1)} µs\n`);
+process.stdout.write(
+  `${requests} requests each, p50: plugin ${p.toFixed(1)} µs, upstream alone ${u.toFixed(1)} µs, added ${(p - u).toFixed(1)} µs\n`,
+);
 const [p99, u99] = [pct(timings.plugin, 99), pct(timings.upstream, 99)];
 process.stdout.write(`p99: plugin ${p99.toFixed(0)} µs, upstream alone ${u99.toFixed(0)} µs\n`);
 plugin.core.close();

@@ -10,7 +10,14 @@ import { performance } from "node:perf_hooks";
 import { ms } from "./lib/stats.js";
 import { Targets } from "./lib/table.js";
 import { calibrate } from "./scenarios/calibrate.js";
-import { AGENTS, DEADLINE_FACTOR, renderLoad, REQUESTS_PER_AGENT, STREAM_MS, type LoadReport } from "./scenarios/load.js";
+import {
+  AGENTS,
+  DEADLINE_FACTOR,
+  renderLoad,
+  REQUESTS_PER_AGENT,
+  STREAM_MS,
+  type LoadReport,
+} from "./scenarios/load.js";
 import { overheadUnderBun } from "./lib/overhead-bun.js";
 import { checkS4, overheadNumbers, renderOverhead, runOverhead } from "./scenarios/overhead.js";
 import { checkS5, renderMemory, runMemory } from "./scenarios/memory.js";
@@ -34,7 +41,9 @@ function cpuModel(): string {
 }
 
 const say = (text = "") => process.stdout.write(`${text}\n`);
-const only = process.env.BENCH_ONLY?.toUpperCase().split(",").map((s) => s.trim());
+const only = process.env.BENCH_ONLY?.toUpperCase()
+  .split(",")
+  .map((s) => s.trim());
 const selected = (id: string) => only === undefined || only.includes(id);
 const started = performance.now();
 const targets = new Targets();
@@ -43,19 +52,31 @@ say(`# oc-zai-multi-account benchmark`);
 const bun = (globalThis as { Bun?: { version: string } }).Bun;
 const runtime = bun ? `bun ${bun.version} (reports node ${process.version})` : `node ${process.version}`;
 say(`machine: ${availableParallelism()} cores, ${cpuModel()}, ${runtime}, ${new Date().toISOString()}`);
-say(`command: ${process.env.BENCH_ONLY ? `BENCH_ONLY=${process.env.BENCH_ONLY} ` : ""}${bun ? "bun bench/run.ts" : "npm run bench"}`);
+say(
+  `command: ${process.env.BENCH_ONLY ? `BENCH_ONLY=${process.env.BENCH_ONLY} ` : ""}${bun ? "bun bench/run.ts" : "npm run bench"}`,
+);
 say();
 
 const cal = await calibrate();
-say(`calibration: a nominal ${STREAM_MS} ms simulator stream takes ${cal.streamMsMean.toFixed(1)} ms (mean), ${cal.streamMsP99.toFixed(1)} ms (p99) with plain fetch, 12 at a time;`);
+say(
+  `calibration: a nominal ${STREAM_MS} ms simulator stream takes ${cal.streamMsMean.toFixed(1)} ms (mean), ${cal.streamMsP99.toFixed(1)} ms (p99) with plain fetch, 12 at a time;`,
+);
 say(`so no contender can exceed an efficiency of about ${(STREAM_MS / cal.streamMsMean).toFixed(3)} in S1–S3.`);
 say();
 say("S1–S3: every contender gets the same workload and the same deadline. A baseline is another way to use the same");
-say("keys: seed-004 (the earlier, simpler plugin: round-robin over all keys, 60 s cooldown, retry once) and one key with");
-say("no plugin; OpenCode's own retry runs around every contender. Columns: not done = not answered by the deadline (failed");
-say("or still waiting); efficiency = requests answered × 200 ms ÷ slot-time the accounts offered until the end (ideal ÷");
-say("actual time when all are done); time \"cut at\" = the deadline came first and unfinished requests were aborted;");
-say("caller failures = error answers the OpenCode-like caller saw (each one is a retry there); queue wait = first call →");
+say(
+  "keys: seed-004 (the earlier, simpler plugin: round-robin over all keys, 60 s cooldown, retry once) and one key with",
+);
+say(
+  "no plugin; OpenCode's own retry runs around every contender. Columns: not done = not answered by the deadline (failed",
+);
+say(
+  "or still waiting); efficiency = requests answered × 200 ms ÷ slot-time the accounts offered until the end (ideal ÷",
+);
+say('actual time when all are done); time "cut at" = the deadline came first and unfinished requests were aborted;');
+say(
+  "caller failures = error answers the OpenCode-like caller saw (each one is a retry there); queue wait = first call →",
+);
 say("start of the upstream attempt that was served, timestamped in the upstream fetch every contender is given;");
 say("max in flight = the simulator's high-water mark on the busiest account.");
 say();
@@ -63,7 +84,9 @@ say();
 const load = async (title: string, run: () => Promise<LoadReport>, check: (r: LoadReport, t: Targets) => void) => {
   const report = await run();
   say(`## ${title}`);
-  say(`ideal ${ms(report.idealMs)}, deadline ${ms(report.deadlineMs)} (${DEADLINE_FACTOR} × ideal) for every contender; ${AGENTS} agents × ${REQUESTS_PER_AGENT} requests.`);
+  say(
+    `ideal ${ms(report.idealMs)}, deadline ${ms(report.deadlineMs)} (${DEADLINE_FACTOR} × ideal) for every contender; ${AGENTS} agents × ${REQUESTS_PER_AGENT} requests.`,
+  );
   say();
   say(renderLoad(report));
   say();
@@ -76,8 +99,12 @@ async function overhead(): Promise<void> {
   const runs = [{ runtime: `node ${process.version}`, n: overheadNumbers(report) }];
   const bunRun = bun ? undefined : overheadUnderBun(options);
   if (bunRun && "n" in bunRun) runs.push(bunRun);
-  say(`## S4 overhead: ${report.requests.toLocaleString("en-US")} sequential requests each, zero-latency simulator, alternating blocks of 1,000`);
-  say("The plugin as built (dist/), beside plain fetch in the same process; the Bun rows are the same scenario run under Bun.");
+  say(
+    `## S4 overhead: ${report.requests.toLocaleString("en-US")} sequential requests each, zero-latency simulator, alternating blocks of 1,000`,
+  );
+  say(
+    "The plugin as built (dist/), beside plain fetch in the same process; the Bun rows are the same scenario run under Bun.",
+  );
   say();
   say(renderOverhead(runs));
   if (bunRun && "error" in bunRun) say(`\nNo Bun row: ${bunRun.error}`);
@@ -87,7 +114,9 @@ async function overhead(): Promise<void> {
 
 async function memory(): Promise<void> {
   const report = await runMemory([5_000, 20_000, 35_000, 50_000], 8);
-  say(`## S5 memory: plugin fetch, zero-latency simulator, 8 in parallel (${ms(report.elapsedMs)}, ${report.failures} failures)`);
+  say(
+    `## S5 memory: plugin fetch, zero-latency simulator, 8 in parallel (${ms(report.elapsedMs)}, ${report.failures} failures)`,
+  );
   say();
   say(renderMemory(report));
   say();
@@ -110,7 +139,9 @@ const scenarios: Record<string, () => Promise<void>> = {
   },
   S8: async () => {
     const result = await runSticky(S8);
-    say("## S8 oversubscribed stickiness: 12 sessions (4 subagents, 2.x headers) × 6 turns on 3 accounts × limit 3; turns 150–350 ms, 0–100 ms between (issue 18)");
+    say(
+      "## S8 oversubscribed stickiness: 12 sessions (4 subagents, 2.x headers) × 6 turns on 3 accounts × limit 3; turns 150–350 ms, 0–100 ms between (issue 18)",
+    );
     say();
     say(renderSticky([result]));
     say();
@@ -118,7 +149,9 @@ const scenarios: Record<string, () => Promise<void>> = {
   },
   S9: async () => {
     const rows = await runForesight();
-    say("## S9 foresight: x at 90% of its 5-hour window, y at 10%; real limit 3; 6 agents × 16 streams, 0.5% of a window each (issue 18)");
+    say(
+      "## S9 foresight: x at 90% of its 5-hour window, y at 10%; real limit 3; 6 agents × 16 streams, 0.5% of a window each (issue 18)",
+    );
     say();
     say(renderForesight(rows));
     say();
@@ -126,7 +159,9 @@ const scenarios: Record<string, () => Promise<void>> = {
   },
   S7: async () => {
     const rows = await runQuotaThreshold();
-    say("## S7 quota threshold: one account at 90% of its 5-hour window, one at 10%; 8 agents × 40 requests (issue 12)");
+    say(
+      "## S7 quota threshold: one account at 90% of its 5-hour window, one at 10%; 8 agents × 40 requests (issue 12)",
+    );
     say();
     say(renderQuota(rows));
     say();
@@ -142,7 +177,9 @@ const scenarios: Record<string, () => Promise<void>> = {
   },
   L2: async () => {
     const rows = await runLedgerMulti();
-    say("## L2 several processes, one account limit: 2 accounts × real limit 3, 150 ms streams, 10 agents × 6 streams per process");
+    say(
+      "## L2 several processes, one account limit: 2 accounts × real limit 3, 150 ms streams, 10 agents × 6 streams per process",
+    );
     say();
     say(renderLedgerMulti(rows));
     say();
@@ -152,8 +189,12 @@ const scenarios: Record<string, () => Promise<void>> = {
     const rows = await runL3Depth();
     say("## L3 queue depth: 3 processes, 2 accounts × real limit 3, 150 ms streams, 30 / 300 / 1,000 requests waiting");
     say();
-    say("Redis CPU = the server's INFO cpu (user+sys) around the run ÷ requests; scripts = EVALSHA + EVAL calls ÷ requests;");
-    say("hand-off = a stream's end → the next start on its account; overtake = later arrivals served before an earlier one.");
+    say(
+      "Redis CPU = the server's INFO cpu (user+sys) around the run ÷ requests; scripts = EVALSHA + EVAL calls ÷ requests;",
+    );
+    say(
+      "hand-off = a stream's end → the next start on its account; overtake = later arrivals served before an earlier one.",
+    );
     say();
     say(renderL3Depth(rows));
     say();
@@ -161,7 +202,9 @@ const scenarios: Record<string, () => Promise<void>> = {
   },
   L4: async () => {
     const report = await runLedgerStall();
-    say("## L4 a suspended coordinator: 3 processes × 10 agents on one HOME, 2 accounts × real limit 3, 150 ms streams, the coordinator SIGSTOPped 8 s");
+    say(
+      "## L4 a suspended coordinator: 3 processes × 10 agents on one HOME, 2 accounts × real limit 3, 150 ms streams, the coordinator SIGSTOPped 8 s",
+    );
     say();
     say(renderLedgerStall(report));
     say();
@@ -174,4 +217,6 @@ say(`## Targets`);
 say();
 say(targets.render());
 say();
-say(`${targets.list.filter((t) => t.pass).length}/${targets.list.length} targets met; whole run ${ms(performance.now() - started)}.`);
+say(
+  `${targets.list.filter((t) => t.pass).length}/${targets.list.length} targets met; whole run ${ms(performance.now() - started)}.`,
+);

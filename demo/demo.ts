@@ -23,7 +23,13 @@ const MODELS = ["glm-4.7", "glm-5.3-flash", "glm-5.3"];
 const LIMITS: Record<string, number> = { "glm-4.7": 3, "glm-5.3-flash": 2, "glm-5.3": 2 };
 const BASELINE_DEADLINE_MS = 10_000;
 
-async function runTeam(fetch: typeof globalThis.fetch, sim: Simulator, team: Job[][], deadlineMs: number, progress: Progress): Promise<RunResult> {
+async function runTeam(
+  fetch: typeof globalThis.fetch,
+  sim: Simulator,
+  team: Job[][],
+  deadlineMs: number,
+  progress: Progress,
+): Promise<RunResult> {
   const started = Date.now();
   const deadline = AbortSignal.timeout(deadlineMs);
   await Promise.all(
@@ -43,20 +49,37 @@ async function runTeam(fetch: typeof globalThis.fetch, sim: Simulator, team: Job
   );
   progress.finishedAt = Date.now();
   const stats = sim.stats();
-  return { answered: progress.done, failed: progress.failed, sent1302: stats.byCode["1302"] ?? 0, upstreamCalls: stats.requests, ms: Date.now() - started, stopped: deadline.aborted };
+  return {
+    answered: progress.done,
+    failed: progress.failed,
+    sent1302: stats.byCode["1302"] ?? 0,
+    upstreamCalls: stats.requests,
+    ms: Date.now() - started,
+    stopped: deadline.aborted,
+  };
 }
 
 async function pluginFetch(dir: string, toasts: string[]): Promise<ZaiFetch> {
   const keysFile = join(dir, "zai-keys.json");
   const preset = demoPreset();
-  const keys = preset.accounts.flatMap((a) => a.keys.map((apiKey, i) => ({ id: `${a.id}-${i + 1}`, apiKey, account: a.id })));
+  const keys = preset.accounts.flatMap((a) =>
+    a.keys.map((apiKey, i) => ({ id: `${a.id}-${i + 1}`, apiKey, account: a.id })),
+  );
   const models = Object.fromEntries(MODELS.map((m) => [m, { maxConcurrency: LIMITS[m] }]));
   await writeFile(keysFile, JSON.stringify({ keys, models }));
   await chmod(keysFile, 0o600);
-  const plugin = createProviderPlugin("zai-coding-plan", { io: nodeConfigIO({ HOME: dir, ZAI_KEYS_FILE: keysFile, ZAI_STATE_FILE: "off" }) });
-  const client = { tui: { showToast: async (o: { body: { message: string } }) => void toasts.push(o.body.message) }, app: { log: async () => {} } };
+  const plugin = createProviderPlugin("zai-coding-plan", {
+    io: nodeConfigIO({ HOME: dir, ZAI_KEYS_FILE: keysFile, ZAI_STATE_FILE: "off" }),
+  });
+  const client = {
+    tui: { showToast: async (o: { body: { message: string } }) => void toasts.push(o.body.message) },
+    app: { log: async () => {} },
+  };
   const hooks = await plugin({ client } as never);
-  const loaded = (await hooks.auth!.loader!(async () => ({ type: "api", key: "oc-zai-multi-account-managed" }), {} as never)) as { fetch: ZaiFetch };
+  const loaded = (await hooks.auth!.loader!(
+    async () => ({ type: "api", key: "oc-zai-multi-account-managed" }),
+    {} as never,
+  )) as { fetch: ZaiFetch };
   return loaded.fetch;
 }
 
@@ -73,8 +96,12 @@ async function main(): Promise<void> {
   const team = subagentTeam();
   const total = team.flat().length;
   const preset = demoPreset();
-  console.log(`oc-zai-multi-account demo: ${team.length} subagents × ${team[0]!.length} streaming requests against a local Z.AI simulator`);
-  console.log("accounts: alpha (2 keys), beta (2 keys, one revoked; no glm-5.3 in plan), gamma (1 key, 5-hour window runs out after 25 requests)");
+  console.log(
+    `oc-zai-multi-account demo: ${team.length} subagents × ${team[0]!.length} streaming requests against a local Z.AI simulator`,
+  );
+  console.log(
+    "accounts: alpha (2 keys), beta (2 keys, one revoked; no glm-5.3 in plan), gamma (1 key, 5-hour window runs out after 25 requests)",
+  );
   console.log(`real limits per account: ${MODELS.map((m) => `${m} ${LIMITS[m]}`).join(", ")}\n`);
 
   const sim = await startSimulator(demoPreset());
@@ -87,7 +114,9 @@ async function main(): Promise<void> {
   const seed = createSeed004Fetch({ keys: preset.accounts.flatMap((a) => a.keys), fetch: globalThis.fetch });
   const progress: Progress = { done: 0, failed: 0, total, startedAt: Date.now() };
   const baselineProgress: Progress = { done: 0, failed: 0, total, startedAt: Date.now() };
-  console.log(`Both at once: the plugin (table) and the seed-004 algorithm (round-robin, 60 s cooldown, retry once) on a second simulator with OpenCode retrying around it (stopped after ${BASELINE_DEADLINE_MS / 1000} s):`);
+  console.log(
+    `Both at once: the plugin (table) and the seed-004 algorithm (round-robin, 60 s cooldown, retry once) on a second simulator with OpenCode retrying around it (stopped after ${BASELINE_DEADLINE_MS / 1000} s):`,
+  );
   const live = createLiveView(process.stdout);
   live.start(() => {
     const notes = toasts.slice(-3).map((t) => `  toast: ${t}`);
@@ -103,7 +132,12 @@ async function main(): Promise<void> {
   await sim2.close();
   await rm(dir, { recursive: true, force: true });
 
-  console.log(`\n${renderSummary(total, idealMs(team, streamMs, 3), streamMs, [["oc-zai-multi-account", plugin], ["seed-004 algorithm", baseline]])}`);
+  console.log(
+    `\n${renderSummary(total, idealMs(team, streamMs, 3), streamMs, [
+      ["oc-zai-multi-account", plugin],
+      ["seed-004 algorithm", baseline],
+    ])}`,
+  );
 }
 
 /** One request alone, plain fetch, the faster of two: how long a stream of the preset takes on this machine. */

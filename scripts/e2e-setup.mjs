@@ -11,7 +11,13 @@ const wanted = JSON.parse(readFileSync(join(e2e, "package.json"), "utf8")).depen
 // The platform package's binary (the opencode-ai shim is a stub until its postinstall runs, which npm may gate).
 // Same path as test/e2e/harness.ts.
 const win = process.platform === "win32";
-const bin = join(e2e, "node_modules", `opencode-${win ? "windows" : process.platform}-${process.arch}`, "bin", win ? "opencode.exe" : "opencode");
+const bin = join(
+  e2e,
+  "node_modules",
+  `opencode-${win ? "windows" : process.platform}-${process.arch}`,
+  "bin",
+  win ? "opencode.exe" : "opencode",
+);
 
 function version() {
   try {

@@ -97,7 +97,8 @@ export function handleChat(
 
   const { account, model } = decision;
   const fault = ctx.faults.take({ key, account: account.id, model });
-  const selfClosing = fault !== undefined && SELF_CLOSING.has(fault.kind) && !(fault.kind === "truncated-error" && fault.reset !== true);
+  const selfClosing =
+    fault !== undefined && SELF_CLOSING.has(fault.kind) && !(fault.kind === "truncated-error" && fault.reset !== true);
   res.once("close", () => {
     const release = (): void => admission.tracker.release(account.id, model);
     if (res.writableFinished || selfClosing) return release();
@@ -118,7 +119,8 @@ export function handleChat(
     record(200, null, "200", fault?.kind ?? null);
     ctx.quota?.served(account.id);
     if (ctx.promptCache) completion.cachedTokens = ctx.promptCache.take(account.id, raw, completion.promptTokens);
-    const prefill = ((completion.promptTokens - (completion.cachedTokens ?? 0)) / 1000) * (ctx.timing.prefillMsPer1kTokens ?? 0);
+    const prefill =
+      ((completion.promptTokens - (completion.cachedTokens ?? 0)) / 1000) * (ctx.timing.prefillMsPer1kTokens ?? 0);
     if (prefill > 0) completion.timing = { ...completion.timing, latencyMs: completion.timing.latencyMs + prefill };
     res.once("finish", () => stats.completed());
     return serveCompletion(res, completion);
@@ -153,7 +155,12 @@ function applyFault(
     case "status":
       if (fault.code === undefined) {
         record(fault.status, null, String(fault.status), fault.kind);
-        return sendPlainStatus(res, fault.status, fault.headers, fault.message === undefined ? undefined : echo(fault.message));
+        return sendPlainStatus(
+          res,
+          fault.status,
+          fault.headers,
+          fault.message === undefined ? undefined : echo(fault.message),
+        );
       }
       record(fault.status, fault.code, fault.code, fault.kind);
       return sendError(res, fault.status, fault.code, message(fault.code, fault.message), fault.headers);

@@ -14,7 +14,8 @@ async function loadConfig(configPath: string | undefined, preset: string | undef
   if ((configPath === undefined) === (preset === undefined)) throw new Error(`give --config or --preset\n${USAGE}`);
   if (preset !== undefined) {
     const make = presets[preset];
-    if (make === undefined) throw new Error(`unknown preset ${JSON.stringify(preset)}; known: ${Object.keys(presets).join(", ")}`);
+    if (make === undefined)
+      throw new Error(`unknown preset ${JSON.stringify(preset)}; known: ${Object.keys(presets).join(", ")}`);
     return make();
   }
   return JSON.parse(await readFile(configPath as string, "utf8")) as SimulatorConfig;
@@ -37,7 +38,8 @@ async function main(): Promise<void> {
   const config = await loadConfig(values.config, values.preset);
   if (values.port !== undefined) {
     const port = Number(values.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0-65535, got ${values.port}`);
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      throw new Error(`--port must be 0-65535, got ${values.port}`);
     config.port = port;
   }
   if (values.host !== undefined) config.host = values.host;

@@ -30,7 +30,8 @@ export function checkCloseNotice(option: string, value: unknown): CloseNotice {
     v.minMs >= 0 &&
     v.maxMs >= v.minMs &&
     (v.seed === undefined || Number.isInteger(v.seed));
-  if (!ok) throw new CloseNoticeError(`${option} must be { minMs >= 0, maxMs >= minMs, seed? }, got ${JSON.stringify(value)}`);
+  if (!ok)
+    throw new CloseNoticeError(`${option} must be { minMs >= 0, maxMs >= minMs, seed? }, got ${JSON.stringify(value)}`);
   return v as CloseNotice;
 }
 

@@ -141,7 +141,8 @@ export function resolveConfig(config: SimulatorConfig): ResolvedConfig {
     timing: {
       latencyMs: count("latencyMs", config.latencyMs, 0),
       chunks,
-      gapMs: durationMs === undefined ? count("chunkDelayMs", config.chunkDelayMs, 0) : durationMs / Math.max(chunks, 1),
+      gapMs:
+        durationMs === undefined ? count("chunkDelayMs", config.chunkDelayMs, 0) : durationMs / Math.max(chunks, 1),
       prefillMsPer1kTokens: count("prefillMsPer1kTokens", config.prefillMsPer1kTokens, 0),
     },
     now: config.now ?? Date.now,

@@ -76,7 +76,12 @@ export const ECHO_KEY_MESSAGE =
  * Fills {key}, {authorization}, {keyHead}, {keyTail}, {keyMiddle} (16-character fragments) in a fault message, and
  * {resetIn:N}: the Beijing stamp N seconds after `now` (a 1308 whose reset is near, whenever the fault is used).
  */
-export function expandMessage(template: string, key: string, authorization: string | undefined, now = Date.now()): string {
+export function expandMessage(
+  template: string,
+  key: string,
+  authorization: string | undefined,
+  now = Date.now(),
+): string {
   if (!template.includes("{")) return template;
   const mid = Math.max(0, Math.floor((key.length - 16) / 2));
   const values: Record<string, string> = {
@@ -107,9 +112,17 @@ export function parseFault(value: unknown): Fault {
   const f: Record<string, unknown> = { ...(value as Record<string, unknown>) };
   if (typeof f["code"] === "number") f["code"] = String(f["code"]);
   check(KINDS.has(f["kind"] as string), `kind must be one of ${[...KINDS].join(", ")}`, f["kind"]);
-  check(optional(f["times"], (v) => Number.isInteger(v) && (v as number) >= 0), "times must be an integer >= 0", f["times"]);
+  check(
+    optional(f["times"], (v) => Number.isInteger(v) && (v as number) >= 0),
+    "times must be an integer >= 0",
+    f["times"],
+  );
   const match = f["match"];
-  check(optional(match, (v) => typeof v === "object" && v !== null), "match must be an object", match);
+  check(
+    optional(match, (v) => typeof v === "object" && v !== null),
+    "match must be an object",
+    match,
+  );
   if (match !== undefined) {
     for (const field of ["key", "account", "model"]) {
       const v = (match as Record<string, unknown>)[field];
@@ -117,7 +130,11 @@ export function parseFault(value: unknown): Fault {
     }
   }
   check(optional(f["code"], isString), "code must be a string", f["code"]);
-  check(optional(f["message"], (v) => typeof v === "string"), "message must be a string", f["message"]);
+  check(
+    optional(f["message"], (v) => typeof v === "string"),
+    "message must be a string",
+    f["message"],
+  );
   check(optional(f["headers"], isHeaders), "headers must map names to strings", f["headers"]);
   switch (f["kind"]) {
     case "status":
@@ -129,9 +146,21 @@ export function parseFault(value: unknown): Fault {
       break;
     case "sse-error":
       check(isString(f["code"]), "code is required", f["code"]);
-      check(optional(f["event"], (v) => typeof v === "boolean"), "event must be a boolean", f["event"]);
-      check(optional(f["afterChunks"], (v) => Number.isInteger(v) && (v as number) >= 0), "afterChunks must be an integer >= 0", f["afterChunks"]);
-      check(optional(f["lineEnding"], (v) => v === "lf" || v === "cr" || v === "crlf"), "lineEnding must be lf, cr or crlf", f["lineEnding"]);
+      check(
+        optional(f["event"], (v) => typeof v === "boolean"),
+        "event must be a boolean",
+        f["event"],
+      );
+      check(
+        optional(f["afterChunks"], (v) => Number.isInteger(v) && (v as number) >= 0),
+        "afterChunks must be an integer >= 0",
+        f["afterChunks"],
+      );
+      check(
+        optional(f["lineEnding"], (v) => v === "lf" || v === "cr" || v === "crlf"),
+        "lineEnding must be lf, cr or crlf",
+        f["lineEnding"],
+      );
       break;
     case "finish-reason":
       check(isString(f["reason"]), "reason is required", f["reason"]);
@@ -141,13 +170,25 @@ export function parseFault(value: unknown): Fault {
       check(optional(f["status"], isStatus), "status must be an HTTP status", f["status"]);
       break;
     case "cut-body":
-      check(optional(f["fraction"], (v) => typeof v === "number" && v >= 0 && v < 1), "fraction must be in [0, 1)", f["fraction"]);
+      check(
+        optional(f["fraction"], (v) => typeof v === "number" && v >= 0 && v < 1),
+        "fraction must be in [0, 1)",
+        f["fraction"],
+      );
       break;
     case "truncated-error":
       check(optional(f["status"], isStatus), "status must be an HTTP status", f["status"]);
       check(isString(f["code"]), "code is required", f["code"]);
-      check(optional(f["bytes"], (v) => Number.isInteger(v) && (v as number) >= 0), "bytes must be an integer >= 0", f["bytes"]);
-      check(optional(f["reset"], (v) => typeof v === "boolean"), "reset must be a boolean", f["reset"]);
+      check(
+        optional(f["bytes"], (v) => Number.isInteger(v) && (v as number) >= 0),
+        "bytes must be an integer >= 0",
+        f["bytes"],
+      );
+      check(
+        optional(f["reset"], (v) => typeof v === "boolean"),
+        "reset must be a boolean",
+        f["reset"],
+      );
       break;
     case "line-endings":
       check(f["ending"] === "cr" || f["ending"] === "crlf", "ending must be cr or crlf", f["ending"]);

@@ -43,7 +43,8 @@ export class PromptCache {
 function messagesOf(rawBody: string): unknown[] {
   try {
     const body: unknown = JSON.parse(rawBody);
-    const messages = typeof body === "object" && body !== null ? (body as Record<string, unknown>)["messages"] : undefined;
+    const messages =
+      typeof body === "object" && body !== null ? (body as Record<string, unknown>)["messages"] : undefined;
     return Array.isArray(messages) ? messages : [];
   } catch {
     return [];

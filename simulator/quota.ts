@@ -63,7 +63,8 @@ export class QuotaBook {
     const state = this.#state(control.account);
     if (control.shape !== undefined) state.shape = control.shape;
     if (control.level !== undefined) state.level = control.level;
-    if (control.weeklyPercent !== undefined) state.weeklyUsed = Math.round((clampPercent(control.weeklyPercent) / 100) * state.weeklyRequests);
+    if (control.weeklyPercent !== undefined)
+      state.weeklyUsed = Math.round((clampPercent(control.weeklyPercent) / 100) * state.weeklyRequests);
     if (control.fiveHourPercent !== undefined) {
       if (account.usage === null) this.#registry.setUsageWindow(account.id, { requests: DEFAULT_WINDOW });
       const usage = account.usage!;
@@ -75,7 +76,13 @@ export class QuotaBook {
   snapshot(): Record<string, QuotaSnapshot> {
     const out: Record<string, QuotaSnapshot> = {};
     for (const [id, s] of this.#states) {
-      out[id] = { shape: s.shape, level: s.level, fiveHourPercent: fiveHourPercent(this.#registry.get(id)), weeklyPercent: weeklyPercent(s), reads: s.reads };
+      out[id] = {
+        shape: s.shape,
+        level: s.level,
+        fiveHourPercent: fiveHourPercent(this.#registry.get(id)),
+        weeklyPercent: weeklyPercent(s),
+        reads: s.reads,
+      };
     }
     return out;
   }
@@ -86,7 +93,12 @@ export class QuotaBook {
     if ("kind" in account) return JSON.stringify({ code: 401, msg: "token expired or incorrect", success: false });
     const state = this.#state(account.id);
     state.reads += 1;
-    return JSON.stringify({ code: 200, msg: "Operation successful", data: { limits: this.#rows(account, state), level: state.level }, success: true });
+    return JSON.stringify({
+      code: 200,
+      msg: "Operation successful",
+      data: { limits: this.#rows(account, state), level: state.level },
+      success: true,
+    });
   }
 
   #rows(account: AccountState, s: QuotaState): object[] {
@@ -101,7 +113,10 @@ export class QuotaBook {
           { type: "TOKENS_LIMIT", unit: 6, number: 1, percentage: Math.round(week) },
         ];
       case "credits":
-        return [row("CREDIT_LIMIT", 3, 5, 2000, five, fiveReset), row("CREDIT_LIMIT", 6, 1, 12000, week, s.weeklyResetAt)];
+        return [
+          row("CREDIT_LIMIT", 3, 5, 2000, five, fiveReset),
+          row("CREDIT_LIMIT", 6, 1, 12000, week, s.weeklyResetAt),
+        ];
       case "tokens":
         return [
           { ...row("TIME_LIMIT", 5, 1, 1000, 0, s.weeklyResetAt), usageDetails: [] },
@@ -119,16 +134,40 @@ export class QuotaBook {
       this.#registry.get(account);
       const now = this.#now();
       const requests = this.#registry.get(account).usage?.window.requests ?? DEFAULT_WINDOW;
-      state = { shape: "tokens", level: "pro", weeklyRequests: requests * 10, weeklyUsed: 0, weeklyResetAt: now + WEEK_MS, fiveHourResetAt: now + 5 * HOUR_MS, reads: 0 };
+      state = {
+        shape: "tokens",
+        level: "pro",
+        weeklyRequests: requests * 10,
+        weeklyUsed: 0,
+        weeklyResetAt: now + WEEK_MS,
+        fiveHourResetAt: now + 5 * HOUR_MS,
+        reads: 0,
+      };
       this.#states.set(account, state);
     }
     return state;
   }
 }
 
-function row(type: string, unit: number, number: number, total: number, percent: number, nextResetTime: number): object {
+function row(
+  type: string,
+  unit: number,
+  number: number,
+  total: number,
+  percent: number,
+  nextResetTime: number,
+): object {
   const current = Math.round((percent / 100) * total);
-  return { type, unit, number, usage: total, currentValue: current, remaining: total - current, percentage: Math.round(percent), nextResetTime };
+  return {
+    type,
+    unit,
+    number,
+    usage: total,
+    currentValue: current,
+    remaining: total - current,
+    percentage: Math.round(percent),
+    nextResetTime,
+  };
 }
 
 function fiveHourPercent(account: AccountState): number {
@@ -149,11 +188,13 @@ function clampPercent(p: number): number {
 export function parseQuotaControl(body: unknown): QuotaControl {
   if (typeof body !== "object" || body === null) throw new RangeError("quota control must be an object");
   const raw = body as Record<string, unknown>;
-  if (typeof raw["account"] !== "string" || raw["account"] === "") throw new RangeError("account must be a non-empty string");
+  if (typeof raw["account"] !== "string" || raw["account"] === "")
+    throw new RangeError("account must be a non-empty string");
   const out: QuotaControl = { account: raw["account"] };
   const shape = raw["shape"];
   if (shape !== undefined) {
-    if (!QUOTA_SHAPES.includes(shape as QuotaShape)) throw new RangeError(`shape must be one of ${QUOTA_SHAPES.join(", ")}, got ${JSON.stringify(shape)}`);
+    if (!QUOTA_SHAPES.includes(shape as QuotaShape))
+      throw new RangeError(`shape must be one of ${QUOTA_SHAPES.join(", ")}, got ${JSON.stringify(shape)}`);
     out.shape = shape as QuotaShape;
   }
   if (raw["level"] !== undefined) {
@@ -163,7 +204,8 @@ export function parseQuotaControl(body: unknown): QuotaControl {
   for (const name of ["fiveHourPercent", "weeklyPercent"] as const) {
     const v = raw[name];
     if (v === undefined) continue;
-    if (typeof v !== "number" || v < 0 || v > 100) throw new RangeError(`${name} must be a number 0–100, got ${JSON.stringify(v)}`);
+    if (typeof v !== "number" || v < 0 || v > 100)
+      throw new RangeError(`${name} must be a number 0–100, got ${JSON.stringify(v)}`);
     out[name] = v;
   }
   return out;

@@ -32,7 +32,12 @@ export function sendError(
 }
 
 /** A status with a plain-text body and no business code (e.g. a bare 429 or a gateway 502). */
-export function sendPlainStatus(res: ServerResponse, status: number, headers?: Record<string, string>, text?: string): void {
+export function sendPlainStatus(
+  res: ServerResponse,
+  status: number,
+  headers?: Record<string, string>,
+  text?: string,
+): void {
   res.writeHead(status, { "content-type": "text/plain", ...headers });
   res.end(text ?? STATUS_CODES[status] ?? String(status));
 }
@@ -144,7 +149,9 @@ export function sseError(
 export function sendHtml(res: ServerResponse, status: number, text: string): void {
   const escaped = text.replace(/[&<>]/g, (ch) => (ch === "&" ? "&amp;" : ch === "<" ? "&lt;" : "&gt;"));
   res.writeHead(status, { "content-type": "text/html; charset=utf-8" });
-  res.end(`<!DOCTYPE html>\n<html><head><title>${escaped}</title></head><body><h1>${escaped}</h1><hr><center>nginx</center></body></html>\n`);
+  res.end(
+    `<!DOCTYPE html>\n<html><head><title>${escaped}</title></head><body><h1>${escaped}</h1><hr><center>nginx</center></body></html>\n`,
+  );
 }
 
 /** The first `fraction` of a completion's bytes (JSON with its full content-length, or SSE cut mid-frame), then a reset. */
@@ -152,7 +159,9 @@ export function cutBody(res: ServerResponse, c: Completion, fraction: number): v
   const pieces = contentPieces(c.timing.chunks);
   const usage = usageFor(c.promptTokens, pieces);
   const full = Buffer.from(
-    c.stream ? streamFrames(c.ctx, pieces, usage, c.finishReason).join("") : completionBody(c.ctx, pieces, usage, c.finishReason),
+    c.stream
+      ? streamFrames(c.ctx, pieces, usage, c.finishReason).join("")
+      : completionBody(c.ctx, pieces, usage, c.finishReason),
   );
   const cut = full.subarray(0, Math.max(1, Math.floor(full.length * fraction))).toString();
   if (c.stream) res.writeHead(200, { ...SSE_HEADERS, ...c.headers });

@@ -10,8 +10,7 @@ const MESSAGES: Readonly<Record<string, string>> = Object.freeze({
   "1234": "Network error, please try again later",
   "1302":
     "High concurrency usage of this API, please reduce concurrency or contact customer service to increase limits",
-  "1303":
-    "High frequency usage of this API, please reduce frequency or contact customer service to increase limits",
+  "1303": "High frequency usage of this API, please reduce frequency or contact customer service to increase limits",
   "1305": "The service may be temporarily overloaded, please try again later",
   "1309": "Your GLM Coding Plan package has expired, please renew to continue.",
   "1311": "Your current plan does not include access to this model.",
@@ -55,7 +54,11 @@ export function contentPieces(count: number): string[] {
 
 export function usageFor(promptTokens: number, pieces: readonly string[], cachedTokens?: number): Usage {
   const completion = pieces.length;
-  const usage: Usage = { prompt_tokens: promptTokens, completion_tokens: completion, total_tokens: promptTokens + completion };
+  const usage: Usage = {
+    prompt_tokens: promptTokens,
+    completion_tokens: completion,
+    total_tokens: promptTokens + completion,
+  };
   if (cachedTokens !== undefined) usage.prompt_tokens_details = { cached_tokens: cachedTokens };
   return usage;
 }
@@ -112,9 +115,7 @@ export function completionBody(
     object: "chat.completion",
     created: ctx.created,
     model: ctx.model,
-    choices: [
-      { index: 0, message: { role: "assistant", content: pieces.join("") }, finish_reason: finishReason },
-    ],
+    choices: [{ index: 0, message: { role: "assistant", content: pieces.join("") }, finish_reason: finishReason }],
     usage,
   });
 }

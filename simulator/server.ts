@@ -14,7 +14,14 @@ import { CONTROL_PREFIX, handleControl } from "./control.js";
 import { FaultQueue } from "./faults.js";
 import { modelList } from "./responses.js";
 import { PromptCache } from "./prompt-cache.js";
-import { parseQuotaControl, QUOTA_CONTROL_PATH, QUOTA_PATH, QuotaBook, type QuotaControl, type QuotaSnapshot } from "./quota.js";
+import {
+  parseQuotaControl,
+  QUOTA_CONTROL_PATH,
+  QUOTA_PATH,
+  QuotaBook,
+  type QuotaControl,
+  type QuotaSnapshot,
+} from "./quota.js";
 import { sendError, sendJson } from "./respond.js";
 import { StatsRecorder } from "./stats.js";
 import type { CloseNotice, Fault, Simulator, SimulatorConfig, SimulatorStats, UsageWindow } from "./types.js";
@@ -89,7 +96,8 @@ export async function startSimulator(config: SimulatorConfig): Promise<Simulator
       if ("kind" in account) return sendError(res, account.status, account.code, account.message);
       return sendJson(res, 200, modelList(resolved.models, Math.floor(resolved.now() / 1000)));
     }
-    if (path === QUOTA_PATH && method === "GET") return sendJson(res, 200, quota.answer(admission, keyFrom(req.headers)));
+    if (path === QUOTA_PATH && method === "GET")
+      return sendJson(res, 200, quota.answer(admission, keyFrom(req.headers)));
     if (path === QUOTA_CONTROL_PATH) return quotaControl(res, method, raw);
     if (path.startsWith(`${CONTROL_PREFIX}/`)) {
       const answer = handleControl(api, method, path.slice(CONTROL_PREFIX.length), raw);
@@ -104,7 +112,11 @@ export async function startSimulator(config: SimulatorConfig): Promise<Simulator
       quota.set(parseQuotaControl(raw.trim() === "" ? undefined : JSON.parse(raw)));
       sendJson(res, 200, JSON.stringify({ ok: true }));
     } catch (error) {
-      sendJson(res, error instanceof Error && error.name === "UnknownAccountError" ? 404 : 400, JSON.stringify({ error: String(error instanceof Error ? error.message : error) }));
+      sendJson(
+        res,
+        error instanceof Error && error.name === "UnknownAccountError" ? 404 : 400,
+        JSON.stringify({ error: String(error instanceof Error ? error.message : error) }),
+      );
     }
   };
 

@@ -44,9 +44,15 @@ export function retryDelay(attempt: number, headers: Headers | undefined): numbe
   return Math.min(MAX_WAIT_MS, Math.max(0, wait * COMPRESS));
 }
 
-const retryable = (status: number) => status === 0 || status === 408 || status === 409 || status === 429 || status >= 500;
+const retryable = (status: number) =>
+  status === 0 || status === 408 || status === 409 || status === 429 || status >= 500;
 
-export async function callLikeOpenCode(fetch: typeof globalThis.fetch, url: string, plan: Plan, hooks: CallerHooks): Promise<Settled> {
+export async function callLikeOpenCode(
+  fetch: typeof globalThis.fetch,
+  url: string,
+  plan: Plan,
+  hooks: CallerHooks,
+): Promise<Settled> {
   const body = JSON.stringify({
     model: plan.model,
     messages: [{ role: "user", content: `soak request ${plan.id}` }],
@@ -54,7 +60,10 @@ export async function callLikeOpenCode(fetch: typeof globalThis.fetch, url: stri
     ...(plan.stream ? { stream_options: { include_usage: true } } : {}),
   });
   const controller = new AbortController();
-  const timer = plan.cancel === "abort-any-time" ? setTimeout(() => controller.abort(new Error("user pressed Esc")), plan.abortAfterMs) : undefined;
+  const timer =
+    plan.cancel === "abort-any-time"
+      ? setTimeout(() => controller.abort(new Error("user pressed Esc")), plan.abortAfterMs)
+      : undefined;
   let last = "";
   try {
     for (let attempt = 1; attempt <= MAX_TRIES; attempt++) {
@@ -75,15 +84,28 @@ export async function callLikeOpenCode(fetch: typeof globalThis.fetch, url: stri
   }
 }
 
-type Once = { kind: "done"; settled: Omit<Settled, "attempts"> } | { kind: "failed"; status: number; headers?: Headers; detail: string };
+type Once =
+  | { kind: "done"; settled: Omit<Settled, "attempts"> }
+  | { kind: "failed"; status: number; headers?: Headers; detail: string };
 
-async function once(fetch: typeof globalThis.fetch, url: string, body: string, plan: Plan, controller: AbortController, hooks: CallerHooks): Promise<Once> {
+async function once(
+  fetch: typeof globalThis.fetch,
+  url: string,
+  body: string,
+  plan: Plan,
+  controller: AbortController,
+  hooks: CallerHooks,
+): Promise<Once> {
   const { signal } = controller;
   let response: Response;
   try {
     response = await fetch(url, {
       method: "POST",
-      headers: { "content-type": "application/json", authorization: "Bearer oc-zai-multi-account-managed", "user-agent": "opencode/soak" },
+      headers: {
+        "content-type": "application/json",
+        authorization: "Bearer oc-zai-multi-account-managed",
+        "user-agent": "opencode/soak",
+      },
       body,
       signal,
     });
@@ -92,7 +114,10 @@ async function once(fetch: typeof globalThis.fetch, url: string, body: string, p
     if (signal.aborted) return { kind: "done", settled: { ending: "aborted", reason: "aborted" } };
     return { kind: "failed", status: 0, detail: `network: ${String(error)}` };
   }
-  hooks.saw("response headers", `${response.status} ${response.statusText}\n${[...response.headers].map(([k, v]) => `${k}: ${v}`).join("\n")}`);
+  hooks.saw(
+    "response headers",
+    `${response.status} ${response.statusText}\n${[...response.headers].map(([k, v]) => `${k}: ${v}`).join("\n")}`,
+  );
   const code = response.headers.get("x-zai-multi-account");
   let text = "";
   let stop: Ending | undefined;
@@ -103,17 +128,32 @@ async function once(fetch: typeof globalThis.fetch, url: string, body: string, p
     hooks.saw("body error", String(error));
     if (signal.aborted) return { kind: "done", settled: { ending: "aborted", reason: "aborted" } };
     if (response.ok) hooks.broken200(brokenKind(response, plan, true));
-    return { kind: "failed", status: response.ok ? 0 : response.status, headers: response.headers, detail: `body error: ${String(error)}` };
+    return {
+      kind: "failed",
+      status: response.ok ? 0 : response.status,
+      headers: response.headers,
+      detail: `body error: ${String(error)}`,
+    };
   }
   if (stop !== undefined) return { kind: "done", settled: { ending: stop, reason: stop } };
-  if (!response.ok) return { kind: "failed", status: response.status, headers: response.headers, detail: code ?? `${response.status} ${text.slice(0, 80)}` };
+  if (!response.ok)
+    return {
+      kind: "failed",
+      status: response.status,
+      headers: response.headers,
+      detail: code ?? `${response.status} ${text.slice(0, 80)}`,
+    };
   if (usable(text, plan.stream)) return { kind: "done", settled: { ending: "answered", reason: "ok" } };
   hooks.broken200(brokenKind(response, plan, false));
   return { kind: "failed", status: 0, detail: "200 without a usable body" };
 }
 
 /** Reads the whole body, or cancels/aborts it after the first chunk when the plan says so. */
-async function readBody(response: Response, plan: Plan, controller: AbortController): Promise<{ text: string; stop?: Ending }> {
+async function readBody(
+  response: Response,
+  plan: Plan,
+  controller: AbortController,
+): Promise<{ text: string; stop?: Ending }> {
   if (response.body === null) return { text: "" };
   const reader = response.body.getReader();
   const decoder = new TextDecoder();

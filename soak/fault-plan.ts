@@ -21,7 +21,14 @@ const WEIGHTED: ReadonlyArray<readonly [number, Fault]> = [
   [15, { kind: "sse-error", code: "1302" }], // in-stream 1302 as the first event
   [10, { kind: "sse-error", code: "1305", afterChunks: 1 }], // in-stream error after content
   [10, { kind: "sse-error", code: "1305", event: true, lineEnding: "cr" }],
-  [4, { kind: "sse-error", code: "1308", message: "Usage limit reached for 5 hour. Your limit will reset at {resetIn:2}" }],
+  [
+    4,
+    {
+      kind: "sse-error",
+      code: "1308",
+      message: "Usage limit reached for 5 hour. Your limit will reset at {resetIn:2}",
+    },
+  ],
   [15, { kind: "http-error", code: "1305" }],
   [8, { kind: "http-error", code: "1303", headers: { "retry-after": "1" } }],
   [10, { kind: "truncated-error", code: "1302" }],

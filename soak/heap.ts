@@ -32,6 +32,12 @@ export class HeapSampler {
     const growth = last - first;
     const mb = (n: number) => Math.round((n / 1048576) * 10) / 10;
     // Flat: growth under 15% of the start and under 4 MB (a leak of one object per request grows without bound).
-    return { firstMb: mb(first), lastMb: mb(last), growthMb: mb(growth), growthPct: first > 0 ? Math.round((growth / first) * 1000) / 10 : 0, flat: growth < Math.max(4 * 1048576, 0.15 * first) };
+    return {
+      firstMb: mb(first),
+      lastMb: mb(last),
+      growthMb: mb(growth),
+      growthPct: first > 0 ? Math.round((growth / first) * 1000) / 10 : 0,
+      flat: growth < Math.max(4 * 1048576, 0.15 * first),
+    };
   }
 }

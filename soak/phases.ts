@@ -25,9 +25,22 @@ export interface PhaseResult {
 /** A request not settled after this long is counted as hung (it never settles in practice). */
 const WATCHDOG_MS = 60_000;
 
-export async function runPhase(spec: PhaseSpec, random: () => number, fetch: typeof globalThis.fetch, url: string, hooks: CallerHooks): Promise<PhaseResult> {
+export async function runPhase(
+  spec: PhaseSpec,
+  random: () => number,
+  fetch: typeof globalThis.fetch,
+  url: string,
+  hooks: CallerHooks,
+): Promise<PhaseResult> {
   const plans = Array.from({ length: spec.agents * spec.perAgent }, (_, i) => spec.plan(i, random));
-  const result: PhaseResult = { name: spec.name, requests: 0, endings: { answered: 0, "given-back": 0, cancelled: 0, aborted: 0, hung: 0 }, givenBack: {}, attempts: 0, ms: 0 };
+  const result: PhaseResult = {
+    name: spec.name,
+    requests: 0,
+    endings: { answered: 0, "given-back": 0, cancelled: 0, aborted: 0, hung: 0 },
+    givenBack: {},
+    attempts: 0,
+    ms: 0,
+  };
   const started = Date.now();
   const agent = async (a: number): Promise<void> => {
     for (let i = 0; i < spec.perAgent; i++) {
@@ -44,7 +57,8 @@ export async function runPhase(spec: PhaseSpec, random: () => number, fetch: typ
       }
       result.endings[settled.ending]++;
       result.attempts += settled.attempts;
-      if (settled.ending === "given-back") result.givenBack[settled.reason] = (result.givenBack[settled.reason] ?? 0) + 1;
+      if (settled.ending === "given-back")
+        result.givenBack[settled.reason] = (result.givenBack[settled.reason] ?? 0) + 1;
     }
   };
   await Promise.all(Array.from({ length: spec.agents }, (_, a) => agent(a)));
@@ -71,7 +85,11 @@ export const faultPhase = (maxMs: number): PhaseSpec => ({
     id,
     model: random() < 0.75 ? "glm-4.7" : "glm-4.5-air",
     stream: random() < 0.8,
-    cancel: pick<Cancel>(random, [[0.9, "none"], [0.05, "abort-any-time"], [0.05, "reader-cancel"]]),
+    cancel: pick<Cancel>(random, [
+      [0.9, "none"],
+      [0.05, "abort-any-time"],
+      [0.05, "reader-cancel"],
+    ]),
     abortAfterMs: Math.floor(random() * 80),
   }),
 });
@@ -86,7 +104,11 @@ export const cancelPhase = (maxMs: number): PhaseSpec => ({
     id,
     model: random() < 0.75 ? "glm-4.7" : "glm-4.5-air",
     stream: true,
-    cancel: pick<Cancel>(random, [[0.5, "none"], [0.25, "reader-cancel"], [0.25, "abort-mid-stream"]]),
+    cancel: pick<Cancel>(random, [
+      [0.5, "none"],
+      [0.25, "reader-cancel"],
+      [0.25, "abort-mid-stream"],
+    ]),
     abortAfterMs: 0,
   }),
 });

@@ -34,7 +34,9 @@ const seen = { toasts: 0, logs: 0, broken200: new Map<string, number>() };
 const limitChanges: Array<{ phase: string; change: Extract<FetchEvent, { type: "limit" }>["change"] }> = [];
 let phase = "setup";
 
-say(`# oc-zai-multi-account soak: seed ${SEED}${GRACE === undefined ? "" : `, retry.cancelGraceMs ${GRACE}`}, node ${process.version}, ${new Date().toISOString()}`);
+say(
+  `# oc-zai-multi-account soak: seed ${SEED}${GRACE === undefined ? "" : `, retry.cancelGraceMs ${GRACE}`}, node ${process.version}, ${new Date().toISOString()}`,
+);
 await ensureBuilt(say);
 const world = await createWorld({
   seed: SEED,
@@ -72,7 +74,8 @@ const sampler = (async () => {
   }
 })();
 
-const learned = () => Object.fromEntries(ACCOUNTS.flatMap((a) => MODELS.map((m) => [`${a}/${m}`, fetch.limits.limit(a, m)])));
+const learned = () =>
+  Object.fromEntries(ACCOUNTS.flatMap((a) => MODELS.map((m) => [`${a}/${m}`, fetch.limits.limit(a, m)])));
 
 /** The simulator's view of one phase: upstream requests, 1302s, admission refusals, high-water marks. */
 function upstream(stats: SimulatorStats) {
@@ -80,9 +83,19 @@ function upstream(stats: SimulatorStats) {
   const overLimit = stats.hits.filter((h) => h.code === "1302" && h.fault === null).length;
   if (process.env.SOAK_DEBUG) explainOverLimit(stats);
   const over = Object.entries(stats.maxInFlight).flatMap(([a, row]) =>
-    Object.entries(row).flatMap(([m, n]) => (n > (REAL_LIMITS[m as keyof typeof REAL_LIMITS] ?? Infinity) ? [`${a}/${m} ${n}`] : [])),
+    Object.entries(row).flatMap(([m, n]) =>
+      n > (REAL_LIMITS[m as keyof typeof REAL_LIMITS] ?? Infinity) ? [`${a}/${m} ${n}`] : [],
+    ),
   );
-  return { requests: stats.requests, c1302, pct1302: stats.requests > 0 ? (100 * c1302) / stats.requests : 0, overLimit, over, clientClosed: stats.clientClosed, byCode: stats.byCode };
+  return {
+    requests: stats.requests,
+    c1302,
+    pct1302: stats.requests > 0 ? (100 * c1302) / stats.requests : 0,
+    overLimit,
+    over,
+    clientClosed: stats.clientClosed,
+    byCode: stats.byCode,
+  };
 }
 
 /**
@@ -92,16 +105,24 @@ function upstream(stats: SimulatorStats) {
 function explainOverLimit(stats: SimulatorStats): void {
   for (const [i, h] of stats.hits.entries()) {
     if (h.code !== "1302" || h.fault !== null) continue;
-    const before = stats.hits.slice(Math.max(0, i - 40), i + 1).filter((x) => x.account === h.account && x.model === h.model);
-    say(`over the limit on ${h.account}/${h.model}: ${JSON.stringify(before.map((x) => [x.at - h.at, x.status, x.code, x.fault]))}`);
+    const before = stats.hits
+      .slice(Math.max(0, i - 40), i + 1)
+      .filter((x) => x.account === h.account && x.model === h.model);
+    say(
+      `over the limit on ${h.account}/${h.model}: ${JSON.stringify(before.map((x) => [x.at - h.at, x.status, x.code, x.fault]))}`,
+    );
   }
 }
 
 function report(r: PhaseResult, u: ReturnType<typeof upstream>): void {
-  say(`## phase ${r.name}: ${r.requests} requests in ${(r.ms / 1000).toFixed(1)} s, ${r.attempts} calls by the caller, ${u.requests} upstream requests`);
+  say(
+    `## phase ${r.name}: ${r.requests} requests in ${(r.ms / 1000).toFixed(1)} s, ${r.attempts} calls by the caller, ${u.requests} upstream requests`,
+  );
   say(`endings: ${JSON.stringify(r.endings)}`);
   if (Object.keys(r.givenBack).length > 0) say(`given back: ${JSON.stringify(r.givenBack)}`);
-  say(`upstream 1302s: ${u.c1302} (${u.pct1302.toFixed(2)}% of upstream requests), of which Z.AI's own refusals (over its count): ${u.overLimit}; closes Z.AI saw mid-answer: ${u.clientClosed} (caller cancels/aborts: ${r.endings.cancelled + r.endings.aborted})`);
+  say(
+    `upstream 1302s: ${u.c1302} (${u.pct1302.toFixed(2)}% of upstream requests), of which Z.AI's own refusals (over its count): ${u.overLimit}; closes Z.AI saw mid-answer: ${u.clientClosed} (caller cancels/aborts: ${r.endings.cancelled + r.endings.aborted})`,
+  );
   say(`upstream outcomes: ${JSON.stringify(u.byCode)}`);
   say();
 }
@@ -113,7 +134,9 @@ await sim.inject(...faultPlan(random, 6000));
 const windowEnds = Date.now() + 8000;
 await sim.setUsageWindow("charlie", { requests: 60, resetAt: windowEnds });
 const reopen = setTimeout(() => void sim.setUsageWindow("charlie", null), windowEnds - Date.now() - 1500); // before the stated second
-say(`fault plan: about ${(FAULT_RATE_PER_MILLE / 10).toFixed(1)}% of upstream requests faulted; account delta gets an echoing 1001 then 1112; charlie's window is spent after 60 requests`);
+say(
+  `fault plan: about ${(FAULT_RATE_PER_MILLE / 10).toFixed(1)}% of upstream requests faulted; account delta gets an echoing 1001 then 1112; charlie's window is spent after 60 requests`,
+);
 const a = await runPhase(faultPhase(50_000), random, fetch, url, hooks);
 clearTimeout(reopen);
 await sim.setUsageWindow("charlie", null);
@@ -135,7 +158,9 @@ sampling = false;
 await sampler;
 
 // Slots, state file, CLI.
-const slots = ACCOUNTS.flatMap((acc) => MODELS.flatMap((m) => (fetch.leases.inFlight(acc, m) > 0 ? [`${acc}/${m}: ${fetch.leases.inFlight(acc, m)}`] : [])));
+const slots = ACCOUNTS.flatMap((acc) =>
+  MODELS.flatMap((m) => (fetch.leases.inFlight(acc, m) > 0 ? [`${acc}/${m}: ${fetch.leases.inFlight(acc, m)}`] : [])),
+);
 const queued = fetch.leases.waiting();
 const simInFlight = JSON.stringify((await sim.stats()).inFlight);
 await delay(2500); // the state file's periodic sync
@@ -144,9 +169,11 @@ scanner.scan("state file", state);
 const cwd = `${world.dir}/project`;
 await sim.inject({ kind: "echo-key", status: 500, code: "1234", times: 50 });
 const runs = [];
-for (const args of [["status"], ["status", "--json"], ["doctor"], ["doctor", "--probe", "--models", "glm-4.7"]]) runs.push(await cli(world.env, cwd, args));
+for (const args of [["status"], ["status", "--json"], ["doctor"], ["doctor", "--probe", "--models", "glm-4.7"]])
+  runs.push(await cli(world.env, cwd, args));
 for (const r of runs) scanner.scan(`\`${r.args.join(" ")}\``, `${r.stdout}\n${r.stderr}`);
-if (process.env.SOAK_SHOW_CLI) for (const r of runs) say(`$ ${r.args.join(" ")} (exit ${r.code})\n${r.stdout}${r.stderr}`);
+if (process.env.SOAK_SHOW_CLI)
+  for (const r of runs) say(`$ ${r.args.join(" ")} (exit ${r.code})\n${r.stdout}${r.stderr}`);
 await sim.clearFaults();
 await world.close();
 
@@ -169,25 +196,45 @@ const checks = {
 
 say(`## checks`);
 say(`settled: ${settled}/${total} (${hung} hung)`);
-say(`slots after the run: plugin ${slots.length === 0 ? "0" : slots.join(", ")} held, ${queued} queued; simulator in flight ${simInFlight}`);
-say(`over the real limit: ${ua.overLimit + ub.overLimit} refusals by Z.AI's own count (faults ${ua.overLimit}, cancels ${ub.overLimit}); high-water marks above the limit: ${[...ua.over, ...ub.over].join(", ") || "none"}`);
-say(`key fragments seen: ${scanner.found.length} (toasts ${seen.toasts}, log lines ${seen.logs}, state file ${state.length} bytes, CLI exits ${runs.map((r) => r.code).join("/")})`);
+say(
+  `slots after the run: plugin ${slots.length === 0 ? "0" : slots.join(", ")} held, ${queued} queued; simulator in flight ${simInFlight}`,
+);
+say(
+  `over the real limit: ${ua.overLimit + ub.overLimit} refusals by Z.AI's own count (faults ${ua.overLimit}, cancels ${ub.overLimit}); high-water marks above the limit: ${[...ua.over, ...ub.over].join(", ") || "none"}`,
+);
+say(
+  `key fragments seen: ${scanner.found.length} (toasts ${seen.toasts}, log lines ${seen.logs}, state file ${state.length} bytes, CLI exits ${runs.map((r) => r.code).join("/")})`,
+);
 if (scanner.found.length > 0) {
   const byWhere = new Map<string, number>();
   for (const leak of scanner.found) byWhere.set(leak.where, (byWhere.get(leak.where) ?? 0) + 1);
   say(`  where: ${[...byWhere].map(([w, n]) => `${w} ${n}`).join(", ")}`);
   say(`  first: ${describeLeaks(scanner.found.slice(0, 1))}`);
 }
-say(`heap: ${h.firstMb} MB (first third) → ${h.lastMb} MB (last third), ${h.growthMb >= 0 ? "+" : ""}${h.growthMb} MB (${h.growthPct}%), ${heap.samples.length} samples`);
+say(
+  `heap: ${h.firstMb} MB (first third) → ${h.lastMb} MB (last third), ${h.growthMb >= 0 ? "+" : ""}${h.growthMb} MB (${h.growthPct}%), ${heap.samples.length} samples`,
+);
 loopDelay.disable();
-say(`event-loop delay: p99 ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms, max ${(loopDelay.max / 1e6).toFixed(0)} ms in the plugin's process`);
-say(`1302s: faults phase ${ua.pct1302.toFixed(2)}%, cancels phase ${ub.pct1302.toFixed(2)}% of upstream requests (target ≤ 0.5%)`);
+say(
+  `event-loop delay: p99 ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms, max ${(loopDelay.max / 1e6).toFixed(0)} ms in the plugin's process`,
+);
+say(
+  `1302s: faults phase ${ua.pct1302.toFixed(2)}%, cancels phase ${ub.pct1302.toFixed(2)}% of upstream requests (target ≤ 0.5%)`,
+);
 say(`learned limits before the cancel phase: ${JSON.stringify(before)}`);
-say(`learned limits after:                   ${JSON.stringify(after)}${lowered.length > 0 ? `; lowered: ${lowered.map(([p]) => p).join(", ")}` : ""}`);
-say(`limit changes: faults phase ${limitChanges.filter((c) => c.phase === "faults").length}, cancels phase ${limitChanges.filter((c) => c.phase === "cancels").length}`);
+say(
+  `learned limits after:                   ${JSON.stringify(after)}${lowered.length > 0 ? `; lowered: ${lowered.map(([p]) => p).join(", ")}` : ""}`,
+);
+say(
+  `limit changes: faults phase ${limitChanges.filter((c) => c.phase === "faults").length}, cancels phase ${limitChanges.filter((c) => c.phase === "cancels").length}`,
+);
 const broken = [...seen.broken200].map(([kind, n]) => `${kind} ${n}`).join(", ");
-say(`200s the caller could not use: ${broken || "none"} (a stream cut after content reached the caller cannot be retried by the plugin)`);
-const failed = Object.entries(checks).filter(([, ok]) => !ok).map(([name]) => name);
+say(
+  `200s the caller could not use: ${broken || "none"} (a stream cut after content reached the caller cannot be retried by the plugin)`,
+);
+const failed = Object.entries(checks)
+  .filter(([, ok]) => !ok)
+  .map(([name]) => name);
 const seconds = ((Date.now() - started) / 1000).toFixed(1);
 say();
 say(

@@ -33,11 +33,16 @@ export async function startSimProcess(config: SimulatorConfig, dir: string): Pro
   const killChild = () => child.kill("SIGTERM");
   process.once("exit", killChild);
   const lines = createInterface({ input: child.stdout! });
-  const [first] = (await Promise.race([once(lines, "line"), once(child, "exit").then(() => [undefined])])) as [string | undefined];
+  const [first] = (await Promise.race([once(lines, "line"), once(child, "exit").then(() => [undefined])])) as [
+    string | undefined,
+  ];
   if (first === undefined) throw new Error("the simulator process exited before listening");
   const { url, origin } = JSON.parse(first) as { url: string; origin: string };
   const control = async (method: string, path: string, body?: unknown): Promise<unknown> => {
-    const response = await fetch(`${origin}/_sim${path}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    const response = await fetch(`${origin}/_sim${path}`, {
+      method,
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
     const answer: unknown = await response.json();
     if (!response.ok) throw new Error(`simulator ${method} ${path}: ${response.status} ${JSON.stringify(answer)}`);
     return answer;

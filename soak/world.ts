@@ -7,7 +7,14 @@ import { chmod, mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { createProviderPlugin, nodeConfigIO, type FetchEvent, type KeysFileInput, type NotifySink, type ZaiFetch } from "../src/lib.js";
+import {
+  createProviderPlugin,
+  nodeConfigIO,
+  type FetchEvent,
+  type KeysFileInput,
+  type NotifySink,
+  type ZaiFetch,
+} from "../src/lib.js";
 import { ROOT } from "./cli-scan.js";
 import { startSimProcess, type RemoteSim } from "./sim-process.js";
 
@@ -66,14 +73,17 @@ export async function createWorld(hooks: WorldHooks): Promise<World> {
   const stateFile = join(stateDir, "zai-multi-account-state.json");
 
   const keys = ACCOUNTS.flatMap((account) => [1, 2].map((n) => ({ account, n, apiKey: keyFor(account, n) })));
-  const sim = await startSimProcess({
-    accounts: ACCOUNTS.map((id) => ({ id, keys: [keyFor(id, 1), keyFor(id, 2)], limits: { ...REAL_LIMITS } })),
-    latencyMs: 5,
-    // ~100 ms streams: long enough that a cancel after the first chunk reaches Z.AI before the stream ends.
-    chunks: 5,
-    chunkDelayMs: 20,
-    closeNotice: { minMs: 20, maxMs: 80, seed: hooks.seed },
-  }, dir);
+  const sim = await startSimProcess(
+    {
+      accounts: ACCOUNTS.map((id) => ({ id, keys: [keyFor(id, 1), keyFor(id, 2)], limits: { ...REAL_LIMITS } })),
+      latencyMs: 5,
+      // ~100 ms streams: long enough that a cancel after the first chunk reaches Z.AI before the stream ends.
+      chunks: 5,
+      chunkDelayMs: 20,
+      closeNotice: { minMs: 20, maxMs: 80, seed: hooks.seed },
+    },
+    dir,
+  );
   const keysInput: KeysFileInput = {
     keys: keys.map(({ account, n, apiKey }) => ({ id: `${account}-${n}`, apiKey, account })),
     models: Object.fromEntries(MODELS.map((m) => [m, { maxConcurrency: REAL_LIMITS[m] }])),
@@ -92,9 +102,17 @@ export async function createWorld(hooks: WorldHooks): Promise<World> {
   await chmod(keysFile, 0o600);
   // The built plugin by file URL (an npm name would have to be in OpenCode's package cache for `doctor`).
   const plugin = pathToFileURL(join(ROOT, "dist", "index.js")).href;
-  const opencode = { $schema: "https://opencode.ai/config.json", plugin: [plugin], provider: { "zai-coding-plan": { options: { baseURL: sim.url } } } };
+  const opencode = {
+    $schema: "https://opencode.ai/config.json",
+    plugin: [plugin],
+    provider: { "zai-coding-plan": { options: { baseURL: sim.url } } },
+  };
   await writeFile(join(configDir, "opencode.jsonc"), JSON.stringify(opencode, null, 2));
-  await writeFile(join(dataDir, "auth.json"), JSON.stringify({ "zai-coding-plan": { type: "api", key: PLACEHOLDER_AUTH } }), { mode: 0o600 });
+  await writeFile(
+    join(dataDir, "auth.json"),
+    JSON.stringify({ "zai-coding-plan": { type: "api", key: PLACEHOLDER_AUTH } }),
+    { mode: 0o600 },
+  );
 
   const provider = createProviderPlugin("zai-coding-plan", { io: nodeConfigIO(env), onEvent: hooks.onEvent });
   const client = {
@@ -102,6 +120,9 @@ export async function createWorld(hooks: WorldHooks): Promise<World> {
     app: { log: (o: { body: Parameters<NotifySink["log"]>[0] }) => hooks.sink.log(o.body) },
   };
   const pluginHooks = await provider({ client } as never);
-  const loaded = (await pluginHooks.auth!.loader!(async () => ({ type: "api", key: PLACEHOLDER_AUTH }), {} as never)) as { fetch: ZaiFetch };
+  const loaded = (await pluginHooks.auth!.loader!(
+    async () => ({ type: "api", key: PLACEHOLDER_AUTH }),
+    {} as never,
+  )) as { fetch: ZaiFetch };
   return { dir, env, keysFile, stateFile, sim, fetch: loaded.fetch, close: () => sim.close() };
 }

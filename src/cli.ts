@@ -14,5 +14,8 @@ function packageVersion(): string {
   }
 }
 
-const cli = nodeCliEnv({ version: packageVersion(), ownPluginPath: fileURLToPath(new URL("./index.js", import.meta.url)) });
+const cli = nodeCliEnv({
+  version: packageVersion(),
+  ownPluginPath: fileURLToPath(new URL("./index.js", import.meta.url)),
+});
 process.exitCode = await runCli(process.argv.slice(2), cli);

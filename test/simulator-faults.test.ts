@@ -35,7 +35,11 @@ function chat(sim: Simulator, options: { stream?: boolean; key?: string } = {}):
   return fetch(`${sim.url}/chat/completions`, {
     method: "POST",
     headers: { "content-type": "application/json", authorization: `Bearer ${options.key ?? KEY}` },
-    body: JSON.stringify({ model: "glm-4.7", stream: options.stream ?? true, messages: [{ role: "user", content: "hi" }] }),
+    body: JSON.stringify({
+      model: "glm-4.7",
+      stream: options.stream ?? true,
+      messages: [{ role: "user", content: "hi" }],
+    }),
     signal: controller.signal,
   });
 }
@@ -110,12 +114,19 @@ describe("broken 200s and cut bodies", () => {
     const first = new TextDecoder().decode((await reader.read()).value);
     expect(first.startsWith("data: ")).toBe(true);
     expect(first.endsWith("\n\n")).toBe(false);
-    await expect((async () => { for (;;) if ((await reader.read()).done) return; })()).rejects.toThrow();
+    await expect(
+      (async () => {
+        for (;;) if ((await reader.read()).done) return;
+      })(),
+    ).rejects.toThrow();
   });
 
   it("truncates error bodies: ended early, or announced whole and reset", async () => {
     const sim = await simulator();
-    sim.inject({ kind: "truncated-error", code: "1302", bytes: 30 }, { kind: "truncated-error", code: "1305", status: 500, reset: true });
+    sim.inject(
+      { kind: "truncated-error", code: "1302", bytes: 30 },
+      { kind: "truncated-error", code: "1305", status: 500, reset: true },
+    );
     const short = await chat(sim);
     expect(short.status).toBe(429);
     expect(await short.text()).toBe('{"error":{"code":"1302","messa');
@@ -164,7 +175,11 @@ describe("in-stream codes and line endings", () => {
     expect(() => parseFault({ kind: "cut-body", fraction: 1 })).toThrow(/fraction must be in \[0, 1\)/);
     expect(() => parseFault({ kind: "truncated-error" })).toThrow(/code is required/);
     expect(() => parseFault({ kind: "sse-error", code: "1302", lineEnding: "x" })).toThrow(/lineEnding/);
-    expect(parseFault({ kind: "echo-key", status: 403, code: 1313 })).toEqual({ kind: "echo-key", status: 403, code: "1313" });
+    expect(parseFault({ kind: "echo-key", status: 403, code: 1313 })).toEqual({
+      kind: "echo-key",
+      status: 403,
+      code: "1313",
+    });
   });
 });
 

@@ -103,15 +103,29 @@ describe("formatBeijingStamp", () => {
 
 describe("config", () => {
   it("names the option and echoes the bad value", () => {
-    expect(() => resolveConfig({ accounts: [{ id: "a", keys: [] }] })).toThrow("accounts[0].keys must be a non-empty array of strings, got []");
-    expect(() => resolveConfig({ accounts: [{ id: "a", keys: ["k"] }, { id: "b", keys: ["k"] }] })).toThrow(
-      'accounts[].keys must be unique across accounts, got "k"',
+    expect(() => resolveConfig({ accounts: [{ id: "a", keys: [] }] })).toThrow(
+      "accounts[0].keys must be a non-empty array of strings, got []",
     );
-    expect(() => resolveConfig({ accounts: [], latencyMs: -1 })).toThrow("latencyMs must be a finite number >= 0, got -1");
+    expect(() =>
+      resolveConfig({
+        accounts: [
+          { id: "a", keys: ["k"] },
+          { id: "b", keys: ["k"] },
+        ],
+      }),
+    ).toThrow('accounts[].keys must be unique across accounts, got "k"');
+    expect(() => resolveConfig({ accounts: [], latencyMs: -1 })).toThrow(
+      "latencyMs must be a finite number >= 0, got -1",
+    );
   });
 
   it("spreads durationMs over the chunks", () => {
-    expect(resolveConfig({ accounts: [], chunks: 4, durationMs: 100 }).timing).toEqual({ latencyMs: 0, chunks: 4, gapMs: 25, prefillMsPer1kTokens: 0 });
+    expect(resolveConfig({ accounts: [], chunks: 4, durationMs: 100 }).timing).toEqual({
+      latencyMs: 0,
+      chunks: 4,
+      gapMs: 25,
+      prefillMsPer1kTokens: 0,
+    });
   });
 });
 
@@ -194,7 +208,10 @@ describe("errors, in Z.AI's order", () => {
 
   it("429 1113 for a model outside the account's plan or everywhere unavailable", async () => {
     const sim = await simulator({
-      accounts: [{ id: "a", keys: [KEY], unavailableModels: ["glm-5"] }, { id: "b", keys: [KEY_B] }],
+      accounts: [
+        { id: "a", keys: [KEY], unavailableModels: ["glm-5"] },
+        { id: "b", keys: [KEY_B] },
+      ],
       unavailableModels: ["glm-4.6"],
     });
     expect(await errorOf(await chat(sim, { model: "glm-5" }))).toMatchObject({ status: 429, code: "1113" });
@@ -390,13 +407,17 @@ describe("stats", () => {
 describe("control endpoints", () => {
   it("sets limits, injects faults, reports and resets stats over HTTP", async () => {
     const sim = await simulator({ latencyMs: 60_000 });
-    expect(await (await control(sim, "POST", "/limit", { account: "a", model: "glm-4.7", limit: 1 })).json()).toEqual({ ok: true });
+    expect(await (await control(sim, "POST", "/limit", { account: "a", model: "glm-4.7", limit: 1 })).json()).toEqual({
+      ok: true,
+    });
     await holdOpen(sim);
     expect((await errorOf(await chat(sim))).code).toBe("1302");
 
     const injected = await control(sim, "POST", "/faults", [{ kind: "http-error", status: 429, code: 1305, times: 2 }]);
     expect(await injected.json()).toEqual({ ok: true, pending: 1 });
-    expect(await (await control(sim, "GET", "/faults")).json()).toEqual([{ kind: "http-error", status: 429, code: "1305", times: 2 }]);
+    expect(await (await control(sim, "GET", "/faults")).json()).toEqual([
+      { kind: "http-error", status: 429, code: "1305", times: 2 },
+    ]);
     expect((await errorOf(await chat(sim, { key: KEY_B }))).code).toBe("1305");
     await control(sim, "DELETE", "/faults");
     expect(sim.pendingFaults()).toEqual([]);

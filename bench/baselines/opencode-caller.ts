@@ -6,7 +6,10 @@
  */
 import { sleep } from "../lib/sleep.js";
 
-export type CallOutcome = { kind: "ok"; attempts: number } | { kind: "gave-up"; status: number; attempts: number } | { kind: "aborted"; attempts: number };
+export type CallOutcome =
+  | { kind: "ok"; attempts: number }
+  | { kind: "gave-up"; status: number; attempts: number }
+  | { kind: "aborted"; attempts: number };
 
 export interface CallHooks {
   /** A failure OpenCode saw (it retries retryable ones). */

@@ -26,7 +26,10 @@ export function efficiency(completed: number, streamMs: number, plan: CapacityPl
  * The ideal run time T of `workMs` (slot-milliseconds) when the capacity follows `phases`, given as fractions
  * of T (so "halfway through" means T/2), and the plan in milliseconds.
  */
-export function idealPlan(workMs: number, phases: ReadonlyArray<{ from: number; slots: number }>): { idealMs: number; plan: CapacityPlan } {
+export function idealPlan(
+  workMs: number,
+  phases: ReadonlyArray<{ from: number; slots: number }>,
+): { idealMs: number; plan: CapacityPlan } {
   let perT = 0;
   for (let i = 0; i < phases.length; i++) {
     const phase = phases[i]!;

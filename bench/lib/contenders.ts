@@ -19,7 +19,10 @@ export const CONTENDER_LABEL: Record<ContenderKind, string> = {
   "single-key": "1 key, no plugin + OpenCode retry",
 };
 
-export const ACCOUNTS: readonly AccountKeys[] = ["a", "b", "c"].map((name) => ({ account: `acct-${name}`, keys: [`sk-${name}-1`, `sk-${name}-2`] }));
+export const ACCOUNTS: readonly AccountKeys[] = ["a", "b", "c"].map((name) => ({
+  account: `acct-${name}`,
+  keys: [`sk-${name}-1`, `sk-${name}-2`],
+}));
 
 export interface Timing {
   latencyMs: number;
@@ -35,7 +38,13 @@ export interface Arena {
   close(): Promise<void>;
 }
 
-export async function arena(kind: ContenderKind, model: string, realLimit: number, timing: Timing, settings: Omit<KeysFileInput, "keys" | "$schema">): Promise<Arena> {
+export async function arena(
+  kind: ContenderKind,
+  model: string,
+  realLimit: number,
+  timing: Timing,
+  settings: Omit<KeysFileInput, "keys" | "$schema">,
+): Promise<Arena> {
   const config: SimulatorConfig = {
     accounts: ACCOUNTS.map(({ account, keys }) => ({ id: account, keys: [...keys], limits: { [model]: realLimit } })),
     ...timing,
@@ -51,14 +60,29 @@ export async function arena(kind: ContenderKind, model: string, realLimit: numbe
       const fetch = pluginFetch(ACCOUNTS, settings, upstream.fetch);
       stop = () => fetch.leases.close();
       notes = () => `limits at end ${ACCOUNTS.map((a) => fetch.limits.limit(a.account, model)).join("/")}`;
-      contender = { name: CONTENDER_LABEL[kind], fetch, authorization: "Bearer oc-zai-multi-account-managed", upstream };
+      contender = {
+        name: CONTENDER_LABEL[kind],
+        fetch,
+        authorization: "Bearer oc-zai-multi-account-managed",
+        upstream,
+      };
       break;
     }
     case "seed004":
-      contender = { name: CONTENDER_LABEL[kind], fetch: createSeed004Fetch({ keys: allKeys, fetch: upstream.fetch }), authorization: "Bearer placeholder", upstream };
+      contender = {
+        name: CONTENDER_LABEL[kind],
+        fetch: createSeed004Fetch({ keys: allKeys, fetch: upstream.fetch }),
+        authorization: "Bearer placeholder",
+        upstream,
+      };
       break;
     case "single-key":
-      contender = { name: CONTENDER_LABEL[kind], fetch: upstream.fetch, authorization: `Bearer ${allKeys[0]!}`, upstream };
+      contender = {
+        name: CONTENDER_LABEL[kind],
+        fetch: upstream.fetch,
+        authorization: `Bearer ${allKeys[0]!}`,
+        upstream,
+      };
       break;
     default:
       return kind satisfies never;

@@ -37,7 +37,8 @@ async function upstream(input: string | URL | Request, init?: RequestInit): Prom
   const start = now();
   const response = await globalThis.fetch(input, init);
   if (!record || response.status !== 200 || !response.body) return response;
-  const key = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined)).get("authorization") ?? "";
+  const key =
+    new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined)).get("authorization") ?? "";
   const account = /sk-(acct-[a-z]+)-/.exec(key)?.[1] ?? "?";
   const reader = response.body.getReader();
   const body = new ReadableStream<Uint8Array>({
@@ -55,7 +56,13 @@ async function upstream(input: string | URL | Request, init?: RequestInit): Prom
 
 const engine = await createEngine(
   "zai-coding-plan",
-  { clock: systemClock, random: systemRandom, fetch: upstream, io: nodeConfigIO(process.env), sink: { toast() {}, log() {} } },
+  {
+    clock: systemClock,
+    random: systemRandom,
+    fetch: upstream,
+    io: nodeConfigIO(process.env),
+    sink: { toast() {}, log() {} },
+  },
   undefined,
 );
 const fetch = v1Fetch(engine);
@@ -77,8 +84,15 @@ await Promise.all(
     for (let i = 0; i < requests; i++) {
       const record: Record = { arrival: now(), start: 0, end: 0, account: "" };
       records.push(record);
-      const init = () => ({ method: "POST", headers: { "content-type": "application/json", authorization: "Bearer oc-zai-multi-account-managed" }, body });
-      const call = () => callLikeOpenCode(fetch, `${url}/chat/completions`, init, controller.signal, { onFailure: () => void failures++ });
+      const init = () => ({
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: "Bearer oc-zai-multi-account-managed" },
+        body,
+      });
+      const call = () =>
+        callLikeOpenCode(fetch, `${url}/chat/completions`, init, controller.signal, {
+          onFailure: () => void failures++,
+        });
       const outcome = await current.run(record, call);
       if (outcome.kind === "ok") completed++;
       if (controller.signal.aborted) return;
@@ -86,7 +100,12 @@ await Promise.all(
   }),
 );
 const wallMs = performance.now() - started;
-const rows = records.map((r) => [Math.round(r.arrival * 10) / 10, Math.round(r.start * 10) / 10, Math.round(r.end * 10) / 10, r.account]);
+const rows = records.map((r) => [
+  Math.round(r.arrival * 10) / 10,
+  Math.round(r.start * 10) / 10,
+  Math.round(r.end * 10) / 10,
+  r.account,
+]);
 process.stdout.write(`${JSON.stringify({ completed, failures, wallMs, records: rows })}\n`);
 await engine.close();
 lines.close();

@@ -2,6 +2,10 @@
 import { SharedLedger } from "../../src/ledger/shared-ledger.js";
 import { systemClock } from "../../src/util/clock.js";
 
-const ledger = await SharedLedger.machine({ address: { path: process.argv[2] ?? "", isFile: true }, clock: systemClock, onWarning: () => {} });
+const ledger = await SharedLedger.machine({
+  address: { path: process.argv[2] ?? "", isFile: true },
+  clock: systemClock,
+  onWarning: () => {},
+});
 process.stdout.write(`ready ${ledger.role}\n`);
 setInterval(() => {}, 60_000);

@@ -50,7 +50,11 @@ await Promise.all(
       const outcome = await callLikeOpenCode(
         fetch,
         `${url}/chat/completions`,
-        () => ({ method: "POST", headers: { "content-type": "application/json", authorization: "Bearer oc-zai-multi-account-managed" }, body }),
+        () => ({
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: "Bearer oc-zai-multi-account-managed" },
+          body,
+        }),
         controller.signal,
         { onFailure: () => void failures++ },
       );

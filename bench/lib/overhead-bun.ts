@@ -21,17 +21,26 @@ function findBun(): { command: string[]; version: string } | undefined {
 }
 
 /** Runs S4 in a Bun child; undefined (with the reason) when Bun is missing or the run failed. */
-export function overheadUnderBun(options: { requests: number; warmup: number; block: number }): { runtime: string; n: OverheadNumbers } | { error: string } {
+export function overheadUnderBun(options: {
+  requests: number;
+  warmup: number;
+  block: number;
+}): { runtime: string; n: OverheadNumbers } | { error: string } {
   const bun = findBun();
   if (!bun) return { error: "no Bun found (set BUN=/path/to/bun, put bun on PATH, or allow `npx bun`)" };
   const args = [...bun.command.slice(1), SELF, String(options.requests), String(options.warmup), String(options.block)];
   const run = spawnSync(bun.command[0]!, args, { cwd: ROOT, encoding: "utf8", timeout: 600_000, maxBuffer: 1 << 24 });
   const line = run.stdout?.trim().split("\n").at(-1);
-  if (run.status !== 0 || !line?.startsWith("{")) return { error: `bun exited ${run.status}: ${(run.stderr ?? "").trim().slice(-500)}` };
+  if (run.status !== 0 || !line?.startsWith("{"))
+    return { error: `bun exited ${run.status}: ${(run.stderr ?? "").trim().slice(-500)}` };
   return { runtime: `bun ${bun.version}`, n: JSON.parse(line) as OverheadNumbers };
 }
 
-if ((globalThis as { Bun?: unknown }).Bun && process.argv[1] && new URL(`file://${process.argv[1]}`).pathname === SELF) {
+if (
+  (globalThis as { Bun?: unknown }).Bun &&
+  process.argv[1] &&
+  new URL(`file://${process.argv[1]}`).pathname === SELF
+) {
   const [requests, warmup, block] = process.argv.slice(2).map(Number);
   const report = await runOverhead({ requests: requests!, warmup: warmup!, block: block! });
   process.stdout.write(`${JSON.stringify(overheadNumbers(report))}\n`);

@@ -11,7 +11,14 @@ export interface AccountKeys {
 
 export function apiKeys(accounts: readonly AccountKeys[]): ApiKey[] {
   return accounts.flatMap(({ account, keys }) =>
-    keys.map((apiKey, i) => ({ id: `${account}-${i + 1}`, label: `${account}-${i + 1}`, apiKey, account, provider: "zai-coding-plan" as const, source: "file" as const })),
+    keys.map((apiKey, i) => ({
+      id: `${account}-${i + 1}`,
+      label: `${account}-${i + 1}`,
+      apiKey,
+      account,
+      provider: "zai-coding-plan" as const,
+      source: "file" as const,
+    })),
   );
 }
 
@@ -35,6 +42,20 @@ export function pluginFetchOf(
   const { createZaiFetch, keysFileSchema, Notifier, Redactor, systemClock, systemRandom } = lib;
   const { keys: _k, $schema: _s, ...parsed } = keysFileSchema.parse(settings);
   const clock = systemClock;
-  const notifier = new Notifier({ clock, sink: { toast() {}, log() {} }, redactor: new Redactor(), toasts: false, intervalMs: 0 });
-  return createZaiFetch({ keys: apiKeys(accounts), settings: parsed, clock, random: systemRandom, fetch, notifier, ...(onEvent ? { onEvent } : {}) });
+  const notifier = new Notifier({
+    clock,
+    sink: { toast() {}, log() {} },
+    redactor: new Redactor(),
+    toasts: false,
+    intervalMs: 0,
+  });
+  return createZaiFetch({
+    keys: apiKeys(accounts),
+    settings: parsed,
+    clock,
+    random: systemRandom,
+    fetch,
+    notifier,
+    ...(onEvent ? { onEvent } : {}),
+  });
 }

@@ -51,7 +51,15 @@ export async function runLoad(contender: Contender, work: Workload): Promise<Loa
   const { signal } = controller;
   setMaxListeners(0, signal);
   const body = chatBody(work.model);
-  const result: LoadResult = { completed: 0, total: work.agents * work.requestsPerAgent, finished: false, wallMs: 0, callerFailures: 0, gaveUp: 0, queueWaits: [] };
+  const result: LoadResult = {
+    completed: 0,
+    total: work.agents * work.requestsPerAgent,
+    finished: false,
+    wallMs: 0,
+    callerFailures: 0,
+    gaveUp: 0,
+    queueWaits: [],
+  };
   const start = performance.now();
   let lastDone = start;
   const timers = [setTimeout(() => controller.abort(new Error("deadline")), work.deadlineMs)];
@@ -62,7 +70,11 @@ export async function runLoad(contender: Contender, work: Workload): Promise<Loa
       const id = `${a}-${i}`;
       const init = (): RequestInit => ({
         method: "POST",
-        headers: { "content-type": "application/json", authorization: contender.authorization, [REQUEST_ID_HEADER]: id },
+        headers: {
+          "content-type": "application/json",
+          authorization: contender.authorization,
+          [REQUEST_ID_HEADER]: id,
+        },
         body,
       });
       const called = performance.now();

@@ -17,7 +17,11 @@ export interface Calibration {
 
 export async function calibrate(): Promise<Calibration> {
   const body = chatBody(MODEL);
-  const post = (auth: string): RequestInit => ({ method: "POST", headers: { "content-type": "application/json", authorization: auth }, body });
+  const post = (auth: string): RequestInit => ({
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: auth },
+    body,
+  });
 
   const fast = await startSimulator({ accounts: [{ id: "w", keys: ["sk-w-1"], limits: { [MODEL]: 100 } }] });
   const plugin = pluginFetch([{ account: "w", keys: ["sk-w-1"] }], {}, globalThis.fetch);

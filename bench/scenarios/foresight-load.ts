@@ -43,18 +43,51 @@ export interface ForesightRow {
 }
 
 async function runOnce(shape: QuotaShape): Promise<ForesightRow> {
-  const sim = await startSimulator({ accounts: ACCOUNTS.map((a) => ({ id: a.account, keys: [...a.keys], limits: { [MODEL]: LIMIT }, usageWindow: { requests: WINDOW } })), ...TIMING });
+  const sim = await startSimulator({
+    accounts: ACCOUNTS.map((a) => ({
+      id: a.account,
+      keys: [...a.keys],
+      limits: { [MODEL]: LIMIT },
+      usageWindow: { requests: WINDOW },
+    })),
+    ...TIMING,
+  });
   sim.setQuota({ account: "x", shape, fiveHourPercent: 90 });
   sim.setQuota({ account: "y", shape, fiveHourPercent: 10 });
-  const fetch = foresightFetch(ACCOUNTS, { models: { [MODEL]: { maxConcurrency: LIMIT } }, quota: { threshold: 0.95 }, notifications: { toasts: false } });
-  const row: ForesightRow = { shape, requests: 0, failures: 0, refused1308: 0, afterThreshold: 0, afterThresholdElsewhere: 0, xEndPercent: 0, reads: 0, readBudget: 0, idleReads: 0, wallMs: 0 };
+  const fetch = foresightFetch(ACCOUNTS, {
+    models: { [MODEL]: { maxConcurrency: LIMIT } },
+    quota: { threshold: 0.95 },
+    notifications: { toasts: false },
+  });
+  const row: ForesightRow = {
+    shape,
+    requests: 0,
+    failures: 0,
+    refused1308: 0,
+    afterThreshold: 0,
+    afterThresholdElsewhere: 0,
+    xEndPercent: 0,
+    reads: 0,
+    readBudget: 0,
+    idleReads: 0,
+    wallMs: 0,
+  };
   const body = JSON.stringify({ model: MODEL, messages: [{ role: "user", content: "go on" }], stream: true });
   const signal = new AbortController().signal;
   const started = performance.now();
   const agent = async (a: number): Promise<void> => {
-    const headers = { "content-type": "application/json", "x-session-affinity": `ses_agent_${a}`, "x-session-id": `ses_agent_${a}` };
+    const headers = {
+      "content-type": "application/json",
+      "x-session-affinity": `ses_agent_${a}`,
+      "x-session-id": `ses_agent_${a}`,
+    };
     for (let i = 0; i < PER_AGENT; i++) {
-      const outcome = await callLikeOpenCode(fetch, `${sim.url}/chat/completions`, () => ({ method: "POST", headers, body }), signal);
+      const outcome = await callLikeOpenCode(
+        fetch,
+        `${sim.url}/chat/completions`,
+        () => ({ method: "POST", headers, body }),
+        signal,
+      );
       row.requests++;
       if (outcome.kind !== "ok" || outcome.attempts > 1) row.failures++;
     }
@@ -89,7 +122,12 @@ export function readBudget(sim: Simulator, wallMs: number): number {
 }
 
 /** Walks the served requests in order from `start` used on `hot`: counts those after it reached `mark`. */
-export function servedAfter(sim: Simulator, hot: string, start: number, mark: number): { total: number; elsewhere: number } {
+export function servedAfter(
+  sim: Simulator,
+  hot: string,
+  start: number,
+  mark: number,
+): { total: number; elsewhere: number } {
   let used = start;
   const out = { total: 0, elsewhere: 0 };
   for (const hit of sim.stats().hits) {
@@ -109,7 +147,17 @@ export async function runForesight(): Promise<ForesightRow[]> {
 
 export function renderForesight(rows: readonly ForesightRow[]): string {
   return table(
-    ["quota shape", "requests", "failures", "1308s", "served after x passed 95%: elsewhere", "x at end", "quota reads (budget)", `reads in ${IDLE_MS / 1000} s idle`, "time"],
+    [
+      "quota shape",
+      "requests",
+      "failures",
+      "1308s",
+      "served after x passed 95%: elsewhere",
+      "x at end",
+      "quota reads (budget)",
+      `reads in ${IDLE_MS / 1000} s idle`,
+      "time",
+    ],
     rows.map((r) => [
       r.shape === "tokens" ? "TOKENS_LIMIT" : "CREDIT_LIMIT only",
       String(r.requests),
@@ -135,7 +183,17 @@ export function checkForesight(rows: readonly ForesightRow[], targets: Targets):
     const id = `S9 ${r.shape}`;
     const share = r.afterThresholdElsewhere >= 0.98 * r.afterThreshold;
     targets.check(id, "≥ 98% of requests after x passed 95% elsewhere", afterText(r), share);
-    targets.check(id, "≤ 1 answer 1308, 0 failures", `${r.refused1308} / ${r.failures}`, r.refused1308 <= 1 && r.failures === 0);
-    targets.check(id, "reads within budget, none while idle", `${r.reads} ≤ ${r.readBudget}; ${r.idleReads} idle`, r.reads <= r.readBudget && r.idleReads === 0);
+    targets.check(
+      id,
+      "≤ 1 answer 1308, 0 failures",
+      `${r.refused1308} / ${r.failures}`,
+      r.refused1308 <= 1 && r.failures === 0,
+    );
+    targets.check(
+      id,
+      "reads within budget, none while idle",
+      `${r.reads} ≤ ${r.readBudget}; ${r.idleReads} idle`,
+      r.reads <= r.readBudget && r.idleReads === 0,
+    );
   }
 }

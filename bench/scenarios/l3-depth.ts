@@ -59,12 +59,22 @@ interface WorkerResult {
   records: Rec[];
 }
 
-async function runWorkers(url: string, agents: number, requests: number, envs: Array<Record<string, string>>, limitMs: number): Promise<WorkerResult[]> {
+async function runWorkers(
+  url: string,
+  agents: number,
+  requests: number,
+  envs: Array<Record<string, string>>,
+  limitMs: number,
+): Promise<WorkerResult[]> {
   const procs = envs.map((env) =>
-    spawn(process.execPath, ["--import", "tsx", "bench/lib/depth-worker.ts", url, String(agents), String(requests), MODEL], {
-      stdio: ["pipe", "pipe", "inherit"],
-      env: { ...process.env, ...env },
-    }),
+    spawn(
+      process.execPath,
+      ["--import", "tsx", "bench/lib/depth-worker.ts", url, String(agents), String(requests), MODEL],
+      {
+        stdio: ["pipe", "pipe", "inherit"],
+        env: { ...process.env, ...env },
+      },
+    ),
   );
   const outputs = procs.map((p) => {
     let text = "";
@@ -77,10 +87,19 @@ async function runWorkers(url: string, agents: number, requests: number, envs: A
   await until(() => outputs.every((o) => o().includes("ready")));
   for (const p of procs) p.stdin!.write("go\n");
   const stop = setTimeout(() => procs.forEach((p) => p.stdin!.write("stop\n")), limitMs);
-  const exited = procs.map((p) => new Promise<void>((resolve) => (p.exitCode !== null ? resolve() : p.once("exit", () => resolve()))));
+  const exited = procs.map(
+    (p) => new Promise<void>((resolve) => (p.exitCode !== null ? resolve() : p.once("exit", () => resolve()))),
+  );
   await Promise.all(exited);
   clearTimeout(stop);
-  return outputs.map((o) => JSON.parse(o().split("\n").find((l) => l.startsWith("{"))!) as WorkerResult);
+  return outputs.map(
+    (o) =>
+      JSON.parse(
+        o()
+          .split("\n")
+          .find((l) => l.startsWith("{"))!,
+      ) as WorkerResult,
+  );
 }
 
 /** Per account, the k-th start after the first LIMIT takes the slot of the (k − LIMIT)-th end. */
@@ -102,7 +121,10 @@ export function handoffs(records: readonly Rec[]): number[] {
  * The most requests that arrived after one and were served (started upstream) before it; when it arrived (ms from
  * the first arrival); and the same among requests that arrived after the start-up burst (`steadyAfterMs`).
  */
-export function largestOvertake(records: readonly Rec[], steadyAfterMs = 2_000): { count: number; arrivedMs: number; steady: number } {
+export function largestOvertake(
+  records: readonly Rec[],
+  steadyAfterMs = 2_000,
+): { count: number; arrivedMs: number; steady: number } {
   const served = records.filter((r) => r[1] > 0).sort((a, b) => a[0] - b[0]);
   const first = served[0]?.[0] ?? 0;
   let worst = { count: 0, arrivedMs: 0, steady: 0 };
@@ -129,7 +151,12 @@ async function redisCounters(url: string): Promise<{ cpu: number; scripts: numbe
   }
 }
 
-async function runDepth(ledger: "machine" | "redis", waiting: number, requests: number, redis: RedisServer | undefined): Promise<DepthRow> {
+async function runDepth(
+  ledger: "machine" | "redis",
+  waiting: number,
+  requests: number,
+  redis: RedisServer | undefined,
+): Promise<DepthRow> {
   const sim = await startSimulator({
     accounts: ACCOUNTS.map((id) => ({ id, keys: [`sk-${id}-1`], limits: { [MODEL]: LIMIT } })),
     latencyMs: 0,
@@ -142,13 +169,25 @@ async function runDepth(ledger: "machine" | "redis", waiting: number, requests: 
   writeFileSync(keysFile, JSON.stringify({ keys, models: { [MODEL]: { maxConcurrency: LIMIT } } }), { mode: 0o600 });
   const env = (i: number): Record<string, string> => {
     const home = ledger === "redis" ? join(root, `home-${i}`) : join(root, "home");
-    return { HOME: home, XDG_STATE_HOME: join(home, ".local", "state"), ZAI_KEYS_FILE: keysFile, ZAI_LEDGER: "machine", ...(redis ? { ZAI_REDIS_URL: redis.url } : {}) };
+    return {
+      HOME: home,
+      XDG_STATE_HOME: join(home, ".local", "state"),
+      ZAI_KEYS_FILE: keysFile,
+      ZAI_LEDGER: "machine",
+      ...(redis ? { ZAI_REDIS_URL: redis.url } : {}),
+    };
   };
   const agents = Math.ceil((waiting + SLOTS) / PROCESSES);
   const before = redis ? await redisCounters(redis.url) : undefined;
   // Bounded: a run slower than 4 × its ideal time is cut (its efficiency then counts what was served by then).
   const idealMs = (agents * PROCESSES * requests * STREAM_MS) / SLOTS;
-  const results = await runWorkers(sim.url, agents, requests, Array.from({ length: PROCESSES }, (_, i) => env(i)), 4 * idealMs + 5_000);
+  const results = await runWorkers(
+    sim.url,
+    agents,
+    requests,
+    Array.from({ length: PROCESSES }, (_, i) => env(i)),
+    4 * idealMs + 5_000,
+  );
   const after = redis ? await redisCounters(redis.url) : undefined;
   const stats = sim.stats();
   await sim.close();
@@ -197,27 +236,76 @@ export async function runL3Depth(): Promise<DepthRow[]> {
 export function renderL3Depth(rows: readonly DepthRow[]): string {
   const opt = (v: number | undefined, digits: number) => (v === undefined ? "–" : v.toFixed(digits));
   return table(
-    ["ledger", "waiting", "streams", "time", "efficiency", "1302s", "max in flight", "caller failures", "Redis CPU µs/request", "scripts/request", "hand-off p50 / p90", "largest overtake (arrived at)", "after 2 s"],
-    rows.map((r) => [r.ledger, String(r.waiting), String(r.streams), ms(r.wallMs), fixed(r.efficiency), String(r.refused), String(r.maxInFlight), String(r.failures), opt(r.redisCpuUs, 0), opt(r.scripts, 2), `${ms(r.handoffP50)} / ${ms(r.handoffP90)}`, `${r.overtake} (+${ms(r.overtakeAtMs)})`, String(r.overtakeSteady)]),
+    [
+      "ledger",
+      "waiting",
+      "streams",
+      "time",
+      "efficiency",
+      "1302s",
+      "max in flight",
+      "caller failures",
+      "Redis CPU µs/request",
+      "scripts/request",
+      "hand-off p50 / p90",
+      "largest overtake (arrived at)",
+      "after 2 s",
+    ],
+    rows.map((r) => [
+      r.ledger,
+      String(r.waiting),
+      String(r.streams),
+      ms(r.wallMs),
+      fixed(r.efficiency),
+      String(r.refused),
+      String(r.maxInFlight),
+      String(r.failures),
+      opt(r.redisCpuUs, 0),
+      opt(r.scripts, 2),
+      `${ms(r.handoffP50)} / ${ms(r.handoffP90)}`,
+      `${r.overtake} (+${ms(r.overtakeAtMs)})`,
+      String(r.overtakeSteady),
+    ]),
   );
 }
 
 export function checkL3(rows: readonly DepthRow[], targets: Targets): void {
   for (const r of rows) {
     const name = `${r.ledger}, ${r.waiting} waiting`;
-    targets.check("L3", `${name}: 0 upstream 1302s, never above the limit`, `${r.refused}, max ${r.maxInFlight}`, r.refused === 0 && r.maxInFlight <= LIMIT);
-    if (r.ledger === "machine" && r.waiting >= 1000) targets.check("L3", `${name}: efficiency ≥ 0.95`, fixed(r.efficiency), r.efficiency >= 0.95);
+    targets.check(
+      "L3",
+      `${name}: 0 upstream 1302s, never above the limit`,
+      `${r.refused}, max ${r.maxInFlight}`,
+      r.refused === 0 && r.maxInFlight <= LIMIT,
+    );
+    if (r.ledger === "machine" && r.waiting >= 1000)
+      targets.check("L3", `${name}: efficiency ≥ 0.95`, fixed(r.efficiency), r.efficiency >= 0.95);
     if (r.ledger !== "redis") continue;
     if (r.waiting >= 300) targets.check("L3", `${name}: efficiency ≥ 0.95`, fixed(r.efficiency), r.efficiency >= 0.95);
-    targets.check("L3", `${name}: Redis CPU ≤ 200 µs per request`, `${opt0(r.redisCpuUs)} µs`, (r.redisCpuUs ?? Infinity) <= 200);
-    targets.check("L3", `${name}: ≤ 4 scripts per request`, fixed(r.scripts ?? Number.NaN), (r.scripts ?? Infinity) <= 4);
+    targets.check(
+      "L3",
+      `${name}: Redis CPU ≤ 200 µs per request`,
+      `${opt0(r.redisCpuUs)} µs`,
+      (r.redisCpuUs ?? Infinity) <= 200,
+    );
+    targets.check(
+      "L3",
+      `${name}: ≤ 4 scripts per request`,
+      fixed(r.scripts ?? Number.NaN),
+      (r.scripts ?? Infinity) <= 4,
+    );
   }
   const redis = rows.filter((r) => r.ledger === "redis");
   const low = redis.find((r) => r.waiting === 30);
   const high = redis.find((r) => r.waiting === 1000);
   if (low?.redisCpuUs !== undefined && high?.redisCpuUs !== undefined) {
     const growth = high.redisCpuUs / low.redisCpuUs;
-    targets.check("L3", "redis: CPU per request at 1,000 waiting within 1.5× of 30 waiting", `${growth.toFixed(2)}×`, growth <= 1.5);
+    targets.check(
+      "L3",
+      "redis: CPU per request at 1,000 waiting within 1.5× of 30 waiting",
+      `${growth.toFixed(2)}×`,
+      growth <= 1.5,
+    );
   }
 }
 

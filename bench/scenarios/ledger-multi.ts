@@ -54,10 +54,14 @@ interface WorkerResult {
 /** Starts `n` workers with their environments, lets them go at once, and collects their results. */
 async function runWorkers(url: string, agents: number, envs: Array<Record<string, string>>): Promise<WorkerResult[]> {
   const procs = envs.map((env) =>
-    spawn(process.execPath, ["--import", "tsx", "bench/lib/ledger-worker.ts", url, String(agents), String(REQUESTS), MODEL], {
-      stdio: ["pipe", "pipe", "inherit"],
-      env: { ...process.env, ...env },
-    }),
+    spawn(
+      process.execPath,
+      ["--import", "tsx", "bench/lib/ledger-worker.ts", url, String(agents), String(REQUESTS), MODEL],
+      {
+        stdio: ["pipe", "pipe", "inherit"],
+        env: { ...process.env, ...env },
+      },
+    ),
   );
   const outputs = procs.map((p) => {
     let text = "";
@@ -70,10 +74,25 @@ async function runWorkers(url: string, agents: number, envs: Array<Record<string
   await until(() => outputs.every((o) => o().includes("ready")));
   for (const p of procs) p.stdin!.write("go\n");
   // Each worker's exit, not only its result line: a worker still closing writes its state file.
-  const exited = procs.map((p) => new Promise<void>((resolve) => (p.exitCode !== null ? resolve() : p.once("exit", () => resolve()))));
-  await until(() => outputs.every((o) => o().split("\n").some((l) => l.startsWith("{"))));
+  const exited = procs.map(
+    (p) => new Promise<void>((resolve) => (p.exitCode !== null ? resolve() : p.once("exit", () => resolve()))),
+  );
+  await until(() =>
+    outputs.every((o) =>
+      o()
+        .split("\n")
+        .some((l) => l.startsWith("{")),
+    ),
+  );
   await Promise.all(exited);
-  return outputs.map((o) => JSON.parse(o().split("\n").find((l) => l.startsWith("{"))!) as WorkerResult);
+  return outputs.map(
+    (o) =>
+      JSON.parse(
+        o()
+          .split("\n")
+          .find((l) => l.startsWith("{"))!,
+      ) as WorkerResult,
+  );
 }
 
 export async function runMultiCase(c: MultiCase, redis: RedisServer | undefined): Promise<MultiRow[]> {
@@ -85,8 +104,12 @@ export async function runMultiCase(c: MultiCase, redis: RedisServer | undefined)
   });
   const root = mkdtempSync(join(tmpdir(), "oc-zai-l2-"));
   const keysFile = join(root, "keys.json");
-  const keys = ACCOUNTS.flatMap((account) => [1, 2].map((i) => ({ id: `${account}-${i}`, apiKey: `sk-${account}-${i}`, account })));
-  writeFileSync(keysFile, JSON.stringify({ keys, models: { [MODEL]: { maxConcurrency: c.configured } } }), { mode: 0o600 });
+  const keys = ACCOUNTS.flatMap((account) =>
+    [1, 2].map((i) => ({ id: `${account}-${i}`, apiKey: `sk-${account}-${i}`, account })),
+  );
+  writeFileSync(keysFile, JSON.stringify({ keys, models: { [MODEL]: { maxConcurrency: c.configured } } }), {
+    mode: 0o600,
+  });
   const env = (i: number): Record<string, string> => {
     // Redis: each process as on its own machine (own HOME and state directory); else one shared state directory.
     const home = c.ledger === "redis" ? join(root, `home-${i}`) : join(root, "home");
@@ -101,7 +124,11 @@ export async function runMultiCase(c: MultiCase, redis: RedisServer | undefined)
   const rows: MultiRow[] = [];
   const phase = async (label: string, n: number, agents: number) => {
     sim.resetStats();
-    const results = await runWorkers(sim.url, agents, Array.from({ length: n }, (_, i) => env(i)));
+    const results = await runWorkers(
+      sim.url,
+      agents,
+      Array.from({ length: n }, (_, i) => env(i)),
+    );
     const stats = sim.stats();
     const streams = n * agents * REQUESTS;
     const wallMs = Math.max(...results.map((r) => r.wallMs));
@@ -128,7 +155,13 @@ export async function runMultiCase(c: MultiCase, redis: RedisServer | undefined)
 }
 
 export const MULTI_CASES: MultiCase[] = [
-  { name: "reference: the same 180 streams from one process", ledger: "local", configured: 3, processes: 1, agents: 30 },
+  {
+    name: "reference: the same 180 streams from one process",
+    ledger: "local",
+    configured: 3,
+    processes: 1,
+    agents: 30,
+  },
   { name: "per-process slots (ZAI_LEDGER=local, before)", ledger: "local", configured: 3, processes: 3 },
   { name: "machine ledger, configured 3", ledger: "machine", configured: 3, processes: 3 },
   { name: "machine ledger, configured 10 (real 3)", ledger: "machine", configured: 10, processes: 3 },
@@ -157,7 +190,17 @@ export async function runLedgerMulti(): Promise<MultiRow[]> {
 export function renderLedgerMulti(rows: readonly MultiRow[]): string {
   return table(
     ["case", "phase", "streams", "time", "efficiency", "upstream", "1302s", "caller failures", "limits at end"],
-    rows.map((r) => [r.name, r.phase, String(r.streams), ms(r.wallMs), fixed(r.efficiency), String(r.upstream), percent(r.refused, r.upstream), String(r.callerFailures), r.limits]),
+    rows.map((r) => [
+      r.name,
+      r.phase,
+      String(r.streams),
+      ms(r.wallMs),
+      fixed(r.efficiency),
+      String(r.upstream),
+      percent(r.refused, r.upstream),
+      String(r.callerFailures),
+      r.limits,
+    ]),
   );
 }
 
@@ -167,6 +210,11 @@ export function checkL2(rows: readonly MultiRow[], targets: Targets): void {
     const wrong = r.name.includes("configured 10");
     const [eff, refused] = wrong ? [0.85, 0.05] : [0.9, 0.02];
     const share = r.upstream === 0 ? 0 : r.refused / r.upstream;
-    targets.check("L2", `${r.name}, ${r.phase}: efficiency ≥ ${eff}, 1302s ≤ ${refused * 100}%`, `${fixed(r.efficiency)}, ${percent(r.refused, r.upstream)}`, r.efficiency >= eff && share <= refused);
+    targets.check(
+      "L2",
+      `${r.name}, ${r.phase}: efficiency ≥ ${eff}, 1302s ≤ ${refused * 100}%`,
+      `${fixed(r.efficiency)}, ${percent(r.refused, r.upstream)}`,
+      r.efficiency >= eff && share <= refused,
+    );
   }
 }

@@ -43,21 +43,36 @@ export async function runLedgerOverhead(n = 5_000): Promise<OverheadRow[]> {
   const rows: OverheadRow[] = [];
   rows.push(row("local (this process)", await measure(SharedLedger.local(systemClock), n)));
 
-  const solo = await SharedLedger.machine({ address: { path: join(tmpdir(), `oc-zai-bench-${randomUUID()}.sock`), isFile: true }, clock: systemClock, onWarning: () => {} });
+  const solo = await SharedLedger.machine({
+    address: { path: join(tmpdir(), `oc-zai-bench-${randomUUID()}.sock`), isFile: true },
+    clock: systemClock,
+    onWarning: () => {},
+  });
   rows.push(row(`machine, ${solo.role} (direct calls)`, await measure(solo, n)));
   await solo.close();
 
   const name = join(tmpdir(), `oc-zai-bench-${randomUUID()}.sock`);
-  const coordinator = spawn(process.execPath, ["--import", "tsx", "bench/lib/ledger-idle.ts", name], { stdio: ["ignore", "pipe", "inherit"] });
+  const coordinator = spawn(process.execPath, ["--import", "tsx", "bench/lib/ledger-idle.ts", name], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   await new Promise<void>((resolve) => coordinator.stdout!.once("data", () => resolve()));
-  const client = await SharedLedger.machine({ address: { path: name, isFile: true }, clock: systemClock, onWarning: () => {} });
+  const client = await SharedLedger.machine({
+    address: { path: name, isFile: true },
+    clock: systemClock,
+    onWarning: () => {},
+  });
   rows.push(row(`machine, ${client.role} (socket to another process)`, await measure(client, n)));
   await client.close();
   coordinator.kill("SIGKILL");
 
   if (redisAvailable()) {
     const server = await startRedis();
-    const redis = new RedisLedger({ url: server.url, clock: systemClock, fallback: SharedLedger.local(systemClock), onWarning: () => {} });
+    const redis = new RedisLedger({
+      url: server.url,
+      clock: systemClock,
+      fallback: SharedLedger.local(systemClock),
+      onWarning: () => {},
+    });
     await redis.start();
     rows.push(row("redis (127.0.0.1)", await measure(redis, n)));
     await redis.close();

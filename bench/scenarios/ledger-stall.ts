@@ -93,7 +93,8 @@ export async function runLedgerStall(): Promise<StallReport> {
   await until(() => Date.now() >= stoppedAt + STOP_MS);
   first.proc.kill("SIGCONT");
   const resumedAt = Date.now();
-  const exited = (w: Worker) => new Promise<void>((r) => (w.proc.exitCode !== null ? r() : w.proc.once("exit", () => r())));
+  const exited = (w: Worker) =>
+    new Promise<void>((r) => (w.proc.exitCode !== null ? r() : w.proc.once("exit", () => r())));
   await Promise.all(workers.map(exited));
   const stats = sim.stats();
   await sim.close();
@@ -116,7 +117,11 @@ export async function runLedgerStall(): Promise<StallReport> {
     [`suspended, from ${SETTLE_MS / 1000} s on`, stoppedAt + SETTLE_MS, resumedAt],
     ["after the resume", resumedAt, end],
   ];
-  const resultOf = (w: Worker) => w.output().split("\n").find((l) => l.startsWith("{")) ?? "{}";
+  const resultOf = (w: Worker) =>
+    w
+      .output()
+      .split("\n")
+      .find((l) => l.startsWith("{")) ?? "{}";
   const results = workers.map((w) => JSON.parse(resultOf(w)) as { failures?: number; completed?: number });
   return {
     rows: phases.map(([phase, from, to]) => ({

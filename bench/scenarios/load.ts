@@ -54,15 +54,28 @@ export interface LoadReport {
 
 export async function runLoadScenario(spec: LoadScenario): Promise<LoadReport> {
   const work = AGENTS * REQUESTS_PER_AGENT * STREAM_MS;
-  const { idealMs, plan } = idealPlan(work, spec.realLimit.map((p) => ({ from: p.from, slots: p.limit * ACCOUNTS.length })));
+  const { idealMs, plan } = idealPlan(
+    work,
+    spec.realLimit.map((p) => ({ from: p.from, slots: p.limit * ACCOUNTS.length })),
+  );
   const deadlineMs = Math.round(idealMs * DEADLINE_FACTOR);
   const runOne = async (kind: ContenderKind): Promise<ContenderRow> => {
-    const env = await arena(kind, MODEL, spec.realLimit[0]!.limit, TIMING, { models: { [MODEL]: { maxConcurrency: spec.configuredLimit } }, notifications: { toasts: false } });
+    const env = await arena(kind, MODEL, spec.realLimit[0]!.limit, TIMING, {
+      models: { [MODEL]: { maxConcurrency: spec.configuredLimit } },
+      notifications: { toasts: false },
+    });
     const events = spec.realLimit.slice(1).map((phase) => ({
       atMs: phase.from * idealMs,
       run: () => ACCOUNTS.forEach((a) => env.sim.setLimit(a.account, MODEL, phase.limit)),
     }));
-    const result = await runLoad(env.contender, { agents: AGENTS, requestsPerAgent: REQUESTS_PER_AGENT, deadlineMs, url: `${env.sim.url}/chat/completions`, model: MODEL, events });
+    const result = await runLoad(env.contender, {
+      agents: AGENTS,
+      requestsPerAgent: REQUESTS_PER_AGENT,
+      deadlineMs,
+      url: `${env.sim.url}/chat/completions`,
+      model: MODEL,
+      events,
+    });
     const stats = env.sim.stats();
     await env.close();
     return {
@@ -93,7 +106,21 @@ export async function runLoadScenario(spec: LoadScenario): Promise<LoadReport> {
  */
 export function renderLoad(report: LoadReport): string {
   return table(
-    ["contender", "answered by the deadline", "not done", "time", "req/s", "efficiency", "upstream reqs", "1302s", "caller failures", "queue wait p50 (answered only)", "p99", "max in flight", "notes"],
+    [
+      "contender",
+      "answered by the deadline",
+      "not done",
+      "time",
+      "req/s",
+      "efficiency",
+      "upstream reqs",
+      "1302s",
+      "caller failures",
+      "queue wait p50 (answered only)",
+      "p99",
+      "max in flight",
+      "notes",
+    ],
     report.rows.map((r) => [
       CONTENDER_LABEL[r.kind],
       `${r.completed}/${r.total}`,

@@ -22,14 +22,28 @@ export interface MemoryReport {
 
 export async function runMemory(checkpoints: readonly number[], parallel: number): Promise<MemoryReport> {
   const sim = await startSimulator({
-    accounts: [{ id: "m1", keys: ["sk-m1-1", "sk-m1-2"], limits: { [MODEL]: 100 } }, { id: "m2", keys: ["sk-m2-1"], limits: { [MODEL]: 100 } }],
+    accounts: [
+      { id: "m1", keys: ["sk-m1-1", "sk-m1-2"], limits: { [MODEL]: 100 } },
+      { id: "m2", keys: ["sk-m2-1"], limits: { [MODEL]: 100 } },
+    ],
     latencyMs: 0,
     chunks: 1,
   });
-  const fetch = pluginFetch([{ account: "m1", keys: ["sk-m1-1", "sk-m1-2"] }, { account: "m2", keys: ["sk-m2-1"] }], { models: { [MODEL]: { maxConcurrency: 4 } } }, globalThis.fetch);
+  const fetch = pluginFetch(
+    [
+      { account: "m1", keys: ["sk-m1-1", "sk-m1-2"] },
+      { account: "m2", keys: ["sk-m2-1"] },
+    ],
+    { models: { [MODEL]: { maxConcurrency: 4 } } },
+    globalThis.fetch,
+  );
   const url = `${sim.url}/chat/completions`;
   const body = chatBody(MODEL);
-  const init: RequestInit = { method: "POST", headers: { "content-type": "application/json", authorization: "Bearer oc-zai-multi-account-managed" }, body };
+  const init: RequestInit = {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: "Bearer oc-zai-multi-account-managed" },
+    body,
+  };
   const report: MemoryReport = { checkpoints: [], elapsedMs: 0, failures: 0 };
   const start = performance.now();
   let sent = 0;
@@ -64,7 +78,11 @@ export function renderMemory(r: MemoryReport): string {
   const first = r.checkpoints[0]!;
   return table(
     ["requests done", "heap used (after GC)", "vs first"],
-    r.checkpoints.map((c) => [c.requests.toLocaleString("en-US"), mib(c.heapBytes), `${c.heapBytes >= first.heapBytes ? "+" : ""}${mib(c.heapBytes - first.heapBytes)}`]),
+    r.checkpoints.map((c) => [
+      c.requests.toLocaleString("en-US"),
+      mib(c.heapBytes),
+      `${c.heapBytes >= first.heapBytes ? "+" : ""}${mib(c.heapBytes - first.heapBytes)}`,
+    ]),
   );
 }
 
@@ -73,5 +91,10 @@ export function checkS5(r: MemoryReport, targets: Targets): void {
   const last = r.checkpoints[r.checkpoints.length - 1]!;
   const delta = growth(r);
   const perRequest = delta / (last.requests - first.requests);
-  targets.check("S5", `heap growth ${first.requests / 1000}k → ${last.requests / 1000}k requests < ${mib(NOISE_BYTES)}`, `${mib(delta)} (${perRequest.toFixed(1)} B/request)`, delta < NOISE_BYTES && r.failures === 0);
+  targets.check(
+    "S5",
+    `heap growth ${first.requests / 1000}k → ${last.requests / 1000}k requests < ${mib(NOISE_BYTES)}`,
+    `${mib(delta)} (${perRequest.toFixed(1)} B/request)`,
+    delta < NOISE_BYTES && r.failures === 0,
+  );
 }

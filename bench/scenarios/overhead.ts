@@ -33,20 +33,37 @@ export interface OverheadOptions {
 }
 
 export async function runOverhead(options: OverheadOptions): Promise<OverheadReport> {
-  const sim = await startSimulator({ accounts: [{ id: "solo", keys: [KEY], limits: { [MODEL]: 1000 } }], latencyMs: 0, chunks: 3 });
+  const sim = await startSimulator({
+    accounts: [{ id: "solo", keys: [KEY], limits: { [MODEL]: 1000 } }],
+    latencyMs: 0,
+    chunks: 3,
+  });
   const url = `${sim.url}/chat/completions`;
-  const plugin = pluginFetchOf(await builtLib(), [{ account: "solo", keys: [KEY] }], { models: { [MODEL]: { maxConcurrency: 100 } } }, globalThis.fetch);
+  const plugin = pluginFetchOf(
+    await builtLib(),
+    [{ account: "solo", keys: [KEY] }],
+    { models: { [MODEL]: { maxConcurrency: 100 } } },
+    globalThis.fetch,
+  );
   const body = chatBody(MODEL);
   const contenders = {
     plain: { fetch: globalThis.fetch, auth: `Bearer ${KEY}`, timings: { total: [], firstChunk: [] } as Timings },
-    plugin: { fetch: plugin as typeof globalThis.fetch, auth: "Bearer oc-zai-multi-account-managed", timings: { total: [], firstChunk: [] } as Timings },
+    plugin: {
+      fetch: plugin as typeof globalThis.fetch,
+      auth: "Bearer oc-zai-multi-account-managed",
+      timings: { total: [], firstChunk: [] } as Timings,
+    },
   };
   type Who = keyof typeof contenders;
 
   async function one(who: Who, record: boolean): Promise<void> {
     const c = contenders[who];
     const start = performance.now();
-    const response = await c.fetch(url, { method: "POST", headers: { "content-type": "application/json", authorization: c.auth }, body });
+    const response = await c.fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: c.auth },
+      body,
+    });
     const reader = response.body!.getReader();
     let first = Number.NaN;
     for (;;) {
@@ -66,7 +83,10 @@ export async function runOverhead(options: OverheadOptions): Promise<OverheadRep
     for (let i = 0; i < n; i++) await one(who, record);
   }
 
-  const order: Who[][] = [["plain", "plugin"], ["plugin", "plain"]];
+  const order: Who[][] = [
+    ["plain", "plugin"],
+    ["plugin", "plain"],
+  ];
   for (let done = 0; done < options.warmup; done += options.block) {
     for (const who of order[0]!) await block(who, options.block, false);
   }
@@ -104,8 +124,22 @@ export function renderOverhead(runs: ReadonlyArray<{ runtime: string; n: Overhea
     runs.flatMap(({ runtime, n }) => [
       [runtime, "end of stream p50", us(n.plainP50), us(n.pluginP50), us(n.addedP50), fixed(n.pluginP50 / n.plainP50)],
       [runtime, "end of stream p99", us(n.plainP99), us(n.pluginP99), us(n.addedP99), fixed(n.pluginP99 / n.plainP99)],
-      [runtime, "end of stream mean", us(n.plainMean), us(n.pluginMean), us(n.pluginMean - n.plainMean), fixed(n.pluginMean / n.plainMean)],
-      [runtime, "first chunk p50", us(n.firstPlainP50), us(n.firstPluginP50), us(n.firstPluginP50 - n.firstPlainP50), fixed(n.firstPluginP50 / n.firstPlainP50)],
+      [
+        runtime,
+        "end of stream mean",
+        us(n.plainMean),
+        us(n.pluginMean),
+        us(n.pluginMean - n.plainMean),
+        fixed(n.pluginMean / n.plainMean),
+      ],
+      [
+        runtime,
+        "first chunk p50",
+        us(n.firstPlainP50),
+        us(n.firstPluginP50),
+        us(n.firstPluginP50 - n.firstPlainP50),
+        fixed(n.firstPluginP50 / n.firstPlainP50),
+      ],
     ]),
   );
 }

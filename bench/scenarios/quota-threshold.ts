@@ -42,7 +42,15 @@ export interface QuotaRow {
 }
 
 async function runOnce(quota: boolean): Promise<QuotaRow> {
-  const sim = await startSimulator({ accounts: ACCOUNTS.map((a) => ({ id: a.account, keys: [...a.keys], limits: { [MODEL]: 4 }, usageWindow: { requests: WINDOW } })), ...TIMING });
+  const sim = await startSimulator({
+    accounts: ACCOUNTS.map((a) => ({
+      id: a.account,
+      keys: [...a.keys],
+      limits: { [MODEL]: 4 },
+      usageWindow: { requests: WINDOW },
+    })),
+    ...TIMING,
+  });
   sim.setQuota({ account: "hot", fiveHourPercent: 90 });
   sim.setQuota({ account: "cool", fiveHourPercent: 10 });
   const fetch = foresightFetch(ACCOUNTS, {
@@ -50,12 +58,28 @@ async function runOnce(quota: boolean): Promise<QuotaRow> {
     quota: { enabled: quota, threshold: 0.95, pollEveryCompletions: POLL_EVERY, pollIntervalMs: POLL_INTERVAL_MS },
     notifications: { toasts: false },
   });
-  const row: QuotaRow = { variant: quota ? "quota routing on" : "quota routing off (reacts to 1308)", requests: 0, failures: 0, refused1308: 0, afterThreshold: 0, afterThresholdOnCool: 0, hotEndPercent: 0, reads: 0, readBudget: 0, idleReads: 0, wallMs: 0 };
+  const row: QuotaRow = {
+    variant: quota ? "quota routing on" : "quota routing off (reacts to 1308)",
+    requests: 0,
+    failures: 0,
+    refused1308: 0,
+    afterThreshold: 0,
+    afterThresholdOnCool: 0,
+    hotEndPercent: 0,
+    reads: 0,
+    readBudget: 0,
+    idleReads: 0,
+    wallMs: 0,
+  };
   const body = JSON.stringify({ model: MODEL, messages: [{ role: "user", content: "go on" }], stream: true });
   const started = performance.now();
   const agent = async (): Promise<void> => {
     for (let i = 0; i < PER_AGENT; i++) {
-      const response = await fetch(`${sim.url}/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body });
+      const response = await fetch(`${sim.url}/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+      });
       const text = await response.text();
       row.requests++;
       if (!response.ok || !text.includes("[DONE]")) row.failures++;
@@ -106,7 +130,17 @@ export async function runQuotaThreshold(): Promise<QuotaRow[]> {
 
 export function renderQuota(rows: readonly QuotaRow[]): string {
   return table(
-    ["variant", "requests", "failures", "1308s", "served after hot passed 95%: on the cool account", "hot account at end", "quota reads (budget)", "reads in 12 s idle", "time"],
+    [
+      "variant",
+      "requests",
+      "failures",
+      "1308s",
+      "served after hot passed 95%: on the cool account",
+      "hot account at end",
+      "quota reads (budget)",
+      "reads in 12 s idle",
+      "time",
+    ],
     rows.map((r) => [
       r.variant,
       String(r.requests),
@@ -126,8 +160,23 @@ export function checkQuota(rows: readonly QuotaRow[], targets: Targets): void {
   const on = rows.find((r) => r.variant.startsWith("quota routing on"));
   if (!on) return;
   const share = on.afterThresholdOnCool / Math.max(1, on.afterThreshold);
-  targets.check("S7", "≥ 90% of requests to the other account after 95%", percent(on.afterThresholdOnCool, on.afterThreshold), share >= 0.9);
-  targets.check("S7", "at most one 1308", `${on.refused1308}${off ? ` (${off.refused1308} without quota routing)` : ""}`, on.refused1308 <= 1);
+  targets.check(
+    "S7",
+    "≥ 90% of requests to the other account after 95%",
+    percent(on.afterThresholdOnCool, on.afterThreshold),
+    share >= 0.9,
+  );
+  targets.check(
+    "S7",
+    "at most one 1308",
+    `${on.refused1308}${off ? ` (${off.refused1308} without quota routing)` : ""}`,
+    on.refused1308 <= 1,
+  );
   targets.check("S7", "no request fails", String(on.failures), on.failures === 0);
-  targets.check("S7", "quota reads within budget; ≤ 1 per account idle", `${on.reads} ≤ ${on.readBudget}; ${on.idleReads} idle`, on.reads <= on.readBudget && on.idleReads <= ACCOUNTS.length);
+  targets.check(
+    "S7",
+    "quota reads within budget; ≤ 1 per account idle",
+    `${on.reads} ≤ ${on.readBudget}; ${on.idleReads} idle`,
+    on.reads <= on.readBudget && on.idleReads <= ACCOUNTS.length,
+  );
 }

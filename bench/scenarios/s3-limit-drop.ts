@@ -6,7 +6,15 @@ import type { Targets } from "../lib/table.js";
 import { runLoadScenario, type LoadReport } from "./load.js";
 
 export const runS3 = (): Promise<LoadReport> =>
-  runLoadScenario({ id: "S3", configuredLimit: 4, realLimit: [{ from: 0, limit: 4 }, { from: 0.5, limit: 2 }, { from: 0.75, limit: 4 }] });
+  runLoadScenario({
+    id: "S3",
+    configuredLimit: 4,
+    realLimit: [
+      { from: 0, limit: 4 },
+      { from: 0.5, limit: 2 },
+      { from: 0.75, limit: 4 },
+    ],
+  });
 
 export function checkS3(report: LoadReport, targets: Targets): void {
   const p = report.rows.find((r) => r.kind === "plugin")!;

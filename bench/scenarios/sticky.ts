@@ -32,15 +32,35 @@ export interface StickyShape {
   prefillMsPer1kTokens?: number;
 }
 
-export const S6 = (sessions: number): StickyShape => ({ id: "S6", sessions, subagents: 0, turns: 10, limit: 4, thinkMs: [5, 25], prefillMsPer1kTokens: 100 });
+export const S6 = (sessions: number): StickyShape => ({
+  id: "S6",
+  sessions,
+  subagents: 0,
+  turns: 10,
+  limit: 4,
+  thinkMs: [5, 25],
+  prefillMsPer1kTokens: 100,
+});
 /** Issue 18: 12 sessions (4 subagents) × 6 turns on 3 accounts × limit 3; turns 150–350 ms, 0–100 ms between. */
-export const S8: StickyShape = { id: "S8", sessions: 12, subagents: 4, turns: 6, limit: 3, streamMs: [100, 300], thinkMs: [0, 100], prefillMsPer1kTokens: 100 };
+export const S8: StickyShape = {
+  id: "S8",
+  sessions: 12,
+  subagents: 4,
+  turns: 6,
+  limit: 3,
+  streamMs: [100, 300],
+  thinkMs: [0, 100],
+  prefillMsPer1kTokens: 100,
+};
 
 /** A spread of [min, max] that looks random but is the same in every run (and for both variants). */
 function spread([min, max]: [number, number], s: number, t: number): number {
-  return min + ((s * 7919 + t * 104_729) % 1009) / 1008 * (max - min);
+  return min + (((s * 7919 + t * 104_729) % 1009) / 1008) * (max - min);
 }
-const ACCOUNTS: readonly AccountKeys[] = ["a", "b", "c"].map((n) => ({ account: `acct-${n}`, keys: [`sk-test-${n}-1`, `sk-test-${n}-2`] }));
+const ACCOUNTS: readonly AccountKeys[] = ["a", "b", "c"].map((n) => ({
+  account: `acct-${n}`,
+  keys: [`sk-test-${n}-1`, `sk-test-${n}-2`],
+}));
 const SYSTEM = "You are OpenCode, an interactive CLI coding agent. Follow the repository's conventions. ".repeat(50);
 const HISTORY_REPLY = "Here is the change, with the reasoning behind each edit and the tests it needs. ".repeat(10);
 
@@ -62,13 +82,38 @@ export interface StickyRow {
 async function runOnce(shape: StickyShape, sticky: boolean): Promise<StickyRow> {
   const { sessions, limit } = shape;
   const prefill = shape.prefillMsPer1kTokens ?? 0;
-  const sim = await startSimulator({ accounts: ACCOUNTS.map((a) => ({ id: a.account, keys: [...a.keys], limits: { [MODEL]: limit } })), ...TIMING, prefillMsPer1kTokens: prefill });
-  const fetch = foresightFetch(ACCOUNTS, { models: { [MODEL]: { maxConcurrency: limit } }, quota: { enabled: false }, ...(shape.prefillMsPer1kTokens === undefined ? {} : { affinity: { cacheMsPer1kTokens: prefill } }), notifications: { toasts: false } });
-  const row: StickyRow = { id: shape.id, variant: sticky ? "sticky (session headers)" : "round-robin (no session headers)", sessions, turns: 0, failures: 0, refused1302: 0, followUps: 0, followUpsSameAccount: 0, warmFollowUps: 0, promptTokens: 0, cachedTokens: 0, wallMs: 0 };
+  const sim = await startSimulator({
+    accounts: ACCOUNTS.map((a) => ({ id: a.account, keys: [...a.keys], limits: { [MODEL]: limit } })),
+    ...TIMING,
+    prefillMsPer1kTokens: prefill,
+  });
+  const fetch = foresightFetch(ACCOUNTS, {
+    models: { [MODEL]: { maxConcurrency: limit } },
+    quota: { enabled: false },
+    ...(shape.prefillMsPer1kTokens === undefined ? {} : { affinity: { cacheMsPer1kTokens: prefill } }),
+    notifications: { toasts: false },
+  });
+  const row: StickyRow = {
+    id: shape.id,
+    variant: sticky ? "sticky (session headers)" : "round-robin (no session headers)",
+    sessions,
+    turns: 0,
+    failures: 0,
+    refused1302: 0,
+    followUps: 0,
+    followUpsSameAccount: 0,
+    warmFollowUps: 0,
+    promptTokens: 0,
+    cachedTokens: 0,
+    wallMs: 0,
+  };
   const systemTokens = Math.ceil(JSON.stringify({ role: "system", content: SYSTEM }).length / 4);
   const primaries = sessions - shape.subagents;
   const firstTurnDone = new Map<number, () => void>();
-  const firstTurns = Array.from({ length: primaries }, (_, s) => new Promise<void>((resolve) => firstTurnDone.set(s, resolve)));
+  const firstTurns = Array.from(
+    { length: primaries },
+    (_, s) => new Promise<void>((resolve) => firstTurnDone.set(s, resolve)),
+  );
   const session = async (s: number): Promise<void> => {
     const id = `ses_bench_${s}`;
     const parent = s >= primaries ? (s - primaries) % primaries : undefined;
@@ -77,13 +122,27 @@ async function runOnce(shape: StickyShape, sticky: boolean): Promise<StickyRow> 
     let previous: string | null = null;
     for (let t = 0; t < shape.turns; t++) {
       messages.push({ role: "user", content: `session ${s} turn ${t}: please look at file ${s}-${t}.ts` });
-      const headers: Record<string, string> = { "content-type": "application/json", authorization: "Bearer oc-zai-multi-account-managed" };
+      const headers: Record<string, string> = {
+        "content-type": "application/json",
+        authorization: "Bearer oc-zai-multi-account-managed",
+      };
       if (shape.streamMs) headers["x-sim-duration-ms"] = String(Math.round(spread(shape.streamMs, s, t)));
       if (sticky && parent === undefined) Object.assign(headers, { "x-session-affinity": id, "x-session-id": id });
       // A 2.x subagent: its own id, and the parent's in the affinity headers (affinity = parentID ?? id).
       const parentId = `ses_bench_${parent}`;
-      if (sticky && parent !== undefined) Object.assign(headers, { "x-opencode-session-id": id, "x-opencode-parent-session-id": parentId, "x-session-affinity": parentId, "x-session-id": parentId, "x-parent-session-id": parentId });
-      const response = await fetch(`${sim.url}/chat/completions`, { method: "POST", headers, body: JSON.stringify({ model: MODEL, messages, stream: true }) });
+      if (sticky && parent !== undefined)
+        Object.assign(headers, {
+          "x-opencode-session-id": id,
+          "x-opencode-parent-session-id": parentId,
+          "x-session-affinity": parentId,
+          "x-session-id": parentId,
+          "x-parent-session-id": parentId,
+        });
+      const response = await fetch(`${sim.url}/chat/completions`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ model: MODEL, messages, stream: true }),
+      });
       const text = await response.text();
       row.turns++;
       if (!response.ok || !text.includes("[DONE]")) {
@@ -134,7 +193,10 @@ export async function runSticky(shape: StickyShape): Promise<{ sticky: StickyRow
     warmFollowUps: sum(rows, "warmFollowUps"),
     promptTokens: sum(rows, "promptTokens"),
     cachedTokens: sum(rows, "cachedTokens"),
-    wallMs: percentile(rows.map((r) => r.wallMs), 50),
+    wallMs: percentile(
+      rows.map((r) => r.wallMs),
+      50,
+    ),
   });
   const sticky = merge(runs.sticky);
   const plain = merge(runs.plain);
@@ -160,14 +222,43 @@ export function renderSticky(results: ReadonlyArray<{ sticky: StickyRow; plain: 
       r === sticky ? `${ratio.toFixed(3)}×` : "1",
     ]),
   );
-  return table(["variant", "sessions", "turns", "follow-ups on previous account", "follow-ups on a warm cache", "prompt tokens cached", "failures", "1302s", "time (median)", "time vs no headers"], rows);
+  return table(
+    [
+      "variant",
+      "sessions",
+      "turns",
+      "follow-ups on previous account",
+      "follow-ups on a warm cache",
+      "prompt tokens cached",
+      "failures",
+      "1302s",
+      "time (median)",
+      "time vs no headers",
+    ],
+    rows,
+  );
 }
 
 export function checkSticky(result: { sticky: StickyRow; ratio: number }, targets: Targets): void {
   const s = result.sticky;
   const share = s.followUpsSameAccount / Math.max(1, s.followUps);
   const maxRatio = s.id === "S8" ? 1.05 : 1.15;
-  targets.check(s.id, `${s.sessions} sessions: ≥ 90% of follow-ups on the previous account`, percent(s.followUpsSameAccount, s.followUps), share >= 0.9);
-  targets.check(s.id, `${s.sessions} sessions: 0 failures, 0 1302s`, `${s.failures} / ${s.refused1302}`, s.failures === 0 && s.refused1302 === 0);
-  targets.check(s.id, `${s.sessions} sessions: time ≤ ${maxRatio}× without session headers`, `${result.ratio.toFixed(3)}×`, result.ratio <= maxRatio);
+  targets.check(
+    s.id,
+    `${s.sessions} sessions: ≥ 90% of follow-ups on the previous account`,
+    percent(s.followUpsSameAccount, s.followUps),
+    share >= 0.9,
+  );
+  targets.check(
+    s.id,
+    `${s.sessions} sessions: 0 failures, 0 1302s`,
+    `${s.failures} / ${s.refused1302}`,
+    s.failures === 0 && s.refused1302 === 0,
+  );
+  targets.check(
+    s.id,
+    `${s.sessions} sessions: time ≤ ${maxRatio}× without session headers`,
+    `${result.ratio.toFixed(3)}×`,
+    result.ratio <= maxRatio,
+  );
 }

@@ -19,7 +19,12 @@ const accountUnusable: CodeRule = ({ code, message }) => ({ kind: "account-unusa
 const transient =
   (accountWide: boolean): CodeRule =>
   ({ code, message, retryAfterMs }) => ({ kind: "transient", code, message, retryAfterMs, accountWide });
-const usageWindow: CodeRule = ({ code, message }) => ({ kind: "usage-window", code, message, resetAt: parseResetTime(message) });
+const usageWindow: CodeRule = ({ code, message }) => ({
+  kind: "usage-window",
+  code,
+  message,
+  resetAt: parseResetTime(message),
+});
 const modelUnavailable: CodeRule = ({ code, message, url }) => ({
   kind: "model-unavailable",
   code,
@@ -73,7 +78,13 @@ export function classify(answer: Answer): Verdict {
 export function classifyNetworkError(error: unknown): Verdict {
   const cause = (error as { cause?: { code?: string } } | undefined)?.cause;
   const detail = cause?.code ?? (error instanceof Error ? error.message : String(error));
-  return { kind: "transient", code: undefined, message: `network error (${detail})`, retryAfterMs: undefined, accountWide: false };
+  return {
+    kind: "transient",
+    code: undefined,
+    message: `network error (${detail})`,
+    retryAfterMs: undefined,
+    accountWide: false,
+  };
 }
 
 export function isCodingEndpoint(url: string): boolean {

@@ -54,8 +54,22 @@ export interface OutcomeRule {
 
 export const OUTCOMES: Readonly<Record<VerdictKind, OutcomeRule>> = {
   ok: { codes: [], statuses: "2xx, 3xx", lease: "completed", key: "keep", account: "keep", caller: "deliver" },
-  pass: { codes: [], statuses: "other 4xx (1210, 1214, 1261, 1301, ...)", lease: "failed", key: "keep", account: "keep", caller: "deliver" },
-  "key-invalid": { codes: ["1000", "1001", "1002", "1003", "1004"], statuses: "401", lease: "failed", key: "disable", account: "keep", caller: "retry-now" },
+  pass: {
+    codes: [],
+    statuses: "other 4xx (1210, 1214, 1261, 1301, ...)",
+    lease: "failed",
+    key: "keep",
+    account: "keep",
+    caller: "deliver",
+  },
+  "key-invalid": {
+    codes: ["1000", "1001", "1002", "1003", "1004"],
+    statuses: "401",
+    lease: "failed",
+    key: "disable",
+    account: "keep",
+    caller: "retry-now",
+  },
   "account-unusable": {
     codes: ["1110", "1111", "1112", "1120", "1121", "1309"],
     statuses: "",
@@ -64,7 +78,14 @@ export const OUTCOMES: Readonly<Record<VerdictKind, OutcomeRule>> = {
     account: "disable",
     caller: "retry-now",
   },
-  concurrency: { codes: ["1302"], statuses: "", lease: "refused", key: "keep", account: "hold-unless-limit-lowered", caller: "retry-now" },
+  concurrency: {
+    codes: ["1302"],
+    statuses: "",
+    lease: "refused",
+    key: "keep",
+    account: "hold-unless-limit-lowered",
+    caller: "retry-now",
+  },
   transient: {
     codes: ["1303", "1305", "1234"],
     statuses: "5xx, network errors, bodies cut short, HTML pages, unknown errors inside a stream",
@@ -73,9 +94,30 @@ export const OUTCOMES: Readonly<Record<VerdictKind, OutcomeRule>> = {
     account: "hold-if-account-wide",
     caller: "retry-elsewhere",
   },
-  "key-rate-limited": { codes: [], statuses: "429 naming no known code", lease: "failed", key: "cool", account: "keep", caller: "retry-now" },
-  "usage-window": { codes: ["1308", "1310"], statuses: "", lease: "failed", key: "keep", account: "cool-until-reset", caller: "retry-now" },
-  "model-unavailable": { codes: ["1113", "1311"], statuses: "", lease: "failed", key: "keep", account: "mark-model-unavailable", caller: "retry-now" },
+  "key-rate-limited": {
+    codes: [],
+    statuses: "429 naming no known code",
+    lease: "failed",
+    key: "cool",
+    account: "keep",
+    caller: "retry-now",
+  },
+  "usage-window": {
+    codes: ["1308", "1310"],
+    statuses: "",
+    lease: "failed",
+    key: "keep",
+    account: "cool-until-reset",
+    caller: "retry-now",
+  },
+  "model-unavailable": {
+    codes: ["1113", "1311"],
+    statuses: "",
+    lease: "failed",
+    key: "keep",
+    account: "mark-model-unavailable",
+    caller: "retry-now",
+  },
   fatal: { codes: ["1211", "1313"], statuses: "", lease: "failed", key: "keep", account: "keep", caller: "answer" },
 };
 
@@ -99,7 +141,14 @@ export const LEASE_ENDINGS: Readonly<Record<LeaseOutcome, LeaseEnding>> = {
 };
 
 /** How inspect.ts read a failed answer. */
-export type AnswerRead = "error-status" | "error-body-cut" | "stream-error-at-start" | "json-error" | "json-cut" | "html-page" | "no-answer";
+export type AnswerRead =
+  | "error-status"
+  | "error-body-cut"
+  | "stream-error-at-start"
+  | "json-error"
+  | "json-cut"
+  | "html-page"
+  | "no-answer";
 
 /**
  * `closedEarly`: this side closed the connection before the answer's end, so Z.AI may still count the request until

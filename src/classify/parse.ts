@@ -44,7 +44,8 @@ export function parseSseError(data: string): UpstreamError | undefined {
 function fromJson(json: unknown): UpstreamError {
   if (!isRecord(json)) return { code: undefined, message: String(json).slice(0, 500) };
   const inner = isRecord(json.error) ? json.error : undefined;
-  const message = firstString(inner?.message, json.msg, json.message, typeof json.error === "string" ? json.error : undefined) ?? "";
+  const message =
+    firstString(inner?.message, json.msg, json.message, typeof json.error === "string" ? json.error : undefined) ?? "";
   const code = codeOf(inner?.code) ?? codeOf(json.code) ?? codeInText(message);
   return { code, message: message.slice(0, 500) };
 }

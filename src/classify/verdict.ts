@@ -9,7 +9,13 @@ export type Verdict =
   /** 1302: the account's concurrency limit for this model. Lower it, hold the account back, retry (any free account). */
   | { kind: "concurrency"; code: string; message: string }
   /** 1303, 1305, 1234, 5xx, network errors: back off with jitter, retry, preferring another account. */
-  | { kind: "transient"; code: string | undefined; message: string; retryAfterMs: number | undefined; accountWide: boolean }
+  | {
+      kind: "transient";
+      code: string | undefined;
+      message: string;
+      retryAfterMs: number | undefined;
+      accountWide: boolean;
+    }
   /** A 429 naming no known code: cool this key (Retry-After or cooldownMs), retry on the next key. */
   | { kind: "key-rate-limited"; code: string | undefined; message: string; retryAfterMs: number | undefined }
   /** 1308, 1310: the account's usage window is spent. Cool the account until `resetAt`, other accounts serve. */

@@ -39,12 +39,19 @@ export function parseCommand(argv: readonly string[]): Command {
   if (values.help) return { kind: "help" };
   const provider = values.provider ?? "zai-coding-plan";
   if (typeof provider !== "string" || !(PROVIDERS as readonly string[]).includes(provider)) {
-    return { kind: "usage-error", message: `--provider must be one of ${PROVIDERS.join(", ")}, got "${String(provider)}"` };
+    return {
+      kind: "usage-error",
+      message: `--provider must be one of ${PROVIDERS.join(", ")}, got "${String(provider)}"`,
+    };
   }
   const json = values.json === true;
   if (name === "status") {
     const reset = typeof values.reset === "string" ? values.reset.trim() : undefined;
-    if (reset === "") return { kind: "usage-error", message: "--reset needs a key id, an account, all, or learned[:<account>[/<model>]]" };
+    if (reset === "")
+      return {
+        kind: "usage-error",
+        message: "--reset needs a key id, an account, all, or learned[:<account>[/<model>]]",
+      };
     if (values.watch !== true) {
       if (values.interval !== undefined) return usageError("--interval only applies with --watch");
       return { kind: "status", provider: provider as ProviderId, json, reset };
@@ -56,8 +63,23 @@ export function parseCommand(argv: readonly string[]): Command {
     }
     return { kind: "status", provider: provider as ProviderId, json, reset, watch: { intervalMs } };
   }
-  const models = typeof values.models === "string" ? values.models.split(",").map((m) => m.trim()).filter(Boolean) : DEFAULT_PROBE_MODELS;
-  if (models.length === 0) return { kind: "usage-error", message: "--models needs at least one model id, e.g. --models glm-4.7,glm-5" };
-  if (values.models !== undefined && values.probe !== true) return { kind: "usage-error", message: "--models only applies with --probe" };
-  return { kind: "doctor", provider: provider as ProviderId, json, probe: values.probe === true, models, ...(values.keys === true ? { keys: true } : {}) };
+  const models =
+    typeof values.models === "string"
+      ? values.models
+          .split(",")
+          .map((m) => m.trim())
+          .filter(Boolean)
+      : DEFAULT_PROBE_MODELS;
+  if (models.length === 0)
+    return { kind: "usage-error", message: "--models needs at least one model id, e.g. --models glm-4.7,glm-5" };
+  if (values.models !== undefined && values.probe !== true)
+    return { kind: "usage-error", message: "--models only applies with --probe" };
+  return {
+    kind: "doctor",
+    provider: provider as ProviderId,
+    json,
+    probe: values.probe === true,
+    models,
+    ...(values.keys === true ? { keys: true } : {}),
+  };
 }

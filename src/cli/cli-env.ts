@@ -42,10 +42,11 @@ export function nodeCliEnv(options: { version: string; ownPluginPath: string | u
     homedir: process.env.HOME || homedir(),
     readFile: io.readFile,
     fileMode: io.fileMode,
-    exists: async (path) => access(path).then(
-      () => true,
-      () => false,
-    ),
+    exists: async (path) =>
+      access(path).then(
+        () => true,
+        () => false,
+      ),
     importModule: async (path) => ({ ...((await import(pathToFileURL(path).href)) as Record<string, unknown>) }),
     probeWritable: async (dir) => {
       const scratch = join(dir, `.oc-zai-doctor-${process.pid}.tmp`);
@@ -62,7 +63,9 @@ export function nodeCliEnv(options: { version: string; ownPluginPath: string | u
       installedOpencodeVersion(
         (command, args) =>
           new Promise((resolve, reject) =>
-            execFile(process.env.OPENCODE_BIN || command, args, { timeout: 5_000 }, (error, stdout) => (error ? reject(error) : resolve(String(stdout)))),
+            execFile(process.env.OPENCODE_BIN || command, args, { timeout: 5_000 }, (error, stdout) =>
+              error ? reject(error) : resolve(String(stdout)),
+            ),
           ),
       ),
     stateFs: nodeStateFs,

@@ -38,7 +38,12 @@ export function doctorChecks(facts: DoctorFacts, checks: readonly DoctorCheck[] 
 function generationCheck({ setup, opencodeVersion }: DoctorFacts): readonly Check[] {
   const generation = generationOf(opencodeVersion);
   if (generation === undefined) return [];
-  const rows = generationChecks({ version: opencodeVersion, configs: setup.configs, provider: setup.provider, globalConfig: setup.globalConfig });
+  const rows = generationChecks({
+    version: opencodeVersion,
+    configs: setup.configs,
+    provider: setup.provider,
+    globalConfig: setup.globalConfig,
+  });
   // 1.x: the plugin check below says more (whether OpenCode can load what is listed).
   return generation === 1 ? rows.filter((row) => row.id === "opencode") : rows;
 }

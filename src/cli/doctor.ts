@@ -32,7 +32,13 @@ export async function doctorCommand(cli: CliEnv, options: DoctorOptions): Promis
   if (options.probe) (options.json ? cli.stderr : cli.stdout)(`${PROBE_NOTE}\n`);
   const facts = await gatherDoctorFacts(cli, options.provider);
   const { setup } = facts;
-  const ledger = await inspectLedger({ env: cli.env, homedir: cli.homedir, statePath: setup.statePath, provider: options.provider, redisFromFile: setup.keys.loaded?.settings.redis });
+  const ledger = await inspectLedger({
+    env: cli.env,
+    homedir: cli.homedir,
+    statePath: setup.statePath,
+    provider: options.provider,
+    redisFromFile: setup.keys.loaded?.settings.redis,
+  });
   const checks = [...doctorChecks(facts), ledgerCheck(ledger)];
   if (options.keys) {
     // Every key through the quota endpoint: it spends nothing and names the keys Z.AI refuses.
@@ -47,22 +53,45 @@ export async function doctorCommand(cli: CliEnv, options: DoctorOptions): Promis
     probe = { url: `${baseURL.replace(/\/+$/, "")}/chat/completions`, note: PROBE_NOTE, results };
   }
   const { problems, warnings } = countLevels([...checks, ...(probe?.results ?? [])]);
-  const report: DoctorReport = { command: "doctor", version: cli.version, provider: options.provider, ok: problems === 0, problems, warnings, checks, ...(probe ? { probe } : {}) };
+  const report: DoctorReport = {
+    command: "doctor",
+    version: cli.version,
+    provider: options.provider,
+    ok: problems === 0,
+    problems,
+    warnings,
+    checks,
+    ...(probe ? { probe } : {}),
+  };
   cli.stdout(options.json ? `${JSON.stringify(report, null, 2)}\n` : renderDoctor(report));
   return problems === 0 ? 0 : 1;
 }
 
 export function renderDoctor(report: DoctorReport): string {
-  const lines = [`oc-zai-multi-account ${report.version} doctor (${report.provider})`, ...report.checks.map(renderCheck)];
+  const lines = [
+    `oc-zai-multi-account ${report.version} doctor (${report.provider})`,
+    ...report.checks.map(renderCheck),
+  ];
   if (report.probe) {
     lines.push(`probe: POST ${report.probe.url}`);
     if (report.probe.results.length === 0) lines.push("  info  no keys to probe");
     for (const r of report.probe.results) {
       const who = r.account === r.key ? r.key : `${r.key} (account ${r.account})`;
-      lines.push(renderCheck({ id: "probe", level: r.level, message: `${who} ${r.model}: ${r.result} - ${r.message}`, ...(r.fix ? { fix: r.fix } : {}) }));
+      lines.push(
+        renderCheck({
+          id: "probe",
+          level: r.level,
+          message: `${who} ${r.model}: ${r.result} - ${r.message}`,
+          ...(r.fix ? { fix: r.fix } : {}),
+        }),
+      );
     }
   }
   const warnings = report.warnings > 0 ? ` (${plural(report.warnings, "warning")})` : "";
-  lines.push(report.ok ? `All good${warnings}.` : `${plural(report.problems, "problem")}${report.warnings > 0 ? `, ${plural(report.warnings, "warning")}` : ""}: see the fix lines above.`);
+  lines.push(
+    report.ok
+      ? `All good${warnings}.`
+      : `${plural(report.problems, "problem")}${report.warnings > 0 ? `, ${plural(report.warnings, "warning")}` : ""}: see the fix lines above.`,
+  );
   return `${lines.join("\n")}\n`;
 }

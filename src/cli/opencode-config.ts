@@ -49,13 +49,23 @@ export async function readOpencodeConfigs(cli: CliEnv): Promise<OpencodeConfig[]
     try {
       text = await cli.readFile(path);
     } catch (error) {
-      found.push({ path, scope, json: undefined, error: `cannot be read (${(error as { code?: string }).code ?? "error"})` });
+      found.push({
+        path,
+        scope,
+        json: undefined,
+        error: `cannot be read (${(error as { code?: string }).code ?? "error"})`,
+      });
       continue;
     }
     if (text === undefined) continue;
     try {
       const json = parseJsonc(text);
-      found.push({ path, scope, json: isRecord(json) ? json : undefined, error: isRecord(json) ? undefined : "is not a JSON object" });
+      found.push({
+        path,
+        scope,
+        json: isRecord(json) ? json : undefined,
+        error: isRecord(json) ? undefined : "is not a JSON object",
+      });
     } catch (error) {
       found.push({ path, scope, json: undefined, error: error instanceof Error ? error.message : String(error) });
     }
@@ -64,7 +74,10 @@ export async function readOpencodeConfigs(cli: CliEnv): Promise<OpencodeConfig[]
 }
 
 /** `provider[id]` of the first config (project before global) that has one. */
-export function providerEntry(configs: readonly OpencodeConfig[], provider: ProviderId): { path: string; entry: Record<string, unknown> } | undefined {
+export function providerEntry(
+  configs: readonly OpencodeConfig[],
+  provider: ProviderId,
+): { path: string; entry: Record<string, unknown> } | undefined {
   for (const config of configs) {
     const providers = config.json?.provider;
     const entry = isRecord(providers) ? providers[provider] : undefined;
@@ -74,7 +87,10 @@ export function providerEntry(configs: readonly OpencodeConfig[], provider: Prov
 }
 
 /** The `baseURL` override OpenCode will use for the provider: project settings win over global ones. */
-export function baseUrlOverride(configs: readonly OpencodeConfig[], provider: ProviderId): { value: string; path: string } | undefined {
+export function baseUrlOverride(
+  configs: readonly OpencodeConfig[],
+  provider: ProviderId,
+): { value: string; path: string } | undefined {
   for (const config of configs) {
     const providers = config.json?.provider;
     const entry = isRecord(providers) ? providers[provider] : undefined;

@@ -33,7 +33,8 @@ export function entriesFor(configs: readonly OpencodeConfig[], key: "plugin" | "
     if (!Array.isArray(list)) continue;
     for (const entry of list) {
       const [spec, options] = key === "plugins" ? v2Entry(entry) : v1Entry(entry);
-      if (spec !== undefined && namesPackage(spec)) found.push({ configPath: config.path, spec, options: options ?? {} });
+      if (spec !== undefined && namesPackage(spec))
+        found.push({ configPath: config.path, spec, options: options ?? {} });
     }
   }
   return found;
@@ -52,24 +53,41 @@ function v2Entry(entry: unknown): [string | undefined, Record<string, unknown> |
 
 function namesPackage(spec: string): boolean {
   const bare = spec.replace(/^npm:/, "");
-  return bare === PACKAGE_NAME || bare.startsWith(`${PACKAGE_NAME}@`) || spec.split(/[\\/]/).includes(PACKAGE_NAME) || /dist[\\/](index|zhipu)\.js$/.test(spec);
+  return (
+    bare === PACKAGE_NAME ||
+    bare.startsWith(`${PACKAGE_NAME}@`) ||
+    spec.split(/[\\/]/).includes(PACKAGE_NAME) ||
+    /dist[\\/](index|zhipu)\.js$/.test(spec)
+  );
 }
 
 const isZhipuEntry = (spec: string) => /dist[\\/]zhipu\.js$/.test(spec);
 
 /** The checks for `provider` under the installed generation (unknown generation: both keys are accepted). */
-export function generationChecks(input: { version: string | undefined; configs: readonly OpencodeConfig[]; provider: ProviderId; globalConfig: string }): Check[] {
+export function generationChecks(input: {
+  version: string | undefined;
+  configs: readonly OpencodeConfig[];
+  provider: ProviderId;
+  globalConfig: string;
+}): Check[] {
   const { configs, provider, globalConfig } = input;
   const generation = generationOf(input.version);
   const v1 = entriesFor(configs, "plugin");
   const v2 = entriesFor(configs, "plugins");
   const checks: Check[] = [
     generation === undefined
-      ? { id: "opencode", level: "warn", message: "could not tell which OpenCode is installed (`opencode --version` gave nothing usable)", fix: "install OpenCode, or put it on PATH" }
+      ? {
+          id: "opencode",
+          level: "warn",
+          message: "could not tell which OpenCode is installed (`opencode --version` gave nothing usable)",
+          fix: "install OpenCode, or put it on PATH",
+        }
       : { id: "opencode", level: "ok", message: `OpenCode ${input.version?.trim()} (plugin API ${generation}.x)` },
   ];
-  if (generation === 2 || (generation === undefined && v2.length > 0)) checks.push(v2Check(v2, v1, provider, globalConfig));
-  if (generation === 1 || (generation === undefined && v2.length === 0)) checks.push(v1Check(v1, v2, provider, globalConfig));
+  if (generation === 2 || (generation === undefined && v2.length > 0))
+    checks.push(v2Check(v2, v1, provider, globalConfig));
+  if (generation === 1 || (generation === undefined && v2.length === 0))
+    checks.push(v1Check(v1, v2, provider, globalConfig));
   return checks;
 }
 
@@ -78,34 +96,65 @@ function v2Check(v2: Found[], v1: Found[], provider: ProviderId, globalConfig: s
   const entry = v2[v2.length - 1]; // 2.x keeps the last entry of one target
   if (!entry) {
     const hint = v1.length > 0 ? ` (${v1[0]!.configPath} lists it under "plugin", which only OpenCode 1.x reads)` : "";
-    return { id: "plugins", level: "fail", message: `${PACKAGE_NAME} is not in the "plugins" list of any OpenCode config${hint}`, fix: `add ${example} to ${globalConfig}` };
+    return {
+      id: "plugins",
+      level: "fail",
+      message: `${PACKAGE_NAME} is not in the "plugins" list of any OpenCode config${hint}`,
+      fix: `add ${example} to ${globalConfig}`,
+    };
   }
   const defaults: ProviderId[] = isZhipuEntry(entry.spec) ? ["zhipuai-coding-plan"] : ["zai-coding-plan"];
   let providers: ProviderId[];
   try {
     providers = parseV2Options(entry.options, defaults).providers;
   } catch (error) {
-    return { id: "plugins", level: "fail", message: `${entry.configPath}: ${error instanceof Error ? error.message : String(error)}`, fix: `correct the entry's options, e.g. ${example}` };
+    return {
+      id: "plugins",
+      level: "fail",
+      message: `${entry.configPath}: ${error instanceof Error ? error.message : String(error)}`,
+      fix: `correct the entry's options, e.g. ${example}`,
+    };
   }
   if (!providers.includes(provider)) {
-    return { id: "plugins", level: "fail", message: `${entry.configPath} loads ${PACKAGE_NAME} for ${providers.join(", ")} only, not ${provider}`, fix: `add "${provider}" to the entry's "options.providers"` };
+    return {
+      id: "plugins",
+      level: "fail",
+      message: `${entry.configPath} loads ${PACKAGE_NAME} for ${providers.join(", ")} only, not ${provider}`,
+      fix: `add "${provider}" to the entry's "options.providers"`,
+    };
   }
-  return { id: "plugins", level: "ok", message: `"plugins" in ${entry.configPath} loads ${PACKAGE_NAME} for ${providers.join(", ")}` };
+  return {
+    id: "plugins",
+    level: "ok",
+    message: `"plugins" in ${entry.configPath} loads ${PACKAGE_NAME} for ${providers.join(", ")}`,
+  };
 }
 
 function v1Check(v1: Found[], v2: Found[], provider: ProviderId, globalConfig: string): Check {
   const wanted = v1.filter((e) => (provider === "zhipuai-coding-plan" ? isZhipuEntry(e.spec) : !isZhipuEntry(e.spec)));
-  if (wanted[0]) return { id: "plugin", level: "ok", message: `"plugin" in ${wanted[0].configPath} loads the ${provider} entry ("${wanted[0].spec}")` };
+  if (wanted[0])
+    return {
+      id: "plugin",
+      level: "ok",
+      message: `"plugin" in ${wanted[0].configPath} loads the ${provider} entry ("${wanted[0].spec}")`,
+    };
   const hint = v2.length > 0 ? ` (${v2[0]!.configPath} lists it under "plugins", which only OpenCode 2.x reads)` : "";
   const fix =
     provider === "zhipuai-coding-plan"
       ? `add the package's zhipu entry by path, e.g. "file://<dir>/node_modules/${PACKAGE_NAME}/dist/zhipu.js" (1.x reads "${PACKAGE_NAME}/zhipu" as a GitHub repository)`
       : `add "plugin": ["${PACKAGE_NAME}"] to ${globalConfig}`;
-  return { id: "plugin", level: "fail", message: `no "plugin" entry loads ${PACKAGE_NAME} for ${provider}${hint}`, fix };
+  return {
+    id: "plugin",
+    level: "fail",
+    message: `no "plugin" entry loads ${PACKAGE_NAME} for ${provider}${hint}`,
+    fix,
+  };
 }
 
 /** `opencode --version`, through an injected runner (doctor passes execFile with a timeout); undefined when absent. */
-export async function installedOpencodeVersion(run: (command: string, args: string[]) => Promise<string>): Promise<string | undefined> {
+export async function installedOpencodeVersion(
+  run: (command: string, args: string[]) => Promise<string>,
+): Promise<string | undefined> {
   try {
     return (await run("opencode", ["--version"])).trim() || undefined;
   } catch {

@@ -30,7 +30,12 @@ export function parsePluginSpec(entry: unknown, configDir: string, homedir: stri
     }
   } else if (text.startsWith("~/")) localPath = resolve(homedir, text.slice(2));
   else if (isAbsolute(text) || text.startsWith("./") || text.startsWith("../")) localPath = resolve(configDir, text);
-  return { spec: text, options, npmName: localPath === undefined && !text.startsWith("file:") ? npmNameOf(text) : undefined, localPath };
+  return {
+    spec: text,
+    options,
+    npmName: localPath === undefined && !text.startsWith("file:") ? npmNameOf(text) : undefined,
+    localPath,
+  };
 }
 
 /** "oc-zai-multi-account@1.2.0" → "oc-zai-multi-account"; "@scope/pkg@x" → "@scope/pkg". */

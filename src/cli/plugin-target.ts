@@ -65,18 +65,24 @@ async function packageEntry(cli: CliEnv, dir: string): Promise<string | undefine
 }
 
 async function inspect(cli: CliEnv, entry: string, from: string): Promise<PluginTarget> {
-  if (!(await cli.exists(entry))) return { kind: "not-a-plugin", entry, problem: `its entry ${entry} does not exist (not built?)` };
+  if (!(await cli.exists(entry)))
+    return { kind: "not-a-plugin", entry, problem: `its entry ${entry} does not exist (not built?)` };
   let module: Record<string, unknown>;
   try {
     module = await cli.importModule(entry);
   } catch (error) {
-    return { kind: "not-a-plugin", entry, problem: `it does not load: ${error instanceof Error ? error.message : String(error)}` };
+    return {
+      kind: "not-a-plugin",
+      entry,
+      problem: `it does not load: ${error instanceof Error ? error.message : String(error)}`,
+    };
   }
   const value = module.default;
   if (isRecord(value) && ("id" in value || "server" in value)) {
     // An object default is one plugin to 1.18.29+ (packages/opencode/src/plugin/shared.ts readV1Plugin): it runs
     // `server` and ignores named exports; OpenCode 2.x runs `setup` from the same object.
-    if (typeof value.server !== "function") return { kind: "not-a-plugin", entry, problem: "its default export has no server() function" };
+    if (typeof value.server !== "function")
+      return { kind: "not-a-plugin", entry, problem: "its default export has no server() function" };
     return { kind: "loads", entry, from, exports: [`default { ${Object.keys(value).join(", ")} }`] };
   }
   const names = Object.keys(module);
@@ -85,11 +91,25 @@ async function inspect(cli: CliEnv, entry: string, from: string): Promise<Plugin
   // (packages/opencode/src/plugin/shared.ts readV1Plugin); named exports are then ignored.
   const main = module.default;
   if (isRecord(main) && ("id" in main || "server" in main)) {
-    if (typeof main.server !== "function") return { kind: "not-a-plugin", entry, problem: "its default export has no `server` function (an OpenCode 2.x-only plugin?)" };
+    if (typeof main.server !== "function")
+      return {
+        kind: "not-a-plugin",
+        entry,
+        problem: "its default export has no `server` function (an OpenCode 2.x-only plugin?)",
+      };
     return { kind: "loads", entry, from, exports: ["default.server"] };
   }
   // The legacy shape: OpenCode calls every export as a plugin, so one constant makes the whole module fail to load.
-  const notFunctions = names.filter((n) => typeof module[n] !== "function" && !(isRecord(module[n]) && typeof (module[n] as Record<string, unknown>).server === "function"));
-  if (notFunctions.length > 0) return { kind: "not-a-plugin", entry, problem: `its export(s) ${notFunctions.join(", ")} are not plugin functions` };
+  const notFunctions = names.filter(
+    (n) =>
+      typeof module[n] !== "function" &&
+      !(isRecord(module[n]) && typeof (module[n] as Record<string, unknown>).server === "function"),
+  );
+  if (notFunctions.length > 0)
+    return {
+      kind: "not-a-plugin",
+      entry,
+      problem: `its export(s) ${notFunctions.join(", ")} are not plugin functions`,
+    };
   return { kind: "loads", entry, from, exports: names };
 }

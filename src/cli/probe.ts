@@ -65,35 +65,104 @@ export async function runProbes(
 }
 
 /** Pure: what a probe's verdict means for the user. */
-export function probeResult(key: Pick<ApiKey, "id" | "account" | "source">, model: string, status: number, verdict: Verdict, now: number, keysFile: string): ProbeResult {
+export function probeResult(
+  key: Pick<ApiKey, "id" | "account" | "source">,
+  model: string,
+  status: number,
+  verdict: Verdict,
+  now: number,
+  keysFile: string,
+): ProbeResult {
   const base = { key: key.id, account: key.account, model, status };
   const code = "code" in verdict ? verdict.code : undefined;
   const said = "message" in verdict && verdict.message ? `: ${verdict.message}` : "";
-  const where = key.source === "file" ? ` in ${keysFile}` : key.source === "env" ? " in the environment" : " in OpenCode auth";
+  const where =
+    key.source === "file" ? ` in ${keysFile}` : key.source === "env" ? " in the environment" : " in OpenCode auth";
   switch (verdict.kind) {
     case "ok":
       return { ...base, level: "ok", result: "ok", code, message: `answered (${status})` };
     case "key-invalid":
-      return { ...base, level: "fail", result: "401", code, message: `key rejected (${code ?? status}${said})`, fix: `replace or remove key "${key.id}"${where}` };
+      return {
+        ...base,
+        level: "fail",
+        result: "401",
+        code,
+        message: `key rejected (${code ?? status}${said})`,
+        fix: `replace or remove key "${key.id}"${where}`,
+      };
     case "model-unavailable":
       return verdict.wrongEndpoint
-        ? { ...base, level: "fail", result: "1113", code, message: `wrong endpoint (${code}${said})`, fix: "use the Coding Plan endpoint .../api/coding/paas/v4" }
-        : { ...base, level: "warn", result: "1113", code, message: `${model} is not in this account's plan (${code}${said}); other accounts may serve it` };
+        ? {
+            ...base,
+            level: "fail",
+            result: "1113",
+            code,
+            message: `wrong endpoint (${code}${said})`,
+            fix: "use the Coding Plan endpoint .../api/coding/paas/v4",
+          }
+        : {
+            ...base,
+            level: "warn",
+            result: "1113",
+            code,
+            message: `${model} is not in this account's plan (${code}${said}); other accounts may serve it`,
+          };
     case "concurrency":
-      return { ...base, level: "warn", result: "1302", code, message: `the key works; the account is at its concurrency limit right now (${code})` };
+      return {
+        ...base,
+        level: "warn",
+        result: "1302",
+        code,
+        message: `the key works; the account is at its concurrency limit right now (${code})`,
+      };
     case "usage-window": {
-      const reset = verdict.resetAt === undefined ? "" : `; resets ${formatLocalTime(verdict.resetAt, now)} (in ${formatWait(verdict.resetAt - now)})`;
-      return { ...base, level: "warn", result: "other", code, message: `the key works; the account's usage window is spent (${code})${reset}` };
+      const reset =
+        verdict.resetAt === undefined
+          ? ""
+          : `; resets ${formatLocalTime(verdict.resetAt, now)} (in ${formatWait(verdict.resetAt - now)})`;
+      return {
+        ...base,
+        level: "warn",
+        result: "other",
+        code,
+        message: `the key works; the account's usage window is spent (${code})${reset}`,
+      };
     }
     case "account-unusable":
-      return { ...base, level: "fail", result: "other", code, message: `account unusable (${code}${said})`, fix: `check the subscription of account "${key.account}" on z.ai` };
+      return {
+        ...base,
+        level: "fail",
+        result: "other",
+        code,
+        message: `account unusable (${code}${said})`,
+        fix: `check the subscription of account "${key.account}" on z.ai`,
+      };
     case "transient":
       if (status === 0) {
-        return { ...base, level: "fail", result: "other", code, message: `no answer${said}`, fix: "check the network and the baseURL" };
+        return {
+          ...base,
+          level: "fail",
+          result: "other",
+          code,
+          message: `no answer${said}`,
+          fix: "check the network and the baseURL",
+        };
       }
-      return { ...base, level: "warn", result: "other", code, message: `could not tell: ${status}${code ? ` ${code}` : ""}${said}` };
+      return {
+        ...base,
+        level: "warn",
+        result: "other",
+        code,
+        message: `could not tell: ${status}${code ? ` ${code}` : ""}${said}`,
+      };
     case "key-rate-limited":
-      return { ...base, level: "warn", result: "other", code, message: `could not tell: ${status}${code ? ` ${code}` : ""}${said}` };
+      return {
+        ...base,
+        level: "warn",
+        result: "other",
+        code,
+        message: `could not tell: ${status}${code ? ` ${code}` : ""}${said}`,
+      };
     case "fatal":
       return {
         ...base,
@@ -104,7 +173,13 @@ export function probeResult(key: Pick<ApiKey, "id" | "account" | "source">, mode
         ...(verdict.reason === "unknown-model" ? { fix: `check the model id (\`opencode models\` lists them)` } : {}),
       };
     case "pass":
-      return { ...base, level: "fail", result: "other", code, message: `unexpected answer ${status}${code ? ` ${code}` : ""}` };
+      return {
+        ...base,
+        level: "fail",
+        result: "other",
+        code,
+        message: `unexpected answer ${status}${code ? ` ${code}` : ""}`,
+      };
     default:
       return verdict satisfies never;
   }

@@ -31,6 +31,9 @@ async function knownSecrets(cli: CliEnv): Promise<string[]> {
 
 /** A login stores several keys in one field (`a,b` or `work=a home=b`): each key, and the whole text, are secrets. */
 function pieces(text: string): string[] {
-  const keys = text.split(/(?:\\n|[\s,;])+/).map((t) => t.slice(t.indexOf("=") + 1)).filter((t) => t.length >= 8);
+  const keys = text
+    .split(/(?:\\n|[\s,;])+/)
+    .map((t) => t.slice(t.indexOf("=") + 1))
+    .filter((t) => t.length >= 8);
   return [text, ...keys];
 }

@@ -1,12 +1,26 @@
 import { basename, dirname, join } from "node:path";
 import { keysFromEnv, PLACEHOLDER_KEY } from "../config/keys.js";
 import type { LoginCredential } from "../config/login-keys.js";
-import { ENV_KEYS_VARIABLE, keysFilePath, loadConfig, parseKeysFile, type ConfigIO, type LoadedConfig } from "../config/load.js";
+import {
+  ENV_KEYS_VARIABLE,
+  keysFilePath,
+  loadConfig,
+  parseKeysFile,
+  type ConfigIO,
+  type LoadedConfig,
+} from "../config/load.js";
 import { problemsOf, type ConfigProblem } from "../config/problems.js";
 import type { ProviderId } from "../config/schema.js";
 import { stateFilePath } from "../state/paths.js";
 import type { CliEnv } from "./cli-env.js";
-import { authJsonPath, baseUrlOverride, globalConfigDir, providerEntry, readOpencodeConfigs, type OpencodeConfig } from "./opencode-config.js";
+import {
+  authJsonPath,
+  baseUrlOverride,
+  globalConfigDir,
+  providerEntry,
+  readOpencodeConfigs,
+  type OpencodeConfig,
+} from "./opencode-config.js";
 import { PACKAGE_NAME, isRecord, mentionsPackage, parsePluginSpec, type PluginSpec } from "./plugin-spec.js";
 
 /** The plugin's entry in an opencode config. */
@@ -69,7 +83,8 @@ export async function readSetup(cli: CliEnv, provider: ProviderId): Promise<Setu
   const auth = await readAuth(cli, provider);
   const keysFileOption = plugin?.spec.options?.keysFile;
   const env = typeof keysFileOption === "string" ? { ...cli.env, ZAI_KEYS_FILE: keysFileOption } : cli.env;
-  const chosenBy = typeof keysFileOption === "string" ? "plugin option keysFile" : cli.env.ZAI_KEYS_FILE ? "ZAI_KEYS_FILE" : undefined;
+  const chosenBy =
+    typeof keysFileOption === "string" ? "plugin option keysFile" : cli.env.ZAI_KEYS_FILE ? "ZAI_KEYS_FILE" : undefined;
   const io: ConfigIO = { env, homedir: cli.homedir, readFile: cli.readFile, fileMode: cli.fileMode };
   return {
     provider,
@@ -85,7 +100,10 @@ export async function readSetup(cli: CliEnv, provider: ProviderId): Promise<Setu
   };
 }
 
-async function findPlugin(cli: CliEnv, configs: readonly OpencodeConfig[]): Promise<{ plugin: PluginListing | undefined; nearMiss: Setup["nearMiss"] }> {
+async function findPlugin(
+  cli: CliEnv,
+  configs: readonly OpencodeConfig[],
+): Promise<{ plugin: PluginListing | undefined; nearMiss: Setup["nearMiss"] }> {
   let nearMiss: Setup["nearMiss"];
   for (const config of configs) {
     const list = config.json?.plugin;
@@ -93,12 +111,18 @@ async function findPlugin(cli: CliEnv, configs: readonly OpencodeConfig[]): Prom
     for (const entry of list) {
       const spec = parsePluginSpec(entry, dirname(config.path), cli.homedir);
       if (!spec) continue;
-      if (spec.npmName === PACKAGE_NAME) return { plugin: { configPath: config.path, spec, missingFile: false }, nearMiss };
+      if (spec.npmName === PACKAGE_NAME)
+        return { plugin: { configPath: config.path, spec, missingFile: false }, nearMiss };
       const path = spec.localPath;
       if (path === undefined) continue;
       // The package directory itself (a checkout, or an unpacked package): OpenCode loads its entry.
-      if ((await packageNameAt(cli, path)) === PACKAGE_NAME) return { plugin: { configPath: config.path, spec, missingFile: false }, nearMiss };
-      const ours = path === cli.ownPluginPath || mentionsPackage(path) || basename(path).startsWith(`${PACKAGE_NAME}-`) || (await packageNameAt(cli, dirname(dirname(path)))) === PACKAGE_NAME;
+      if ((await packageNameAt(cli, path)) === PACKAGE_NAME)
+        return { plugin: { configPath: config.path, spec, missingFile: false }, nearMiss };
+      const ours =
+        path === cli.ownPluginPath ||
+        mentionsPackage(path) ||
+        basename(path).startsWith(`${PACKAGE_NAME}-`) ||
+        (await packageNameAt(cli, dirname(dirname(path)))) === PACKAGE_NAME;
       if (!ours) continue;
       const isEntry = basename(path) === "index.js" && basename(dirname(path)) === "dist";
       const isTarball = /\.(tgz|tar\.gz|tar)$/i.test(path);
@@ -130,7 +154,12 @@ async function readAuth(cli: CliEnv, provider: ProviderId): Promise<AuthFacts> {
   try {
     text = fromEnv ?? (await cli.readFile(where));
   } catch (error) {
-    return { where, status: "invalid", credential: undefined, problem: `cannot be read (${(error as { code?: string }).code ?? "error"})` };
+    return {
+      where,
+      status: "invalid",
+      credential: undefined,
+      problem: `cannot be read (${(error as { code?: string }).code ?? "error"})`,
+    };
   }
   if (text === undefined) return { where, status: "no-file", credential: undefined, problem: undefined };
   let json: unknown;
@@ -141,7 +170,13 @@ async function readAuth(cli: CliEnv, provider: ProviderId): Promise<AuthFacts> {
   }
   const entry = isRecord(json) ? json[provider] : undefined;
   if (!isRecord(entry)) return { where, status: "no-entry", credential: undefined, problem: undefined };
-  if (entry.type !== "api") return { where, status: "not-api", credential: undefined, problem: `entry has type "${String(entry.type)}", expected "api"` };
+  if (entry.type !== "api")
+    return {
+      where,
+      status: "not-api",
+      credential: undefined,
+      problem: `entry has type "${String(entry.type)}", expected "api"`,
+    };
   const metadata = isRecord(entry.metadata) ? stringsOf(entry.metadata) : undefined;
   const key = typeof entry.key === "string" ? entry.key : PLACEHOLDER_KEY;
   return { where, status: "ok", credential: { key, metadata }, problem: undefined };
@@ -172,7 +207,10 @@ async function readKeys(
     envHoldsNoKey: false,
   };
   const envValue = io.env[ENV_KEYS_VARIABLE[provider]];
-  facts.envHoldsNoKey = envValue !== undefined && envValue !== "" && keysFromEnv(envValue, provider, ENV_KEYS_VARIABLE[provider]).length === 0;
+  facts.envHoldsNoKey =
+    envValue !== undefined &&
+    envValue !== "" &&
+    keysFromEnv(envValue, provider, ENV_KEYS_VARIABLE[provider]).length === 0;
   try {
     const text = await io.readFile(path);
     if (text !== undefined) {

@@ -69,7 +69,12 @@ export function accountStatuses({ keys, state, ids, now, startOf }: StatusInput)
       until: iso(e.until),
       why: `${e.wrongEndpoint ? "wrong endpoint" : "not in the plan"} (${e.code}), re-checked ${when(e.until, now)}`,
     }));
-    const limits = Object.entries(state.limits[stored] ?? {}).map(([model, e]) => ({ model, limit: e.limit, start: startOf(model), learnedAt: iso(e.at) }));
+    const limits = Object.entries(state.limits[stored] ?? {}).map(([model, e]) => ({
+      model,
+      limit: e.limit,
+      start: startOf(model),
+      learnedAt: iso(e.at),
+    }));
     return {
       account,
       usable: why === undefined,
@@ -100,7 +105,9 @@ function keyStatus(key: ApiKey, state: ProviderState, ids: StateIds, now: number
 
 /** Entries in the state file for keys or accounts not configured now: they do not apply. */
 export function ignoredEntries(state: ProviderState, ids: StateIds): number {
-  const byKey = [...Object.keys(state.disabledKeys), ...Object.keys(state.keyCooldowns)].filter((fp) => ids.keyIdOf(fp) === undefined);
+  const byKey = [...Object.keys(state.disabledKeys), ...Object.keys(state.keyCooldowns)].filter(
+    (fp) => ids.keyIdOf(fp) === undefined,
+  );
   const byAccount = [state.accountCooldowns, state.disabledAccounts, state.unavailable, state.limits]
     .flatMap((d) => Object.keys(d))
     .filter((a) => ids.accountOf(a) === undefined);
@@ -108,19 +115,32 @@ export function ignoredEntries(state: ProviderState, ids: StateIds): number {
 }
 
 /** Human names of what a reset cleared, comparing the section before and after. */
-export function clearedByReset(before: ProviderState, after: ProviderState, keys: readonly ApiKey[], ids: StateIds): string[] {
+export function clearedByReset(
+  before: ProviderState,
+  after: ProviderState,
+  keys: readonly ApiKey[],
+  ids: StateIds,
+): string[] {
   const out: string[] = [];
   for (const account of new Set(keys.map((k) => k.account))) {
     const s = ids.storedAccount(account);
-    if (before.accountCooldowns[s] && !after.accountCooldowns[s]) out.push(`account ${account}: cooldown (${before.accountCooldowns[s].code ?? before.accountCooldowns[s].reason})`);
-    if (before.disabledAccounts[s] && !after.disabledAccounts[s]) out.push(`account ${account}: disabled (${before.disabledAccounts[s].code ?? before.disabledAccounts[s].reason})`);
+    if (before.accountCooldowns[s] && !after.accountCooldowns[s])
+      out.push(
+        `account ${account}: cooldown (${before.accountCooldowns[s].code ?? before.accountCooldowns[s].reason})`,
+      );
+    if (before.disabledAccounts[s] && !after.disabledAccounts[s])
+      out.push(
+        `account ${account}: disabled (${before.disabledAccounts[s].code ?? before.disabledAccounts[s].reason})`,
+      );
     const models = Object.keys(before.unavailable[s] ?? {}).filter((m) => after.unavailable[s]?.[m] === undefined);
     if (models.length > 0) out.push(`account ${account}: ${models.join(", ")} unavailable`);
   }
   for (const key of keys) {
     const fp = ids.fingerprintOf(key.id) ?? "";
-    if (before.keyCooldowns[fp] && !after.keyCooldowns[fp]) out.push(`key ${key.id}: cooldown (${before.keyCooldowns[fp].code ?? before.keyCooldowns[fp].reason})`);
-    if (before.disabledKeys[fp] && !after.disabledKeys[fp]) out.push(`key ${key.id}: disabled (${before.disabledKeys[fp].code ?? before.disabledKeys[fp].reason})`);
+    if (before.keyCooldowns[fp] && !after.keyCooldowns[fp])
+      out.push(`key ${key.id}: cooldown (${before.keyCooldowns[fp].code ?? before.keyCooldowns[fp].reason})`);
+    if (before.disabledKeys[fp] && !after.disabledKeys[fp])
+      out.push(`key ${key.id}: disabled (${before.disabledKeys[fp].code ?? before.disabledKeys[fp].reason})`);
   }
   return out;
 }
@@ -133,7 +153,11 @@ export function learnedResets(before: ProviderState, after: ProviderState, ids: 
       const old = before.limits[stored]?.[model];
       if (!old || old.at === entry.at) continue;
       const name = ids.accountOf(stored) ?? stored;
-      out.push(old.limit === entry.limit ? `account ${name}: ${model} limit already at its start (${entry.limit})` : `account ${name}: ${model} limit ${old.limit} → ${entry.limit} (its start)`);
+      out.push(
+        old.limit === entry.limit
+          ? `account ${name}: ${model} limit already at its start (${entry.limit})`
+          : `account ${name}: ${model} limit ${old.limit} → ${entry.limit} (its start)`,
+      );
     }
   }
   return out;

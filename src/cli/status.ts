@@ -9,7 +9,14 @@ import { emptyProviderState, type ProviderState } from "../state/state-schema.js
 import { contentOf, readStateFile, updateStateFile } from "../state/store.js";
 import type { CliEnv } from "./cli-env.js";
 import { formatLocalTime } from "../util/format.js";
-import { accountStatuses, clearedByReset, describeSource, ignoredEntries, learnedResets, type AccountStatus } from "./status-report.js";
+import {
+  accountStatuses,
+  clearedByReset,
+  describeSource,
+  ignoredEntries,
+  learnedResets,
+  type AccountStatus,
+} from "./status-report.js";
 import { readSetup } from "./setup.js";
 import { quotaFilePath, readQuotaFile } from "../quota/quota-file.js";
 import { quotaLine, quotaStatus, type QuotaStatus } from "../quota/quota-status.js";
@@ -63,8 +70,12 @@ export async function statusCommand(cli: CliEnv, options: StatusOptions): Promis
     if (learned && "error" in learned) return fail(cli, learned.error);
     const scope = learned ? undefined : resolveResetScope(options.reset, keys);
     if (!learned && !scope) {
-      const known = [...new Set([...keys.map((k) => k.id), ...keys.map((k) => k.account)])].join(", ") || "none configured";
-      return fail(cli, `no key or account named "${options.reset}" (known: ${known}; or use "all", or "learned" for learned limits)`);
+      const known =
+        [...new Set([...keys.map((k) => k.id), ...keys.map((k) => k.account)])].join(", ") || "none configured";
+      return fail(
+        cli,
+        `no key or account named "${options.reset}" (known: ${known}; or use "all", or "learned" for learned limits)`,
+      );
     }
     let before: ProviderState = emptyProviderState();
     let after: ProviderState = emptyProviderState();
@@ -72,7 +83,9 @@ export async function statusCommand(cli: CliEnv, options: StatusOptions): Promis
       const read = await updateStateFile(cli.stateFs, path, cli.clock, (current) => {
         const file = contentOf(current);
         before = pruneState(file.providers[options.provider] ?? emptyProviderState(), now);
-        after = learned ? withLearnedReset(before, learned, ids, startOf, now) : withResetMarkers(before, scope!, ids, now);
+        after = learned
+          ? withLearnedReset(before, learned, ids, startOf, now)
+          : withResetMarkers(before, scope!, ids, now);
         return { ...file, providers: { ...file.providers, [options.provider]: after } };
       });
       if (read.kind === "unreadable") return fail(cli, `${read.problem}: nothing was reset`);
@@ -80,15 +93,26 @@ export async function statusCommand(cli: CliEnv, options: StatusOptions): Promis
       return fail(cli, `${error instanceof Error ? error.message : String(error)}: nothing was reset`);
     }
     const kept = learned ? 0 : Object.values(after.limits).reduce((n, models) => n + Object.keys(models).length, 0);
-    reset = { target: options.reset, cleared: [...clearedByReset(before, after, keys, ids), ...learnedResets(before, after, ids)], learnedKept: kept };
+    reset = {
+      target: options.reset,
+      cleared: [...clearedByReset(before, after, keys, ids), ...learnedResets(before, after, ids)],
+      learnedKept: kept,
+    };
   }
 
   const read = path === undefined ? undefined : await readStateFile(cli.stateFs, path);
-  const section = read?.kind === "ok" ? (read.file.providers[options.provider] ?? emptyProviderState()) : emptyProviderState();
+  const section =
+    read?.kind === "ok" ? (read.file.providers[options.provider] ?? emptyProviderState()) : emptyProviderState();
   const state = pruneState(section, now);
   const quotas = path === undefined ? undefined : await readQuotaFile(cli.stateFs, quotaFilePath(path));
   const redisFromFile = loaded?.settings.redis;
-  const ledger = await inspectLedger({ env: cli.env, homedir: cli.homedir, statePath: path, provider: options.provider, redisFromFile });
+  const ledger = await inspectLedger({
+    env: cli.env,
+    homedir: cli.homedir,
+    statePath: path,
+    provider: options.provider,
+    redisFromFile,
+  });
   const limitOf = limitLookup(state, ids, loaded?.settings);
   const check = path && (await readLoginCheck(cli.stateFs, loginCheckPath(path), options.provider));
   const report: StatusReport = {
@@ -103,7 +127,12 @@ export async function statusCommand(cli: CliEnv, options: StatusOptions): Promis
     keysFrom: describeSource(loaded?.keySource ?? "none", setup.keys.path, setup.keys.envVariable),
     opencode: await installedOpencode(cli),
     accounts: accountStatuses({ keys, state, ids, now, startOf }).map((a) => {
-      const quota = quotas && quotaStatus(quotas, options.provider, a.account, ids, { threshold: loaded?.settings.quota.threshold ?? 0.95, now });
+      const quota =
+        quotas &&
+        quotaStatus(quotas, options.provider, a.account, ids, {
+          threshold: loaded?.settings.quota.threshold ?? 0.95,
+          now,
+        });
       return quota ? { ...a, quota } : a;
     }),
     ignoredEntries: ignoredEntries(state, ids),
@@ -116,7 +145,9 @@ export async function statusCommand(cli: CliEnv, options: StatusOptions): Promis
       ...limitOf(p.account, p.model),
       queued: p.queued,
     })),
-    ...(check ? { keyCheck: { at: new Date(check.at).toISOString(), complete: check.complete, keys: resultsOf(check) } } : {}),
+    ...(check
+      ? { keyCheck: { at: new Date(check.at).toISOString(), complete: check.complete, keys: resultsOf(check) } }
+      : {}),
   };
   cli.stdout(options.json ? `${JSON.stringify(report, null, 2)}\n` : renderStatus(report, now));
   return setup.keys.loadError ? 1 : 0;
@@ -136,8 +167,12 @@ export function renderStatus(report: StatusReport, now: number): string {
   const lines: string[] = [];
   if (report.reset) {
     const { cleared, learnedKept, target } = report.reset;
-    const what = cleared.length > 0 ? `cleared ${cleared.join("; ")}` : "no cooldown, disabled key or unavailable model was set";
-    const kept = learnedKept > 0 ? ` ${learnedKept} learned limit(s) kept: \`status --reset learned\` resets them to their start.` : "";
+    const what =
+      cleared.length > 0 ? `cleared ${cleared.join("; ")}` : "no cooldown, disabled key or unavailable model was set";
+    const kept =
+      learnedKept > 0
+        ? ` ${learnedKept} learned limit(s) kept: \`status --reset learned\` resets them to their start.`
+        : "";
     lines.push(`reset ${target}: ${what}.${kept} Running OpenCode processes follow within a few seconds.`, "");
   }
   const keyCount = report.accounts.reduce((n, a) => n + a.keys.length, 0);
@@ -149,10 +184,13 @@ export function renderStatus(report: StatusReport, now: number): string {
   for (const account of report.accounts) {
     lines.push("", `account ${account.account}: ${account.usable ? "usable" : account.why}`);
     const width = Math.max(...account.keys.map((k) => displayName(k).length));
-    for (const key of account.keys) lines.push(`  key ${displayName(key).padEnd(width)}  ${key.usable ? "usable" : key.why}`);
+    for (const key of account.keys)
+      lines.push(`  key ${displayName(key).padEnd(width)}  ${key.usable ? "usable" : key.why}`);
     for (const limit of account.limits) {
       const start = limit.limit === limit.start ? "its start" : `starts at ${limit.start}`;
-      lines.push(`  learned limit: ${limit.model} at most ${limit.limit} in flight (${start}; learned ${formatLocalTime(Date.parse(limit.learnedAt), now)})`);
+      lines.push(
+        `  learned limit: ${limit.model} at most ${limit.limit} in flight (${start}; learned ${formatLocalTime(Date.parse(limit.learnedAt), now)})`,
+      );
     }
     for (const u of account.unavailable) lines.push(`  unavailable: ${u.model}: ${u.why}`);
     if (account.quota) lines.push(`  ${quotaLine(account.quota, now)}`);
@@ -164,7 +202,11 @@ export function renderStatus(report: StatusReport, now: number): string {
     for (const r of keys) lines.push(`  ${keyResultText(r)}`);
   }
   if (report.ledger) lines.push("", ...slotLines(report.ledger, report.slots ?? []));
-  if (report.ignoredEntries > 0) lines.push("", `${report.ignoredEntries} state entr${report.ignoredEntries === 1 ? "y is" : "ies are"} for keys or accounts not configured now (ignored)`);
+  if (report.ignoredEntries > 0)
+    lines.push(
+      "",
+      `${report.ignoredEntries} state entr${report.ignoredEntries === 1 ? "y is" : "ies are"} for keys or accounts not configured now (ignored)`,
+    );
   return `${lines.join("\n")}\n`;
 }
 
@@ -183,7 +225,9 @@ function slotLines(ledger: LedgerView, slots: NonNullable<StatusReport["slots"]>
 
 function openCodeLine(opencode: StatusReport["opencode"]): string {
   if (!opencode) return "not found (set OPENCODE_BIN, or put opencode on PATH; `doctor` checks the setup)";
-  return opencode.generation ? `${opencode.version} (plugin API ${opencode.generation}.x)` : `${opencode.version} (unknown plugin API)`;
+  return opencode.generation
+    ? `${opencode.version} (plugin API ${opencode.generation}.x)`
+    : `${opencode.version} (unknown plugin API)`;
 }
 
 function displayName(key: { id: string; label: string }): string {

@@ -68,7 +68,13 @@ export async function watchFrame(cli: CliEnv, setup: Setup, provider: ProviderId
     ...a,
     quota: quotas && quotaStatus(quotas, provider, a.account, ids),
   }));
-  const where = { env: cli.env, homedir: cli.homedir, statePath: path, provider, redisFromFile: loaded?.settings.redis };
+  const where = {
+    env: cli.env,
+    homedir: cli.homedir,
+    statePath: path,
+    provider,
+    redisFromFile: loaded?.settings.redis,
+  };
   const ledger = await inspectLedger({ ...where, timeoutMs: 800 });
   const events = path === undefined ? [] : await readEvents(cli.stateFs, eventsPath(path));
   return watchModel({ provider, now, ledger, accounts, limitOf: limitLookup(state, ids, loaded?.settings), events });

@@ -1,4 +1,11 @@
-import { findNodeAtLocation, getNodeValue, parseTree, printParseErrorCode, type Node, type ParseError } from "jsonc-parser";
+import {
+  findNodeAtLocation,
+  getNodeValue,
+  parseTree,
+  printParseErrorCode,
+  type Node,
+  type ParseError,
+} from "jsonc-parser";
 
 /**
  * JSON and JSONC text with positions, through `jsonc-parser` (the parser OpenCode itself uses), so comments,
@@ -26,7 +33,11 @@ export interface ParsedText {
 /** `jsonc: true` allows comments and trailing commas (opencode.jsonc); false is strict JSON (the keys file). */
 export function parseJsonText(text: string, options: { jsonc: boolean }): ParsedText {
   const errors: ParseError[] = [];
-  const tree = parseTree(text, errors, { disallowComments: !options.jsonc, allowTrailingComma: options.jsonc, allowEmptyContent: false });
+  const tree = parseTree(text, errors, {
+    disallowComments: !options.jsonc,
+    allowTrailingComma: options.jsonc,
+    allowEmptyContent: false,
+  });
   const problems = errors.map((e) => ({ ...positionAt(text, e.offset), message: describeError(text, e) }));
   // A recovered parse can yield several errors for one mistake; the first at each position is the useful one.
   const seen = new Set<string>();
@@ -49,7 +60,12 @@ export function positionAt(text: string, offset: number): TextPosition {
  * Where a JSON path points in the text: the value at `path`, or the property named `key` inside it, or the deepest
  * part of the path that exists. Undefined without a tree.
  */
-export function locate(text: string, tree: Node | undefined, path: ReadonlyArray<string | number>, key?: string): TextPosition | undefined {
+export function locate(
+  text: string,
+  tree: Node | undefined,
+  path: ReadonlyArray<string | number>,
+  key?: string,
+): TextPosition | undefined {
   if (!tree) return undefined;
   for (let depth = path.length; depth >= 0; depth--) {
     const node = findNodeAtLocation(tree, [...path.slice(0, depth)]);

@@ -65,7 +65,9 @@ export async function loadConfig(
   const envValue = io.env[variable];
   const fromEnv = keysFromEnv(envValue ?? "", provider, variable);
   if (envValue !== undefined && envValue !== "" && fromEnv.length === 0) {
-    warnings.push(`${variable} is set but holds no key (only separators, spaces or the placeholder); keys come from the next source`);
+    warnings.push(
+      `${variable} is set but holds no key (only separators, spaces or the placeholder); keys come from the next source`,
+    );
   }
   const fromFile: ApiKey[] = file.keys
     .filter((k) => k.enabled && k.provider === provider)
@@ -136,7 +138,11 @@ export function parseKeysFile(text: string, path: string): KeysFile {
   if (parsed.problems.length > 0) {
     throw new ConfigProblemsError(
       path,
-      parsed.problems.map((p) => ({ field: undefined, position: { line: p.line, column: p.column }, message: `not valid JSON: ${p.message}` })),
+      parsed.problems.map((p) => ({
+        field: undefined,
+        position: { line: p.line, column: p.column },
+        message: `not valid JSON: ${p.message}`,
+      })),
     );
   }
   const result = keysFileSchema.safeParse(parsed.value);
@@ -145,10 +151,16 @@ export function parseKeysFile(text: string, path: string): KeysFile {
     for (const issue of result.error.issues) {
       const path_ = issue.path.filter((p): p is string | number => typeof p !== "symbol");
       const key = issue.code === "unrecognized_keys" && issue.keys.length === 1 ? issue.keys[0] : undefined;
-      problems.push({ field: path_.map(String).join(".") || undefined, position: locate(text, parsed.tree, path_, key), message: issue.message });
+      problems.push({
+        field: path_.map(String).join(".") || undefined,
+        position: locate(text, parsed.tree, path_, key),
+        message: issue.message,
+      });
     }
   }
-  const entries = Array.isArray((parsed.value as { keys?: unknown } | undefined)?.keys) ? ((parsed.value as { keys: unknown[] }).keys) : [];
+  const entries = Array.isArray((parsed.value as { keys?: unknown } | undefined)?.keys)
+    ? (parsed.value as { keys: unknown[] }).keys
+    : [];
   problems.push(...duplicateProblems(entries, text, parsed.tree));
   if (problems.length > 0 || !result.success) throw new ConfigProblemsError(path, problems);
   return result.data;
@@ -164,7 +176,12 @@ function duplicateProblems(entries: readonly unknown[], text: string, tree: Pars
     const { id, apiKey } = entry as { id?: unknown; apiKey?: unknown };
     if (typeof id === "string" && id.trim() !== "") {
       const same = ids.get(id.trim());
-      if (same !== undefined) problems.push({ field: `keys.${index}.id`, position: locate(text, tree, ["keys", index, "id"]), message: `duplicate id "${id.trim()}" (also keys.${same}.id)` });
+      if (same !== undefined)
+        problems.push({
+          field: `keys.${index}.id`,
+          position: locate(text, tree, ["keys", index, "id"]),
+          message: `duplicate id "${id.trim()}" (also keys.${same}.id)`,
+        });
       else ids.set(id.trim(), index);
     }
     if (typeof apiKey === "string" && apiKey.trim() !== "") {
@@ -192,7 +209,11 @@ function applyEnvOverrides(settings: Settings, env: ConfigIO["env"]): Settings {
   const strategy = env.ZAI_ROTATION_STRATEGY?.trim();
   if (strategy) {
     if (strategy !== "round-robin" && strategy !== "fill-first") {
-      throw new ConfigError("ZAI_ROTATION_STRATEGY", undefined, `must be "round-robin" or "fill-first", got "${strategy}"`);
+      throw new ConfigError(
+        "ZAI_ROTATION_STRATEGY",
+        undefined,
+        `must be "round-robin" or "fill-first", got "${strategy}"`,
+      );
     }
     rotation = { ...rotation, strategy };
   }
@@ -200,7 +221,11 @@ function applyEnvOverrides(settings: Settings, env: ConfigIO["env"]): Settings {
   if (cooldown) {
     const ms = Number(cooldown);
     if (!Number.isInteger(ms) || ms < 0) {
-      throw new ConfigError("ZAI_COOLDOWN_MS", undefined, `must be a whole number of milliseconds >= 0, got "${cooldown}"`);
+      throw new ConfigError(
+        "ZAI_COOLDOWN_MS",
+        undefined,
+        `must be a whole number of milliseconds >= 0, got "${cooldown}"`,
+      );
     }
     rotation = { ...rotation, cooldownMs: ms };
   }

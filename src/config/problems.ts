@@ -15,7 +15,13 @@ export class ConfigProblemsError extends ConfigError {
 
   constructor(source: string, problems: readonly ConfigProblem[]) {
     const only = problems.length === 1 ? problems[0] : undefined;
-    super(source, only?.field, only ? withPosition(only.message, only.position) : `${problems.length} problems: ${problems.map(describeProblem).join("; ")}`);
+    super(
+      source,
+      only?.field,
+      only
+        ? withPosition(only.message, only.position)
+        : `${problems.length} problems: ${problems.map(describeProblem).join("; ")}`,
+    );
     this.problems = problems;
   }
 }

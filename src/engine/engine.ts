@@ -76,9 +76,10 @@ export async function createEngine(
   const answers = createAnswers(redactor);
   const statePath = stateFilePath(deps.io.env, deps.io.homedir);
   // The last events, for `status --watch` (not when state is in memory only).
-  const recorder = statePath === undefined
-    ? undefined
-    : eventRecorder({ fs: nodeStateFs, statePath, provider, clock: deps.clock, pid: process.pid });
+  const recorder =
+    statePath === undefined
+      ? undefined
+      : eventRecorder({ fs: nodeStateFs, statePath, provider, clock: deps.clock, pid: process.pid });
   const sink = recorder ? recorder.sink(deps.sink) : deps.sink;
   const notifierWith = (toasts: boolean, intervalMs: number) =>
     new Notifier({ clock: deps.clock, sink, redactor, toasts, intervalMs });
@@ -93,7 +94,9 @@ export async function createEngine(
   try {
     loaded = await loadConfig(deps.io, provider, credential);
   } catch (error) {
-    const message = isConfigError(error) ? `Z.AI keys configuration is invalid: ${error.message}` : `Z.AI keys could not be loaded: ${String(error)}`;
+    const message = isConfigError(error)
+      ? `Z.AI keys configuration is invalid: ${error.message}`
+      : `Z.AI keys could not be loaded: ${String(error)}`;
     return refusing(notifierWith(true, 0), message);
   }
   redactor.add(loaded.keys.map((k) => k.apiKey));
@@ -108,7 +111,10 @@ export async function createEngine(
     );
   }
   const accounts = new Set(loaded.keys.map((k) => k.account)).size;
-  notifier.log("info", `${provider}: ${loaded.keys.length} key(s) in ${accounts} account(s) from ${loaded.keySource === "file" ? loaded.keysFile : loaded.keySource}`);
+  notifier.log(
+    "info",
+    `${provider}: ${loaded.keys.length} key(s) in ${accounts} account(s) from ${loaded.keySource === "file" ? loaded.keysFile : loaded.keySource}`,
+  );
   // Slots shared by every OpenCode process of the user on this machine, or through Redis (docs/ledger.md).
   const ledgerChoice = chooseLedger(deps.io.env, deps.io.homedir, statePath, provider, loaded.settings.redis);
   const ledger = await createLedger(ledgerChoice, {
@@ -123,11 +129,14 @@ export async function createEngine(
   let quotaWrites = Promise.resolve();
   // Lifecycle events go to the host's listener and to the last-events record `status --watch` shows.
   const listeners = [recorder?.onEvent, deps.onEvent].filter((l) => l !== undefined);
-  const onEvent = listeners.length === 0 ? {} : {
-    onEvent: (event: FetchEvent) => {
-      for (const listener of listeners) listener(event);
-    },
-  };
+  const onEvent =
+    listeners.length === 0
+      ? {}
+      : {
+          onEvent: (event: FetchEvent) => {
+            for (const listener of listeners) listener(event);
+          },
+        };
   const core = createCore({
     ledger,
     // Other processes share the accounts: start round-robin somewhere else than they probably did.
@@ -145,13 +154,37 @@ export async function createEngine(
       if (statePath === undefined) return;
       // One write at a time, so two accounts' readings do not overwrite each other.
       quotaWrites = quotaWrites
-        .then(() => writeQuotaReading(nodeStateFs, quotaFilePath(statePath), provider, ids.storedAccount(account), reading, sessions, pace))
-        .catch((error: unknown) => notifier.log("debug", `quota file not written: ${error instanceof Error ? error.message : String(error)}`));
+        .then(() =>
+          writeQuotaReading(
+            nodeStateFs,
+            quotaFilePath(statePath),
+            provider,
+            ids.storedAccount(account),
+            reading,
+            sessions,
+            pace,
+          ),
+        )
+        .catch((error: unknown) =>
+          notifier.log("debug", `quota file not written: ${error instanceof Error ? error.message : String(error)}`),
+        );
     },
   });
   const { settings } = loaded;
   const { clock, random, fetch } = deps;
-  const lifecycle = createLifecycle({ provider, core, settings, clock, random, fetch, notifier, redactor, answers, persist, ...onEvent });
+  const lifecycle = createLifecycle({
+    provider,
+    core,
+    settings,
+    clock,
+    random,
+    fetch,
+    notifier,
+    redactor,
+    answers,
+    persist,
+    ...onEvent,
+  });
   // Quota readings other processes took lately: this one's first requests are routed with them (every `opencode
   // run` is a fresh process, and its own first reading answers only after its first request was placed).
   if (statePath !== undefined && loaded.settings.quota.enabled) {
@@ -163,7 +196,10 @@ export async function createEngine(
   }
   // Cooldowns, disabled keys, unavailable models and learned limits, shared with other OpenCode processes: on this
   // machine through the state file, and with other machines through Redis when it is configured.
-  const stateSync = (where: { path: string | undefined } | { path: undefined; store: StateStore }, onWritten?: () => void) =>
+  const stateSync = (
+    where: { path: string | undefined } | { path: undefined; store: StateStore },
+    onWritten?: () => void,
+  ) =>
     attachStateSync({
       provider,
       pool: core.pool,
@@ -181,11 +217,15 @@ export async function createEngine(
   // Another process on this machine wrote the state file: read it now, not at the next round.
   ledger.onStateAnnounced(() => void sync?.syncSoon());
   if (ledgerChoice.kind === "redis" && ledgerChoice.redisUrl) {
-    shared = await stateSync({ path: undefined, store: redisStateStore({ url: ledgerChoice.redisUrl, prefix: ledgerChoice.redisPrefix }) });
+    shared = await stateSync({
+      path: undefined,
+      store: redisStateStore({ url: ledgerChoice.redisUrl, prefix: ledgerChoice.redisPrefix }),
+    });
   }
-  const login = credential && loaded.keySource === "auth"
-    ? loginCheck({ provider, keys: loaded.keys, credential, statePath, fs: nodeStateFs, ...deps, notifier })
-    : undefined;
+  const login =
+    credential && loaded.keySource === "auth"
+      ? loginCheck({ provider, keys: loaded.keys, credential, statePath, fs: nodeStateFs, ...deps, notifier })
+      : undefined;
   return {
     kind: "ready",
     provider,

@@ -35,13 +35,22 @@ export interface Answers {
 
 export function createAnswers(redactor: Redactor): Answers {
   const json = (status: number, code: string, message: string, headers: Record<string, string>) => {
-    const body = JSON.stringify({ error: { code, message: `${MESSAGE_PREFIX} ${redactor.redact(message)}`, type: "oc_zai_multi_account" } });
-    return new Response(body, { status, headers: { "content-type": "application/json", [CODE_HEADER]: code, ...headers } });
+    const body = JSON.stringify({
+      error: { code, message: `${MESSAGE_PREFIX} ${redactor.redact(message)}`, type: "oc_zai_multi_account" },
+    });
+    return new Response(body, {
+      status,
+      headers: { "content-type": "application/json", [CODE_HEADER]: code, ...headers },
+    });
   };
   return {
     retryLater(code, message, waitMs) {
       const ms = Math.max(0, Math.ceil(waitMs));
-      return json(429, code, message, { "retry-after-ms": String(ms), "retry-after": String(Math.ceil(ms / 1000)), "x-should-retry": "true" });
+      return json(429, code, message, {
+        "retry-after-ms": String(ms),
+        "retry-after": String(Math.ceil(ms / 1000)),
+        "x-should-retry": "true",
+      });
     },
     giveUp(status, code, message) {
       return json(status, code, message, { "x-should-retry": "false" });

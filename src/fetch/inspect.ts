@@ -34,7 +34,13 @@ export interface InspectDeps {
  * HTML pages sent with a 200, bodies cut by a reset) and ends the attempt's lease as src/classify/outcomes.ts says
  * (a delivered stream's lease ends with the stream).
  */
-export async function inspect(deps: InspectDeps, lease: Lease, url: string, signal: AbortSignal | undefined, upstream: Upstream): Promise<Examined> {
+export async function inspect(
+  deps: InspectDeps,
+  lease: Lease,
+  url: string,
+  signal: AbortSignal | undefined,
+  upstream: Upstream,
+): Promise<Examined> {
   if ("error" in upstream) return broken(deps, lease, signal, upstream.error);
   const response = upstream;
   const type = (response.headers.get("content-type") ?? "").toLowerCase();
@@ -48,7 +54,12 @@ export async function inspect(deps: InspectDeps, lease: Lease, url: string, sign
       read = "error-body-cut"; // a body cut short still has a status to classify
     }
     const parsed = parseUpstreamError(text);
-    const verdict = classify({ ...parsed, status: response.status, retryAfterMs: parseRetryAfter(response.headers, deps.clock.now()), url });
+    const verdict = classify({
+      ...parsed,
+      status: response.status,
+      retryAfterMs: parseRetryAfter(response.headers, deps.clock.now()),
+      url,
+    });
     if (verdict.kind === "pass") {
       lease.release(OUTCOMES.pass.lease);
       return { kind: "deliver", status: response.status, response: deps.answers.rebuilt(response, text) };
@@ -65,8 +76,15 @@ export async function inspect(deps: InspectDeps, lease: Lease, url: string, sign
     } catch (error) {
       return broken(deps, lease, signal, error);
     }
-    if (peek.kind === "error") return failed(deps, lease, response.status, inBodyVerdict(peek.error, url), "stream-error-at-start");
-    return served(deps, lease, response.status, respond(response, peek.chunks, peek.reader, lease, signal, deps), false);
+    if (peek.kind === "error")
+      return failed(deps, lease, response.status, inBodyVerdict(peek.error, url), "stream-error-at-start");
+    return served(
+      deps,
+      lease,
+      response.status,
+      respond(response, peek.chunks, peek.reader, lease, signal, deps),
+      false,
+    );
   }
 
   if (type.includes("json")) {
@@ -77,21 +95,42 @@ export async function inspect(deps: InspectDeps, lease: Lease, url: string, sign
     } catch (error) {
       return broken(deps, lease, signal, error);
     }
-    if (!isCompleteJson(text)) return failed(deps, lease, response.status, unusable("a JSON body cut short (connection reset mid-body)"), "json-cut");
+    if (!isCompleteJson(text))
+      return failed(
+        deps,
+        lease,
+        response.status,
+        unusable("a JSON body cut short (connection reset mid-body)"),
+        "json-cut",
+      );
     const error = parseSseError(text);
     if (error?.code !== undefined) return failed(deps, lease, response.status, inBodyVerdict(error, url), "json-error");
     const usage = deps.onUsage && usageIn(text);
     if (usage) deps.onUsage?.(usage);
     const headers = decodedHeaders(response.headers);
-    return served(deps, lease, response.status, new Response(text, { status: response.status, statusText: response.statusText, headers }), true);
+    return served(
+      deps,
+      lease,
+      response.status,
+      new Response(text, { status: response.status, statusText: response.statusText, headers }),
+      true,
+    );
   }
 
   if (type.includes("text/html")) {
     await response.body.cancel().catch(() => {});
-    const page = unusable(`an HTML page with status ${response.status} instead of an API answer (a gateway or proxy in the way?)`);
+    const page = unusable(
+      `an HTML page with status ${response.status} instead of an API answer (a gateway or proxy in the way?)`,
+    );
     return failed(deps, lease, response.status, page, "html-page");
   }
-  return served(deps, lease, response.status, respond(response, [], response.body.getReader(), lease, signal, deps), false);
+  return served(
+    deps,
+    lease,
+    response.status,
+    respond(response, [], response.body.getReader(), lease, signal, deps),
+    false,
+  );
 }
 
 /** A failure: the lease ends as the outcome table says, kept for the cancel grace when the read closed early. */
@@ -117,10 +156,21 @@ function served(deps: InspectDeps, lease: Lease, status: number, response: Respo
   return { kind: "deliver", status, response };
 }
 
-function respond(upstream: Response, head: Uint8Array[], reader: ReadableStreamDefaultReader<Uint8Array>, lease: Lease, signal: AbortSignal | undefined, deps: InspectDeps): Response {
+function respond(
+  upstream: Response,
+  head: Uint8Array[],
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  lease: Lease,
+  signal: AbortSignal | undefined,
+  deps: InspectDeps,
+): Response {
   const tap = deps.onUsage && new UsageTap(deps.onUsage);
   const body = releasingBody(head, reader, (outcome: LeaseOutcome) => lease.release(outcome), signal, tap);
-  return new Response(body, { status: upstream.status, statusText: upstream.statusText, headers: decodedHeaders(upstream.headers) });
+  return new Response(body, {
+    status: upstream.status,
+    statusText: upstream.statusText,
+    headers: decodedHeaders(upstream.headers),
+  });
 }
 
 /** The body is handed on decoded: its original encoding and length no longer describe it. */

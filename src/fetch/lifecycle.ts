@@ -20,7 +20,16 @@ import { withKey, type OutgoingRequest } from "./request.js";
 /** Something the lifecycle did, for tests, the demo and logs. */
 export type FetchEvent =
   | { type: "attempt"; attempt: number; keyId: string; account: string; model: string }
-  | { type: "outcome"; attempt: number; keyId: string; account: string; model: string; status: number; verdict: string; code: string | undefined }
+  | {
+      type: "outcome";
+      attempt: number;
+      keyId: string;
+      account: string;
+      model: string;
+      status: number;
+      verdict: string;
+      code: string | undefined;
+    }
   | { type: "wait"; ms: number; reason: "backoff" | "cooldown" }
   | { type: "limit"; change: LimitChange };
 
@@ -114,10 +123,21 @@ export function createLifecycle(deps: LifecycleDeps): Lifecycle {
   const emit = deps.onEvent;
   const persist = deps.persist ?? (async () => {});
   const endpoint = codingEndpoint(deps.provider);
-  const reactions: Reactions = { pool, leases, notifier, settings, clock, random, answers, endpoint, models: knownModels };
+  const reactions: Reactions = {
+    pool,
+    leases,
+    notifier,
+    settings,
+    clock,
+    random,
+    answers,
+    endpoint,
+    models: knownModels,
+  };
   const inspectDeps: InspectDeps = { clock, pool, redactor: deps.redactor, answers };
   const retry = settings.retry;
-  const slotsOf = (account: string, model: string) => `${leases.inFlight(account, model)}/${limits.limit(account, model)}`;
+  const slotsOf = (account: string, model: string) =>
+    `${leases.inFlight(account, model)}/${limits.limit(account, model)}`;
   const held = new WeakMap<Attempt, HeldAttempt>();
   let seq = 0;
 
@@ -141,28 +161,61 @@ export function createLifecycle(deps: LifecycleDeps): Lifecycle {
         if (view.kind === "never") return answer(answers.giveUp(view.status, view.code, view.message));
         const wait = view.until - now;
         if (retry.maxWaitMs !== undefined && wait > retry.maxWaitMs) {
-          notifier.toast("all-cooling", `${view.message}. Not waiting: retry.maxWaitMs is ${formatWait(retry.maxWaitMs)}.`, "error");
-          return answer(answers.giveUp(403, "all_cooling", `${view.message}. Gave up at once instead of waiting ${formatWait(wait)}, as retry.maxWaitMs (${formatWait(retry.maxWaitMs)}) asks.`));
+          notifier.toast(
+            "all-cooling",
+            `${view.message}. Not waiting: retry.maxWaitMs is ${formatWait(retry.maxWaitMs)}.`,
+            "error",
+          );
+          return answer(
+            answers.giveUp(
+              403,
+              "all_cooling",
+              `${view.message}. Gave up at once instead of waiting ${formatWait(wait)}, as retry.maxWaitMs (${formatWait(retry.maxWaitMs)}) asks.`,
+            ),
+          );
         }
         if (wait <= retry.maxCooldownWaitMs && view.until <= run.budgetEnd) {
-          if (wait >= 5_000) notifier.toast("all-cooling", `${view.message}. Waiting ${formatWait(wait)} for the first one.`);
+          if (wait >= 5_000)
+            notifier.toast("all-cooling", `${view.message}. Waiting ${formatWait(wait)} for the first one.`);
           emit?.({ type: "wait", ms: wait, reason: "cooldown" });
           await clock.sleep(wait, signal);
           continue;
         }
-        notifier.toast("all-cooling", `${view.message}. Requests wait until the first one is free (set retry.maxWaitMs to fail fast instead).`);
+        notifier.toast(
+          "all-cooling",
+          `${view.message}. Requests wait until the first one is free (set retry.maxWaitMs to fail fast instead).`,
+        );
         return answer(answers.retryLater("all_cooling", view.message, wait));
       }
       if (run.attempts >= retry.maxAttempts || now >= run.budgetEnd) {
-        return answer(answers.retryLater("retries_exhausted", `gave up after ${run.attempts} attempts: ${run.lastFailure}`, nextChance(pool, model, clock.now())));
+        return answer(
+          answers.retryLater(
+            "retries_exhausted",
+            `gave up after ${run.attempts} attempts: ${run.lastFailure}`,
+            nextChance(pool, model, clock.now()),
+          ),
+        );
       }
       let lease: Lease;
       try {
-        lease = await leases.acquire({ model, seq: run.order, at: run.arrivedAt, candidates: run.candidates, signal, timeoutMs: retry.maxQueueWaitMs });
+        lease = await leases.acquire({
+          model,
+          seq: run.order,
+          at: run.arrivedAt,
+          candidates: run.candidates,
+          signal,
+          timeoutMs: retry.maxQueueWaitMs,
+        });
       } catch (error) {
         if (error instanceof NoCandidatesError) continue;
         if (error instanceof QueueTimeoutError) {
-          return answer(answers.retryLater("queue_timeout", `waited ${formatWait(error.waitedMs)} for a free ${model} slot; ${busyReport(pool, slotsOf, model, clock.now())}`, 1000));
+          return answer(
+            answers.retryLater(
+              "queue_timeout",
+              `waited ${formatWait(error.waitedMs)} for a free ${model} slot; ${busyReport(pool, slotsOf, model, clock.now())}`,
+              1000,
+            ),
+          );
         }
         throw error;
       }
@@ -219,7 +272,13 @@ export function createLifecycle(deps: LifecycleDeps): Lifecycle {
     for (;;) {
       const tapped = attempt.key;
       const onUsage = (usage: Usage) => foresight.used(run.turn, tapped, usage);
-      const examined = await inspect({ ...inspectDeps, onUsage }, attempt.lease, run.request.url, run.request.signal, upstream);
+      const examined = await inspect(
+        { ...inspectDeps, onUsage },
+        attempt.lease,
+        run.request.url,
+        run.request.signal,
+        upstream,
+      );
       const { key } = attempt;
       if (emit) outcomeEvent(emit, attempt, examined);
       if (examined.kind === "deliver") {
@@ -228,14 +287,32 @@ export function createLifecycle(deps: LifecycleDeps): Lifecycle {
       }
       const failure = examined.verdict;
       const code = "code" in failure ? failure.code : undefined;
-      run.lastFailure = `${key.id}: ${examined.status || "network"} ${code ?? ""} ${"message" in failure ? failure.message : ""}`.replace(/\s+/g, " ").trim();
-      const step = react(reactions, { verdict: failure, key, model: run.model, url: run.request.url, attempt: run.attempts, avoid: run.avoid, limitLowered: examined.release.limitLowered });
+      run.lastFailure =
+        `${key.id}: ${examined.status || "network"} ${code ?? ""} ${"message" in failure ? failure.message : ""}`
+          .replace(/\s+/g, " ")
+          .trim();
+      const step = react(reactions, {
+        verdict: failure,
+        key,
+        model: run.model,
+        url: run.request.url,
+        attempt: run.attempts,
+        avoid: run.avoid,
+        limitLowered: examined.release.limitLowered,
+      });
       run.changed = true;
       void persist();
       if (step.kind === "return") return done(run, step.response);
       if (step.delayMs > 0) {
         if (clock.now() + step.delayMs > run.budgetEnd) {
-          return done(run, answers.retryLater("retries_exhausted", `gave up after ${run.attempts} attempts (time budget spent): ${run.lastFailure}`, step.delayMs));
+          return done(
+            run,
+            answers.retryLater(
+              "retries_exhausted",
+              `gave up after ${run.attempts} attempts (time budget spent): ${run.lastFailure}`,
+              step.delayMs,
+            ),
+          );
         }
         emit?.({ type: "wait", ms: step.delayMs, reason: "backoff" });
         await clock.sleep(step.delayMs, run.request.signal);
@@ -292,5 +369,14 @@ function outcomeEvent(emit: (event: FetchEvent) => void, attempt: HeldAttempt, e
   const { key, run } = attempt;
   const verdict = examined.kind === "deliver" ? "ok" : examined.verdict.kind;
   const code = examined.kind === "failure" && "code" in examined.verdict ? examined.verdict.code : undefined;
-  emit({ type: "outcome", attempt: attempt.number, keyId: key.id, account: key.account, model: run.model, status: examined.status, verdict, code });
+  emit({
+    type: "outcome",
+    attempt: attempt.number,
+    keyId: key.id,
+    account: key.account,
+    model: run.model,
+    status: examined.status,
+    verdict,
+    code,
+  });
 }

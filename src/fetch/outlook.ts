@@ -5,7 +5,13 @@ import { formatLocalTime, formatWait } from "../util/format.js";
 /** When no account can take a request: wait until a moment, or stop because nothing will change. */
 export type Outlook =
   | { kind: "wait"; until: number; message: string }
-  | { kind: "never"; status: 401 | 403; code: "no_usable_keys" | "model_unavailable"; message: string; wrongEndpoint: boolean };
+  | {
+      kind: "never";
+      status: 401 | 403;
+      code: "no_usable_keys" | "model_unavailable";
+      message: string;
+      wrongEndpoint: boolean;
+    };
 
 /** The Coding Plan endpoint of each provider: Coding Plan keys work only there. */
 export const CODING_ENDPOINTS: Readonly<Record<ProviderId, string>> = {
@@ -19,13 +25,20 @@ export function codingEndpoint(provider: ProviderId): string {
 }
 
 /** Pure: turns the blockers of every account into what to tell the caller. */
-export function outlook(blockers: readonly Blocker[], model: string, now: number, endpoint: string = CODING_ENDPOINT): Outlook {
+export function outlook(
+  blockers: readonly Blocker[],
+  model: string,
+  now: number,
+  endpoint: string = CODING_ENDPOINT,
+): Outlook {
   const temporary = blockers.filter(isTemporary);
   if (temporary.length > 0) {
     const until = Math.min(...temporary.map((b) => b.until));
     return { kind: "wait", until, message: `every account is cooling for ${model}: ${describe(blockers, now)}` };
   }
-  const unavailable = blockers.filter((b): b is Extract<Blocker, { kind: "model-unavailable" }> => b.kind === "model-unavailable");
+  const unavailable = blockers.filter(
+    (b): b is Extract<Blocker, { kind: "model-unavailable" }> => b.kind === "model-unavailable",
+  );
   if (unavailable.length > 0) {
     const wrongEndpoint = unavailable.some((b) => b.wrongEndpoint);
     const codes = [...new Set(unavailable.map((b) => b.code))].join("/");
@@ -82,7 +95,12 @@ export function nextChance(pool: KeyPool, model: string, now: number): number {
 }
 
 /** Each account's state for `model`: its blocker, or its slots ("2/4 in flight"), for a queue timeout's message. */
-export function busyReport(pool: KeyPool, slots: (account: string, model: string) => string, model: string, now: number): string {
+export function busyReport(
+  pool: KeyPool,
+  slots: (account: string, model: string) => string,
+  model: string,
+  now: number,
+): string {
   return pool.accounts
     .map((a) => {
       const blocker = pool.blocker(a, model, now);

@@ -55,7 +55,11 @@ export function react(ctx: Reactions, failure: Failure): Step {
   onKey(ctx, failure, rule.key);
   // Drawn only when used (the backoff takes a random jitter).
   let drawn: number | undefined;
-  const delay = () => (drawn ??= verdict.kind === "transient" && verdict.retryAfterMs !== undefined ? verdict.retryAfterMs : backoff(ctx, failure));
+  const delay = () =>
+    (drawn ??=
+      verdict.kind === "transient" && verdict.retryAfterMs !== undefined
+        ? verdict.retryAfterMs
+        : backoff(ctx, failure));
   onAccount(ctx, failure, rule.account, delay);
   switch (rule.caller) {
     case "deliver":
@@ -69,7 +73,8 @@ export function react(ctx: Reactions, failure: Failure): Step {
       return { kind: "retry", delayMs: pool.usableAccounts(model, clock.now()).some(free) ? 0 : delay() };
     }
     case "answer":
-      if (verdict.kind !== "fatal") throw new Error(`outcomes.ts: only fatal verdicts answer at once, not ${verdict.kind}`);
+      if (verdict.kind !== "fatal")
+        throw new Error(`outcomes.ts: only fatal verdicts answer at once, not ${verdict.kind}`);
       return { kind: "return", response: fatal(ctx, verdict, failure.model, failure.key.account) };
     default:
       return rule.caller satisfies never;
@@ -131,7 +136,13 @@ function onAccount(ctx: Reactions, failure: Failure, action: AccountAction, dela
     }
     case "cool-until-reset": {
       if (verdict.kind !== "usage-window") return;
-      coolUsageWindow({ pool, notifier, wakeAt: (t) => leases.wakeAt(t) }, account, verdict.code, usageResetAt(verdict.resetAt, now), now);
+      coolUsageWindow(
+        { pool, notifier, wakeAt: (t) => leases.wakeAt(t) },
+        account,
+        verdict.code,
+        usageResetAt(verdict.resetAt, now),
+        now,
+      );
       return;
     }
     case "hold-unless-limit-lowered":
@@ -169,10 +180,25 @@ function fatal(ctx: Reactions, verdict: Extract<Verdict, { kind: "fatal" }>, mod
       return answers.giveUp(400, verdict.code, `Z.AI refused the request (${verdict.code})${said ? `: ${said}` : "."}`);
     }
     const usable = ctx.models(account).filter((m) => m !== model);
-    const advice = usable.length > 0 ? `Models account "${account}" can be asked for: ${usable.join(", ")}.` : "Check the model id against your plan.";
-    return answers.giveUp(400, "1211", `Z.AI does not know the model "${model}" (1211 Unknown Model), although OpenCode lists it: Z.AI has not enabled it for this endpoint yet, or renamed it. ${advice}`);
+    const advice =
+      usable.length > 0
+        ? `Models account "${account}" can be asked for: ${usable.join(", ")}.`
+        : "Check the model id against your plan.";
+    return answers.giveUp(
+      400,
+      "1211",
+      `Z.AI does not know the model "${model}" (1211 Unknown Model), although OpenCode lists it: Z.AI has not enabled it for this endpoint yet, or renamed it. ${advice}`,
+    );
   }
-  notifier.toast("account-disabled", `Z.AI flagged usage under its Fair Usage Policy (1313). The plugin does not retry or switch accounts to get around it.`, "error");
+  notifier.toast(
+    "account-disabled",
+    `Z.AI flagged usage under its Fair Usage Policy (1313). The plugin does not retry or switch accounts to get around it.`,
+    "error",
+  );
   const said = quotable(verdict.message);
-  return answers.giveUp(403, "1313", `Z.AI throttled this request under its Fair Usage Policy (1313${said ? `: ${said}` : ""}). Not retried and not moved to another account: doing so deepens the violation. Reduce parallel agents and wait before continuing.`);
+  return answers.giveUp(
+    403,
+    "1313",
+    `Z.AI throttled this request under its Fair Usage Policy (1313${said ? `: ${said}` : ""}). Not retried and not moved to another account: doing so deepens the violation. Reduce parallel agents and wait before continuing.`,
+  );
 }

@@ -13,8 +13,14 @@ export interface OutgoingRequest {
 }
 
 /** Accepts a URL string, URL or Request, with headers as an object, Headers or array of pairs. */
-export async function normalizeRequest(input: string | URL | Request, init: RequestInit | undefined): Promise<OutgoingRequest> {
-  const request = typeof input === "object" && "url" in input && typeof (input as Request).clone === "function" ? (input as Request) : undefined;
+export async function normalizeRequest(
+  input: string | URL | Request,
+  init: RequestInit | undefined,
+): Promise<OutgoingRequest> {
+  const request =
+    typeof input === "object" && "url" in input && typeof (input as Request).clone === "function"
+      ? (input as Request)
+      : undefined;
   const url = request ? request.url : input instanceof URL ? input.href : String(input);
   const headers = new Headers(request ? request.headers : init?.headers);
   if (request && init?.headers) new Headers(init.headers).forEach((value, name) => headers.set(name, value));

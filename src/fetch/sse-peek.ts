@@ -37,7 +37,12 @@ function plainContent(text: string): boolean {
   return !line.includes("error") && !line.includes("\r");
 }
 
-async function parsed(reader: ReadableStreamDefaultReader<Uint8Array>, decoder: TextDecoder, firstChunk: Uint8Array, firstText: string): Promise<PeekResult> {
+async function parsed(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  decoder: TextDecoder,
+  firstChunk: Uint8Array,
+  firstText: string,
+): Promise<PeekResult> {
   const chunks: Uint8Array[] = [firstChunk];
   let first: UpstreamError | "content" | undefined;
   const parser = createParser({
@@ -49,7 +54,8 @@ async function parsed(reader: ReadableStreamDefaultReader<Uint8Array>, decoder: 
   parser.feed(firstText);
   for (let done = false; ; ) {
     if (done) parser.feed("\n\n"); // a last event without its blank line still counts
-    if (first === "content" || ((done || bytes > MAX_PEEK_BYTES) && first === undefined)) return { kind: "content", chunks, reader };
+    if (first === "content" || ((done || bytes > MAX_PEEK_BYTES) && first === undefined))
+      return { kind: "content", chunks, reader };
     if (first !== undefined) {
       await reader.cancel().catch(() => {});
       return { kind: "error", error: first };

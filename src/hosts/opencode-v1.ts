@@ -95,6 +95,7 @@ type Client = PluginInput["client"];
 function clientSink(client: Client | undefined): NotifySink {
   return {
     toast: ({ title, message, variant }) => client?.tui?.showToast({ body: { title, message, variant } }),
-    log: ({ level, message, extra }) => client?.app?.log({ body: { service: SERVICE, level, message, ...(extra ? { extra } : {}) } }),
+    log: ({ level, message, extra }) =>
+      client?.app?.log({ body: { service: SERVICE, level, message, ...(extra ? { extra } : {}) } }),
   };
 }

@@ -18,7 +18,15 @@ import { normalizeRequest } from "../fetch/request.js";
 import type { Clock } from "../util/clock.js";
 import type { Random } from "../util/random.js";
 import { engineFor } from "../engine/for-host.js";
-import type { V2Context, V2HttpRequestEvent, V2HttpResponseEvent, V2Plugin, V2Registration, V2RetryEvent, V2SessionHook } from "./opencode-v2-types.js";
+import type {
+  V2Context,
+  V2HttpRequestEvent,
+  V2HttpResponseEvent,
+  V2Plugin,
+  V2Registration,
+  V2RetryEvent,
+  V2SessionHook,
+} from "./opencode-v2-types.js";
 import { forHost, RetryNotes } from "./v2-answers.js";
 import { Budget } from "./v2-budget.js";
 import { parseV2Options, UNREAD_TTL_MS, type V2Options } from "./v2-options.js";
@@ -39,7 +47,9 @@ export interface V2Deps {
 }
 
 /** What `http.request` left for `http.response`: an answer to substitute, or an attempt the host is sending. */
-type Parked = { kind: "answer"; response: Response } | { kind: "attempt"; engine: ReadyEngine; attempt: Attempt; budget: Budget };
+type Parked =
+  | { kind: "answer"; response: Response }
+  | { kind: "attempt"; engine: ReadyEngine; attempt: Attempt; budget: Budget };
 
 /**
  * The request the host sends when the engine answers by itself: no key, no network. A fresh object per request,
@@ -65,30 +75,46 @@ export function createV2Setup(defaultProviders: readonly ProviderId[], deps: V2D
     }
     const hook: V2SessionHook = (name, callback, filter) => session.hook!(name, callback, filter);
     const registrations: V2Registration[] = [];
-    for (const provider of options.providers) registrations.push(...(await registerProvider(hook, provider, options, deps)));
+    for (const provider of options.providers)
+      registrations.push(...(await registerProvider(hook, provider, options, deps)));
     return async () => {
       for (const registration of registrations) await registration.dispose().catch(() => {});
     };
   };
 }
 
-async function registerProvider(hook: V2SessionHook, provider: ProviderId, options: V2Options, deps: V2Deps): Promise<V2Registration[]> {
+async function registerProvider(
+  hook: V2SessionHook,
+  provider: ProviderId,
+  options: V2Options,
+  deps: V2Deps,
+): Promise<V2Registration[]> {
   const { clock, log } = deps;
   const parking = new Parking<Parked>(clock, options.leaseTtlMs);
   const notes = new RetryNotes();
   const sink = {
-    toast: ({ message, variant }: { message: string; variant: string }) => log(variant === "error" ? "error" : "warn", message),
-    log: ({ level, message }: { level: string; message: string }) => log(level === "error" || level === "warn" ? level : "info", message),
+    toast: ({ message, variant }: { message: string; variant: string }) =>
+      log(variant === "error" ? "error" : "warn", message),
+    log: ({ level, message }: { level: string; message: string }) =>
+      log(level === "error" || level === "warn" ? level : "info", message),
   };
-  const engine = () => engineFor(deps.registry, provider, { clock, random: deps.random, fetch: deps.fetch, io: deps.io(options), sink }, undefined);
+  const engine = () =>
+    engineFor(
+      deps.registry,
+      provider,
+      { clock, random: deps.random, fetch: deps.fetch, io: deps.io(options), sink },
+      undefined,
+    );
   const reclaimed = (what: string) => log("warn", `${provider}: ${what}; dropped, its slot is free`);
-  const guard = <E>(name: string, body: (event: E) => Promise<void>) => async (event: E) => {
-    try {
-      await body(event);
-    } catch (error) {
-      log("error", `${provider}: ${name} hook failed, event left as it was: ${errorText(error)}`);
-    }
-  };
+  const guard =
+    <E>(name: string, body: (event: E) => Promise<void>) =>
+    async (event: E) => {
+      try {
+        await body(event);
+      } catch (error) {
+        log("error", `${provider}: ${name} hook failed, event left as it was: ${errorText(error)}`);
+      }
+    };
   const answerWith = (event: V2HttpRequestEvent, response: Response) => {
     const stub = stubRequest();
     parking.park(stub, { kind: "answer", response }, () => {
@@ -104,12 +130,19 @@ async function registerProvider(hook: V2SessionHook, provider: ProviderId, optio
     const { lifecycle } = current;
     const budget = new Budget(clock, options.requestBudgetMs);
     const outgoing = await normalizeRequest(event.request.clone(), { signal: budget.signal });
-    const late = () => current.answers.retryLater("queue_timeout", `no ${event.model.id} answer within ${Math.round(options.requestBudgetMs / 1000)} s (slots busy or accounts cooling); try again shortly`, 1000);
+    const late = () =>
+      current.answers.retryLater(
+        "queue_timeout",
+        `no ${event.model.id} answer within ${Math.round(options.requestBudgetMs / 1000)} s (slots busy or accounts cooling); try again shortly`,
+        1000,
+      );
     if (options.transport === "plugin") {
       // The engine sends with real keys (and retries); the host only ever sends the keyless stub.
       let answer: Response;
       try {
-        answer = await lifecycle.run(outgoing).catch((error: unknown) => (budget.expired ? late() : Promise.reject(error)));
+        answer = await lifecycle
+          .run(outgoing)
+          .catch((error: unknown) => (budget.expired ? late() : Promise.reject(error)));
       } finally {
         budget.stop();
       }
@@ -117,7 +150,11 @@ async function registerProvider(hook: V2SessionHook, provider: ProviderId, optio
     }
     let started: Start;
     try {
-      started = await lifecycle.start(outgoing).catch((error: unknown) => (budget.expired ? { kind: "answer" as const, response: late() } : Promise.reject(error)));
+      started = await lifecycle
+        .start(outgoing)
+        .catch((error: unknown) =>
+          budget.expired ? { kind: "answer" as const, response: late() } : Promise.reject(error),
+        );
     } catch (error) {
       budget.stop();
       throw error;
@@ -154,14 +191,20 @@ async function registerProvider(hook: V2SessionHook, provider: ProviderId, optio
       } catch (error) {
         attempt.abandon();
         if (!budget.expired) throw error;
-        response = current.answers.retryLater("queue_timeout", `no ${event.model.id} answer within ${Math.round(options.requestBudgetMs / 1000)} s; try again shortly`, 1000);
+        response = current.answers.retryLater(
+          "queue_timeout",
+          `no ${event.model.id} answer within ${Math.round(options.requestBudgetMs / 1000)} s; try again shortly`,
+          1000,
+        );
       } finally {
         budget.stop();
       }
     }
     const shown = forHost(response);
     notes.set(RetryNotes.key(event.sessionID, event.model.providerID, event.model.id), shown.note);
-    event.response = guardUnread(shown.response, clock, Math.min(options.leaseTtlMs, UNREAD_TTL_MS), () => reclaimed("an answer handed to the host was never read"));
+    event.response = guardUnread(shown.response, clock, Math.min(options.leaseTtlMs, UNREAD_TTL_MS), () =>
+      reclaimed("an answer handed to the host was never read"),
+    );
   });
 
   const onRetry = guard<V2RetryEvent>("retry", async (event) => {
@@ -172,7 +215,11 @@ async function registerProvider(hook: V2SessionHook, provider: ProviderId, optio
   });
 
   const filter = { providerID: provider };
-  return [await hook("http.request", onRequest, filter), await hook("http.response", onResponse, filter), await hook("retry", onRetry, filter)];
+  return [
+    await hook("http.request", onRequest, filter),
+    await hook("http.response", onResponse, filter),
+    await hook("retry", onRetry, filter),
+  ];
 }
 
 function errorText(error: unknown): string {

@@ -26,7 +26,10 @@ export function forHost(response: Response): { response: Response; note: RetryNo
     note = { final: true };
     headers.set("x-should-retry", "false");
   }
-  return { response: new Response(response.body, { status: response.status, statusText: response.statusText, headers }), note };
+  return {
+    response: new Response(response.body, { status: response.status, statusText: response.statusText, headers }),
+    note,
+  };
 }
 
 /**

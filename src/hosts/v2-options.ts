@@ -32,12 +32,18 @@ export const HOST_HEADER_TIMEOUT_MS = 300_000;
  * (milliseconds), so an answer not collected within 15 s was abandoned; with "host" the host's upstream send lies
  * between them, bounded by its header timeout, so an attempt is abandoned after that plus a margin.
  */
-export const V2_DEFAULTS = { requestBudgetMs: 240_000, leaseTtlMs: { plugin: 15_000, host: HOST_HEADER_TIMEOUT_MS + 30_000 } } as const;
+export const V2_DEFAULTS = {
+  requestBudgetMs: 240_000,
+  leaseTtlMs: { plugin: 15_000, host: HOST_HEADER_TIMEOUT_MS + 30_000 },
+} as const;
 /** A body handed to the host that it has not started to read after this (or the lease TTL, if shorter) is cancelled. */
 export const UNREAD_TTL_MS = 15_000;
 
 /** Reads `ctx.options`; a bad field is named in the thrown error (setup logs it and registers nothing). */
-export function parseV2Options(raw: Readonly<Record<string, unknown>> | undefined, defaultProviders: readonly ProviderId[]): V2Options {
+export function parseV2Options(
+  raw: Readonly<Record<string, unknown>> | undefined,
+  defaultProviders: readonly ProviderId[],
+): V2Options {
   const options = raw ?? {};
   const keysFile = options.keysFile;
   if (keysFile !== undefined && (typeof keysFile !== "string" || keysFile.length === 0)) {
@@ -46,14 +52,21 @@ export function parseV2Options(raw: Readonly<Record<string, unknown>> | undefine
   let providers = [...defaultProviders];
   if (options.providers !== undefined) {
     const list = options.providers;
-    if (!Array.isArray(list) || list.length === 0 || !list.every((p): p is ProviderId => PROVIDERS.includes(p as ProviderId))) {
-      throw new Error(`plugin option "providers" must be a non-empty list of ${PROVIDERS.map((p) => `"${p}"`).join(", ")}`);
+    if (
+      !Array.isArray(list) ||
+      list.length === 0 ||
+      !list.every((p): p is ProviderId => PROVIDERS.includes(p as ProviderId))
+    ) {
+      throw new Error(
+        `plugin option "providers" must be a non-empty list of ${PROVIDERS.map((p) => `"${p}"`).join(", ")}`,
+      );
     }
     providers = [...new Set(list)];
   }
   const requestBudgetMs = duration(options, "requestBudgetMs", V2_DEFAULTS.requestBudgetMs, HOST_HEADER_TIMEOUT_MS - 1);
   const transport = options.transport ?? "plugin";
-  if (transport !== "plugin" && transport !== "host") throw new Error(`plugin option "transport" must be "plugin" or "host"`);
+  if (transport !== "plugin" && transport !== "host")
+    throw new Error(`plugin option "transport" must be "plugin" or "host"`);
   const leaseTtlMs = duration(options, "leaseTtlMs", V2_DEFAULTS.leaseTtlMs[transport], Number.MAX_SAFE_INTEGER);
   return { keysFile, providers, requestBudgetMs, leaseTtlMs, transport };
 }

@@ -17,7 +17,6 @@ export const COORDINATOR_LAPSE_MS = 1_000;
 /** How often a coordinator on a socket file checks that the file is still its own. */
 const WATCH_MS = 1_000;
 
-
 export interface SeatOptions {
   owner: string;
   book: LimitBook;

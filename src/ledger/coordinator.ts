@@ -49,7 +49,8 @@ export class Coordinator {
 
   /** Sends a limit learned in this process to every other process. */
   broadcast(message: ServerMessage, except?: Remote): void {
-    for (const remote of this.remotes) if (remote !== except && remote.owner !== undefined) send(remote.socket, message);
+    for (const remote of this.remotes)
+      if (remote !== except && remote.owner !== undefined) send(remote.socket, message);
   }
 
   get connections(): number {
@@ -121,7 +122,8 @@ export class Coordinator {
       case "ping": {
         const leases = this.table.owned();
         const busy = new Set(leases.map(([owner]) => owner));
-        for (const other of this.remotes) if (other.owner !== undefined && other.waiters.size > 0) busy.add(other.owner);
+        for (const other of this.remotes)
+          if (other.owner !== undefined && other.waiters.size > 0) busy.add(other.owner);
         send(remote.socket, { t: "pong", by: this.hooks.owner, leases, busy: [...busy] });
         return;
       }

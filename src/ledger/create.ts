@@ -20,15 +20,25 @@ export interface LedgerChoice {
  * What the environment and keys file ask for. `statePath`: the state file (its directory names the socket);
  * each provider has its own ledger (accounts of different providers never share slots).
  */
-export function chooseLedger(env: Env, homedir: string, statePath: string | undefined, provider: string, redisFromFile: string | undefined): LedgerChoice {
-  const stateDir = statePath !== undefined ? dirname(statePath) : join(env.XDG_STATE_HOME || join(homedir, ".local", "state"), "opencode");
+export function chooseLedger(
+  env: Env,
+  homedir: string,
+  statePath: string | undefined,
+  provider: string,
+  redisFromFile: string | undefined,
+): LedgerChoice {
+  const stateDir =
+    statePath !== undefined
+      ? dirname(statePath)
+      : join(env.XDG_STATE_HOME || join(homedir, ".local", "state"), "opencode");
   const address = ledgerAddress(stateDir, provider);
   const wanted = env.ZAI_LEDGER?.trim().toLowerCase();
   const redisUrl = env.ZAI_REDIS_URL?.trim() || redisFromFile;
   const redisPrefix = `${DEFAULT_REDIS_PREFIX}${provider}:`;
   if (wanted === "local" || wanted === "off") return { kind: "local", address, redisUrl: undefined, redisPrefix };
   // ZAI_STATE_FILE=off keeps this process to itself: no shared slots either, unless asked for explicitly.
-  if (statePath === undefined && wanted !== "machine" && !redisUrl) return { kind: "local", address, redisUrl: undefined, redisPrefix };
+  if (statePath === undefined && wanted !== "machine" && !redisUrl)
+    return { kind: "local", address, redisUrl: undefined, redisPrefix };
   return { kind: redisUrl ? "redis" : "machine", address, redisUrl, redisPrefix };
 }
 
@@ -43,7 +53,13 @@ export async function createLedger(choice: LedgerChoice, options: CreateLedgerOp
   if (choice.kind === "local") return SharedLedger.local(clock);
   const machine = await SharedLedger.machine({ address: choice.address, clock, onWarning });
   if (choice.kind !== "redis" || !choice.redisUrl) return machine;
-  const redis = new RedisLedger({ url: choice.redisUrl, prefix: choice.redisPrefix, clock, fallback: machine, onWarning });
+  const redis = new RedisLedger({
+    url: choice.redisUrl,
+    prefix: choice.redisPrefix,
+    clock,
+    fallback: machine,
+    onWarning,
+  });
   await redis.start();
   return redis;
 }

@@ -8,7 +8,9 @@ import type { LedgerAddress } from "./socket-address.js";
  * `inode`: the socket file bound (file addresses), to notice when another process replaced it. `server` holds the
  * connections that arrive before the coordinator is set up: `accept` hands them over, and every later one.
  */
-export type Elected = { role: "coordinator"; server: ListeningServer; inode: number | undefined } | { role: "client"; socket: Socket };
+export type Elected =
+  | { role: "coordinator"; server: ListeningServer; inode: number | undefined }
+  | { role: "client"; socket: Socket };
 
 export interface ListeningServer {
   readonly server: Server;
@@ -89,7 +91,8 @@ async function electAbstract(path: string): Promise<Elected | string> {
   try {
     return { role: "coordinator", server: await listen(path), inode: undefined };
   } catch (error) {
-    if (codeOf(error) !== "EADDRINUSE") throw new ElectionError(`cannot bind the ledger socket: ${describe(error)}`, { cause: error });
+    if (codeOf(error) !== "EADDRINUSE")
+      throw new ElectionError(`cannot bind the ledger socket: ${describe(error)}`, { cause: error });
   }
   return tryConnect(path);
 }
@@ -108,7 +111,8 @@ async function tryConnect(path: string): Promise<{ role: "client"; socket: Socke
   } catch (error) {
     const code = codeOf(error);
     // Node and Bun 1.4 say ECONNREFUSED for a file nobody listens on; Bun 1.3 (inside OpenCode 1.18) says ENOENT.
-    if (code !== "ECONNREFUSED" && code !== "ENOENT") throw new ElectionError(`cannot reach the ledger socket: ${describe(error)}`, { cause: error });
+    if (code !== "ECONNREFUSED" && code !== "ENOENT")
+      throw new ElectionError(`cannot reach the ledger socket: ${describe(error)}`, { cause: error });
     return describe(error);
   }
 }
@@ -166,7 +170,8 @@ async function takeLock(lock: string): Promise<boolean> {
     await mkdir(lock, { mode: 0o700 });
     return true;
   } catch (error) {
-    if (codeOf(error) !== "EEXIST") throw new ElectionError(`cannot take the ledger's election lock ${lock}: ${describe(error)}`, { cause: error });
+    if (codeOf(error) !== "EEXIST")
+      throw new ElectionError(`cannot take the ledger's election lock ${lock}: ${describe(error)}`, { cause: error });
   }
   const age = await stat(lock).then(
     (s) => Date.now() - s.mtimeMs,

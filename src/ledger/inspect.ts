@@ -32,7 +32,14 @@ export interface InspectOptions {
 export async function inspectLedger(options: InspectOptions): Promise<LedgerView> {
   const choice = chooseLedger(options.env, options.homedir, options.statePath, options.provider, options.redisFromFile);
   const timeoutMs = options.timeoutMs ?? 1_500;
-  if (choice.kind === "local") return { kind: "local", where: "ZAI_LEDGER=local", state: "ok", detail: "per-process slots (ZAI_LEDGER=local): processes do not share limits", pairs: [] };
+  if (choice.kind === "local")
+    return {
+      kind: "local",
+      where: "ZAI_LEDGER=local",
+      state: "ok",
+      detail: "per-process slots (ZAI_LEDGER=local): processes do not share limits",
+      pairs: [],
+    };
   if (choice.kind === "redis" && choice.redisUrl) return inspectRedis(choice.redisUrl, choice.redisPrefix, timeoutMs);
   const path = choice.address.path;
   const writable = await creatable(dirname(path));
@@ -42,10 +49,24 @@ export async function inspectLedger(options: InspectOptions): Promise<LedgerView
   } catch (error) {
     const code = (error as { code?: string }).code;
     if ((code === "ENOENT" || code === "ECONNREFUSED") && writable) {
-      return { kind: "machine", where: path, state: "idle", detail: "no OpenCode process is using it now; the first one to start serves it", pairs: [] };
+      return {
+        kind: "machine",
+        where: path,
+        state: "idle",
+        detail: "no OpenCode process is using it now; the first one to start serves it",
+        pairs: [],
+      };
     }
-    const why = writable ? (code ?? (error instanceof Error ? error.message : String(error))) : `${dirname(path)} is not writable`;
-    return { kind: "machine", where: path, state: "unreachable", detail: `${why}: OpenCode processes fall back to per-process slots`, pairs: [] };
+    const why = writable
+      ? (code ?? (error instanceof Error ? error.message : String(error)))
+      : `${dirname(path)} is not writable`;
+    return {
+      kind: "machine",
+      where: path,
+      state: "unreachable",
+      detail: `${why}: OpenCode processes fall back to per-process slots`,
+      pairs: [],
+    };
   }
 }
 
@@ -89,7 +110,13 @@ function snapshot(path: string, timeoutMs: number): Promise<{ pid: number; pairs
 
 async function inspectRedis(url: string, prefix: string, timeoutMs: number): Promise<LedgerView> {
   const where = redactUrl(url);
-  const redis = new Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, connectTimeout: timeoutMs, retryStrategy: () => null });
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    connectTimeout: timeoutMs,
+    retryStrategy: () => null,
+  });
   redis.on("error", () => {});
   try {
     await redis.connect();
@@ -101,7 +128,13 @@ async function inspectRedis(url: string, prefix: string, timeoutMs: number): Pro
     return { kind: "redis", where, state: "ok", detail: "reachable and writable", pairs };
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);
-    return { kind: "redis", where, state: "unreachable", detail: `${why}: OpenCode processes fall back to the machine-wide ledger`, pairs: [] };
+    return {
+      kind: "redis",
+      where,
+      state: "unreachable",
+      detail: `${why}: OpenCode processes fall back to the machine-wide ledger`,
+      pairs: [],
+    };
   } finally {
     redis.disconnect();
   }
@@ -113,19 +146,26 @@ export function renderLedger(view: LedgerView): string[] {
   for (const p of view.pairs) {
     if (p.inFlight === 0 && p.queued === 0) continue;
     const holders = p.holders.map((h) => `${h.host} pid ${h.pid}`).join(", ");
-    lines.push(`  ${p.account}/${p.model}: ${p.inFlight} in flight${holders ? ` (${holders})` : ""}, ${p.queued} waiting`);
+    lines.push(
+      `  ${p.account}/${p.model}: ${p.inFlight} in flight${holders ? ` (${holders})` : ""}, ${p.queued} waiting`,
+    );
   }
   if (view.state === "ok" && view.kind !== "local" && lines.length === 1) lines.push("  nothing in flight");
   return lines;
 }
 
 /** The `doctor` check (shaped like src/cli/report.ts's Check). */
-export function ledgerCheck(view: LedgerView): { id: string; level: "ok" | "info" | "warn"; message: string; fix?: string } {
+export function ledgerCheck(view: LedgerView): {
+  id: string;
+  level: "ok" | "info" | "warn";
+  message: string;
+  fix?: string;
+} {
   const message = `${view.kind} slot ledger (${view.where}): ${view.detail}`;
   if (view.state !== "unreachable") return { id: "ledger", level: view.kind === "local" ? "info" : "ok", message };
   const fix =
     view.kind === "redis"
-      ? "check ZAI_REDIS_URL / \"redis\" in the keys file and that the server accepts writes from this machine"
+      ? 'check ZAI_REDIS_URL / "redis" in the keys file and that the server accepts writes from this machine'
       : "make the state directory writable (or set ZAI_STATE_FILE to a writable place), so OpenCode processes can share slots";
   return { id: "ledger", level: "warn", message, fix };
 }

@@ -54,7 +54,8 @@ export function readMessages<T extends { t: string }>(socket: Socket, onMessage:
       } catch {
         continue;
       }
-      if (typeof message === "object" && message !== null && typeof (message as { t?: unknown }).t === "string") onMessage(message as T);
+      if (typeof message === "object" && message !== null && typeof (message as { t?: unknown }).t === "string")
+        onMessage(message as T);
     }
   });
 }

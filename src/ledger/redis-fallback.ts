@@ -28,14 +28,16 @@ export class FallbackWaiters {
       this.waiting.delete(back);
       request.signal?.removeEventListener("abort", onAbort);
     };
-    return this.fallback.acquire({ ...request, signal: back.signal }, (g) => wrap(this.leases.outside(g))).then(
-      (value) => (done(), value),
-      (error: unknown) => {
-        done();
-        if (back.signal.reason === BACK_TO_REDIS) return requeue();
-        throw error;
-      },
-    );
+    return this.fallback
+      .acquire({ ...request, signal: back.signal }, (g) => wrap(this.leases.outside(g)))
+      .then(
+        (value) => (done(), value),
+        (error: unknown) => {
+          done();
+          if (back.signal.reason === BACK_TO_REDIS) return requeue();
+          throw error;
+        },
+      );
   }
 
   /** Redis is back: every request still waiting on the fallback goes back to Redis. */

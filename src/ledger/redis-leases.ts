@@ -72,7 +72,10 @@ export class RedisLeases {
     this.held.delete(id);
     if (!this.options.isUp()) return;
     const answer = this.options.run<string[]>("releaseSlot", id, account, model, this.options.channel);
-    answer.then((made) => this.options.onGrants(made), () => {});
+    answer.then(
+      (made) => this.options.onGrants(made),
+      () => {},
+    );
   }
 
   /** A grant read after its lease's deadline: true when Redis still has the lease (now extended). */
@@ -109,14 +112,23 @@ export class RedisLeases {
     const args: string[] = [];
     for (const [id, lease] of [...this.held, ...this.outsiders]) args.push(lease.account, lease.model, id);
     try {
-      const answer = this.options.run<[string[], string[], string[]]>("tickLeases", this.options.channel, models.length, ...models, ...args);
+      const answer = this.options.run<[string[], string[], string[]]>(
+        "tickLeases",
+        this.options.channel,
+        models.length,
+        ...models,
+        ...args,
+      );
       const [made, missing, kept] = await answer;
       this.options.onGrants(made);
       const lost = missing.filter((id) => this.held.has(id));
       if (lost.length > 0) {
         const seconds = Math.round(gap / 1000);
-        const why = gap > this.ttl ? `this process did not run for ${seconds} s (suspended?)` : "Redis lost them (restarted?)";
-        this.options.onWarning(`${lost.length} slot(s) held here had expired in Redis: ${why}; counted again until they end`);
+        const why =
+          gap > this.ttl ? `this process did not run for ${seconds} s (suspended?)` : "Redis lost them (restarted?)";
+        this.options.onWarning(
+          `${lost.length} slot(s) held here had expired in Redis: ${why}; counted again until they end`,
+        );
       }
       for (let i = 0; i + 1 < kept.length; i += 2) {
         if (!this.held.has(kept[i]!)) this.options.onGrantMessage(kept[i + 1]!);

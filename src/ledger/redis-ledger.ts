@@ -99,7 +99,16 @@ export class RedisLedger implements SlotLedger {
       const seq = String(request.seq).padStart(12, "0");
       const id = `${this.owner}:${seq}:${++this.counter}`;
       const at = request.at ?? started;
-      const pending: Pending = { id, request, at, started, sent: "", resolve: (g) => resolve(wrap(g)), reject, cleanup: () => {} };
+      const pending: Pending = {
+        id,
+        request,
+        at,
+        started,
+        sent: "",
+        resolve: (g) => resolve(wrap(g)),
+        reject,
+        cleanup: () => {},
+      };
       this.pending.set(pending.id, pending);
       const onAbort = () => this.drop(pending, abortReason(signal));
       const timeout = () => this.drop(pending, new QueueTimeoutError(this.options.clock.now() - started));
@@ -154,7 +163,9 @@ export class RedisLedger implements SlotLedger {
     this.options.fallback.publishLimit(limit);
     if (!this.up) return;
     // Stored and published unless it is a stale one (PUBLISH_LIMIT, acceptsLimit).
-    void this.take(this.script<GrantsMade>("publishLimit", `${limit.account}\u0000${limit.model}`, JSON.stringify(limit)));
+    void this.take(
+      this.script<GrantsMade>("publishLimit", `${limit.account}\u0000${limit.model}`, JSON.stringify(limit)),
+    );
   }
 
   /** The state file is per machine: announced to its processes on the machine ledger (Redis has its own document). */
@@ -176,7 +187,11 @@ export class RedisLedger implements SlotLedger {
       const local = await this.options.fallback.status();
       return { ...local, detail: `Redis unreachable, using the ${local.kind} ledger: ${local.detail}` };
     }
-    return { kind: "redis", detail: redactUrl(this.options.url), pairs: await redisPairs(this.redis, this.prefix, this.options.clock.now()) };
+    return {
+      kind: "redis",
+      detail: redactUrl(this.options.url),
+      pairs: await redisPairs(this.redis, this.prefix, this.options.clock.now()),
+    };
   }
 
   async close(): Promise<void> {
@@ -208,7 +223,17 @@ export class RedisLedger implements SlotLedger {
     const cands = values.cands.join("\n");
     const deadline = started + request.timeoutMs;
     const caps = values.caps.join("\n");
-    const answer = this.script<GrantsMade>("acquireSlot", id, request.model, at, deadline, this.channel(), cands, caps, known ? "0" : "1");
+    const answer = this.script<GrantsMade>(
+      "acquireSlot",
+      id,
+      request.model,
+      at,
+      deadline,
+      this.channel(),
+      cands,
+      caps,
+      known ? "0" : "1",
+    );
     answer.then(
       (made) => this.take(Promise.resolve(made)),
       () => this.toFallback(pending),
@@ -223,7 +248,8 @@ export class RedisLedger implements SlotLedger {
     return Promise.resolve(answer).then(
       (made) => {
         if (!Array.isArray(made)) return;
-        for (let i = 0; i + 1 < made.length; i += 2) if (made[i] === this.channel()) this.onMessage(made[i]!, made[i + 1]!);
+        for (let i = 0; i + 1 < made.length; i += 2)
+          if (made[i] === this.channel()) this.onMessage(made[i]!, made[i + 1]!);
       },
       () => {},
     );
@@ -238,7 +264,8 @@ export class RedisLedger implements SlotLedger {
     if (!pending) return this.leases.release(id, account, model);
     if (this.options.clock.now() >= deadline) {
       // Read after its lease's deadline (this process was suspended): Redis may have given the slot away.
-      const claimed = (kept: boolean) => (kept ? this.hand(pending, account, others) : this.pending.has(id) && this.send(pending));
+      const claimed = (kept: boolean) =>
+        kept ? this.hand(pending, account, others) : this.pending.has(id) && this.send(pending);
       void this.leases.claim(id, account, model).then(claimed);
       return;
     }
@@ -293,6 +320,8 @@ export class RedisLedger implements SlotLedger {
   private warnDown(why: string): void {
     if (this.warned) return;
     this.warned = true;
-    this.options.onWarning(`Redis ledger ${redactUrl(this.options.url)} unavailable (${why}); slots are shared through the ${this.options.fallback.kind} ledger until it is back`);
+    this.options.onWarning(
+      `Redis ledger ${redactUrl(this.options.url)} unavailable (${why}); slots are shared through the ${this.options.fallback.kind} ledger until it is back`,
+    );
   }
 }

@@ -63,7 +63,9 @@ export class SlotTable {
   }
 
   waiting(owner?: string, model?: string): number {
-    return this.waiters.filter((w) => (owner === undefined || w.owner === owner) && (model === undefined || w.model === model)).length;
+    return this.waiters.filter(
+      (w) => (owner === undefined || w.owner === owner) && (model === undefined || w.model === model),
+    ).length;
   }
 
   /** Grants at once when nobody waits and a candidate has room; queues otherwise. */
@@ -157,7 +159,11 @@ export class SlotTable {
    * The uncontended path: when nobody waits and a candidate has room, takes it for `id` and returns
    * `[account, others]`, with no waiter object; undefined otherwise (then `acquire` queues as usual).
    */
-  tryTake(id: string, owner: string, request: Pick<SlotRequest, "model" | "candidates" | "cap">): [string, number] | undefined {
+  tryTake(
+    id: string,
+    owner: string,
+    request: Pick<SlotRequest, "model" | "candidates" | "cap">,
+  ): [string, number] | undefined {
     if (this.waiters.length > 0 || this.paused || !this.mayGrant()) return undefined;
     const { model } = request;
     for (const account of request.candidates()) {
@@ -193,7 +199,8 @@ export class SlotTable {
       const status = entry(lease.account, lease.model);
       status.inFlight++;
       const holder = this.owners.get(lease.owner);
-      if (holder && !status.holders.some((h) => h.pid === holder.pid && h.host === holder.host)) status.holders.push(holder);
+      if (holder && !status.holders.some((h) => h.pid === holder.pid && h.host === holder.host))
+        status.holders.push(holder);
     }
     for (const waiter of this.waiters) {
       const first = waiter.candidates()[0];

@@ -85,7 +85,14 @@ export class SocketClient {
     if (!values) return false;
     waiter.sent = sentKey(values);
     const { request } = waiter;
-    this.send({ t: "acq", id: waiter.id, model: request.model, at: request.at ?? waiter.at, seq: request.seq, ...values });
+    this.send({
+      t: "acq",
+      id: waiter.id,
+      model: request.model,
+      at: request.at ?? waiter.at,
+      seq: request.seq,
+      ...values,
+    });
     this.watch();
     return true;
   }

@@ -59,7 +59,17 @@ const RECOVERY_SPEEDUP = 4;
 export const PROOF_COMPLETIONS = 3;
 
 export function initialLimit(start: number, ceiling: number, increaseAfter = 20, now = 0): LimitState {
-  return { limit: start, ceiling: Math.max(start, ceiling), streak: 0, epoch: 0, confirmed: 0, probeFrom: undefined, probeAfter: increaseAfter, recoverTo: undefined, changedAt: now };
+  return {
+    limit: start,
+    ceiling: Math.max(start, ceiling),
+    streak: 0,
+    epoch: 0,
+    confirmed: 0,
+    probeFrom: undefined,
+    probeAfter: increaseAfter,
+    recoverTo: undefined,
+    changedAt: now,
+  };
 }
 
 /** The level proven so far: the limit, or while a try one higher is under way, the level it started from. */
@@ -96,7 +106,13 @@ export function acceptsLimit(known: LimitState | undefined, incoming: LimitState
 /** The state without a try under way (for a process joining later: whoever made the try may be gone). */
 export function withoutTry(state: LimitState): LimitState {
   if (state.probeFrom === undefined) return state;
-  return { ...state, limit: state.probeFrom, probeFrom: undefined, streak: PROOF_COMPLETIONS, confirmed: Math.min(state.confirmed, state.probeFrom) };
+  return {
+    ...state,
+    limit: state.probeFrom,
+    probeFrom: undefined,
+    streak: PROOF_COMPLETIONS,
+    confirmed: Math.min(state.confirmed, state.probeFrom),
+  };
 }
 
 /**
@@ -107,7 +123,14 @@ export function withoutTry(state: LimitState): LimitState {
 export function onQuiet(state: LimitState, rules: AdaptiveRules, now: number): LimitState {
   if (!rules.enabled || rules.recoverAfterMs <= 0 || state.limit >= state.ceiling) return state;
   if (now - state.changedAt < rules.recoverAfterMs) return state;
-  return { ...state, limit: state.limit + 1, probeFrom: state.probeFrom ?? state.limit, streak: 0, epoch: state.epoch + 1, changedAt: now };
+  return {
+    ...state,
+    limit: state.limit + 1,
+    probeFrom: state.probeFrom ?? state.limit,
+    streak: 0,
+    epoch: state.epoch + 1,
+    changedAt: now,
+  };
 }
 
 /** How many may be in flight now: the limit, and while learning, one above what has been admitted. */
@@ -124,12 +147,23 @@ export function onAdmitted(state: LimitState, inFlight: number): LimitState {
  * A 1302 came back. `othersInFlight` is how many other requests of the pair were in flight when the
  * refused one was sent: the real limit is at most that, so the new limit is never above it.
  */
-export function onConcurrencyRefused(state: LimitState, rules: AdaptiveRules, grantEpoch: number, othersInFlight: number, now = state.changedAt): LimitState {
+export function onConcurrencyRefused(
+  state: LimitState,
+  rules: AdaptiveRules,
+  grantEpoch: number,
+  othersInFlight: number,
+  now = state.changedAt,
+): LimitState {
   if (!rules.enabled || grantEpoch < state.epoch) return state;
   // Refused with at least the limit's worth of others in flight: granted above the limit (by another process's
   // try, or a cap that changed meanwhile). It says nothing the limit does not already say.
   if (othersInFlight >= state.limit) return state;
-  const step = state.probeFrom !== undefined ? failedTry(state, rules) : state.confirmed >= state.limit ? admittedLevelRefused(state, rules, othersInFlight) : limitFound(state, rules, othersInFlight);
+  const step =
+    state.probeFrom !== undefined
+      ? failedTry(state, rules)
+      : state.confirmed >= state.limit
+        ? admittedLevelRefused(state, rules, othersInFlight)
+        : limitFound(state, rules, othersInFlight);
   const limit = Math.max(1, step.limit);
   // Back from a failed try, the level is the one proven before it; any other step lands on a level still to prove.
   const streak = state.probeFrom !== undefined ? PROOF_COMPLETIONS : 0;
@@ -148,7 +182,11 @@ type RefusalStep = Pick<LimitState, "limit" | "probeAfter" | "recoverTo">;
 function failedTry(state: LimitState, rules: AdaptiveRules): RefusalStep {
   const hurry = state.recoverTo !== undefined && state.limit < state.recoverTo;
   const reached = state.recoverTo !== undefined && state.limit >= state.recoverTo;
-  return { limit: state.probeFrom ?? state.limit, probeAfter: hurry ? hurried(rules) : backedOff(state, rules), recoverTo: reached ? undefined : state.recoverTo };
+  return {
+    limit: state.probeFrom ?? state.limit,
+    probeAfter: hurry ? hurried(rules) : backedOff(state, rules),
+    recoverTo: reached ? undefined : state.recoverTo,
+  };
 }
 
 /**
@@ -159,7 +197,8 @@ function failedTry(state: LimitState, rules: AdaptiveRules): RefusalStep {
  * (by counts that ran ahead, typically at start-up) is left like a found limit.
  */
 function admittedLevelRefused(state: LimitState, rules: AdaptiveRules, othersInFlight: number): RefusalStep {
-  if (state.streak < PROOF_COMPLETIONS) return { limit: othersInFlight, probeAfter: backedOff(state, rules), recoverTo: state.recoverTo };
+  if (state.streak < PROOF_COMPLETIONS)
+    return { limit: othersInFlight, probeAfter: backedOff(state, rules), recoverTo: state.recoverTo };
   return { limit: othersInFlight, probeAfter: hurried(rules), recoverTo: Math.max(state.recoverTo ?? 0, state.limit) };
 }
 
@@ -187,13 +226,24 @@ function backedOff(state: LimitState, rules: AdaptiveRules): number {
  * proven by requests sent under the level below). The first PROOF_COMPLETIONS such completions at a level prove it (a
  * try one higher is kept; a level at the ceiling too); all of them count toward the next increase.
  */
-export function onCompleted(state: LimitState, rules: AdaptiveRules, saturated: boolean, grantEpoch = state.epoch): LimitState {
+export function onCompleted(
+  state: LimitState,
+  rules: AdaptiveRules,
+  saturated: boolean,
+  grantEpoch = state.epoch,
+): LimitState {
   if (!rules.enabled || !saturated || grantEpoch !== state.epoch) return state;
   const streak = state.streak + 1;
   if (state.probeFrom !== undefined) {
     if (streak < PROOF_COMPLETIONS) return { ...state, streak };
     const recovering = state.recoverTo !== undefined && state.limit < state.recoverTo;
-    return { ...state, streak, probeFrom: undefined, recoverTo: recovering ? state.recoverTo : undefined, probeAfter: recovering ? hurried(rules) : rules.increaseAfter };
+    return {
+      ...state,
+      streak,
+      probeFrom: undefined,
+      recoverTo: recovering ? state.recoverTo : undefined,
+      probeAfter: recovering ? hurried(rules) : rules.increaseAfter,
+    };
   }
   if (state.limit >= state.ceiling) return state.streak >= PROOF_COMPLETIONS ? state : { ...state, streak };
   if (streak < state.probeAfter) return { ...state, streak };

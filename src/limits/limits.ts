@@ -1,7 +1,17 @@
 import { startLimit, type Settings } from "../config/schema.js";
 import { pairKey, splitPair } from "./pair-key.js";
 import type { Clock } from "../util/clock.js";
-import { acceptsLimit, admissionCap, initialLimit, onAdmitted, onCompleted, onConcurrencyRefused, onQuiet, type AdaptiveRules, type LimitState } from "./adaptive-limit.js";
+import {
+  acceptsLimit,
+  admissionCap,
+  initialLimit,
+  onAdmitted,
+  onCompleted,
+  onConcurrencyRefused,
+  onQuiet,
+  type AdaptiveRules,
+  type LimitState,
+} from "./adaptive-limit.js";
 
 export interface LimitChange {
   account: string;
@@ -79,7 +89,12 @@ export class Limits {
   }
 
   refused(account: string, model: string, grantEpoch: number, othersInFlight: number): void {
-    this.update(account, model, (s, rules) => onConcurrencyRefused(s, rules, grantEpoch, othersInFlight, this.now()), "1302");
+    this.update(
+      account,
+      model,
+      (s, rules) => onConcurrencyRefused(s, rules, grantEpoch, othersInFlight, this.now()),
+      "1302",
+    );
   }
 
   /** A request granted at `grantEpoch` completed cleanly; `saturated`: the pair was at its limit when it was granted. */
@@ -109,7 +124,16 @@ export class Limits {
     // A limit learned elsewhere was admitted there: no slow start up to it. Our own try one higher above the same
     // proven level goes on.
     if (clamped !== (state.probeFrom ?? state.limit)) {
-      const adopted = { ...state, limit: clamped, confirmed: clamped, streak: 0, probeFrom: undefined, recoverTo: undefined, epoch: state.epoch + 1, changedAt: this.now() };
+      const adopted = {
+        ...state,
+        limit: clamped,
+        confirmed: clamped,
+        streak: 0,
+        probeFrom: undefined,
+        recoverTo: undefined,
+        epoch: state.epoch + 1,
+        changedAt: this.now(),
+      };
       this.states.set(pairKey(account, model), adopted);
       this.observer?.(account, model, adopted);
     }
@@ -132,7 +156,12 @@ export class Limits {
     };
   }
 
-  private update(account: string, model: string, step: (s: LimitState, r: AdaptiveRules) => LimitState, why: LimitChange["why"]): void {
+  private update(
+    account: string,
+    model: string,
+    step: (s: LimitState, r: AdaptiveRules) => LimitState,
+    why: LimitChange["why"],
+  ): void {
     const before = this.get(account, model);
     const after = step(before, this.rules(model));
     if (after === before) return;

@@ -52,7 +52,8 @@ export class Notifier {
 
   log(level: LogLevel, message: string, extra?: Record<string, unknown>): void {
     const clean = this.clean(message);
-    const entry = extra === undefined ? { level, message: clean } : { level, message: clean, extra: this.cleanExtra(extra) };
+    const entry =
+      extra === undefined ? { level, message: clean } : { level, message: clean, extra: this.cleanExtra(extra) };
     swallow(() => this.options.sink.log(entry));
   }
 

@@ -12,7 +12,9 @@ export type Blocker =
   | { kind: "held"; account: string; until: number };
 
 /** Blockers that time alone lifts within the process's life. */
-export function isTemporary(blocker: Blocker): blocker is Extract<Blocker, { until: number }> & { kind: "account-cooling" | "keys-cooling" | "held" } {
+export function isTemporary(
+  blocker: Blocker,
+): blocker is Extract<Blocker, { until: number }> & { kind: "account-cooling" | "keys-cooling" | "held" } {
   return blocker.kind === "account-cooling" || blocker.kind === "keys-cooling" || blocker.kind === "held";
 }
 
@@ -142,7 +144,15 @@ export class KeyPool {
 }
 
 function nothingKnown(s: PoolState): boolean {
-  return s.disabledAccounts.size + s.disabledKeys.size + s.unavailable.size + s.accountCooldowns.size + s.keyCooldowns.size + s.holds.size === 0;
+  return (
+    s.disabledAccounts.size +
+      s.disabledKeys.size +
+      s.unavailable.size +
+      s.accountCooldowns.size +
+      s.keyCooldowns.size +
+      s.holds.size ===
+    0
+  );
 }
 
 function extend(map: Map<string, Cooldown>, id: string, cooldown: Cooldown): void {

@@ -38,4 +38,3 @@ export function emptyPoolState(): PoolState {
     holds: new Map(),
   };
 }
-

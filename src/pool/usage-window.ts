@@ -14,10 +14,20 @@ export interface UsageWindowDeps {
  * until the window resets, waiters wake then, and the user is told. `source` names where it was read when not from
  * the code in an answer ("quota endpoint: 100%").
  */
-export function coolUsageWindow(deps: UsageWindowDeps, account: string, code: string, until: number, now: number, source?: string): void {
+export function coolUsageWindow(
+  deps: UsageWindowDeps,
+  account: string,
+  code: string,
+  until: number,
+  now: number,
+  source?: string,
+): void {
   const what = code === "1310" ? "weekly/monthly limit" : "5-hour usage window";
   deps.pool.coolAccount(account, { until, reason: `${what} spent${source ? ` (${source})` : ""}`, code });
   deps.wakeAt(until);
   const when = `it resets at ${formatLocalTime(until, now)} (in ${formatWait(until - now)})`;
-  deps.notifier.toast("usage-window", `Account "${account}" used up its ${what} (${source ?? code}); ${when}. Other accounts serve meanwhile.`);
+  deps.notifier.toast(
+    "usage-window",
+    `Account "${account}" used up its ${what} (${source ?? code}); ${when}. Other accounts serve meanwhile.`,
+  );
 }

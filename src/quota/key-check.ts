@@ -70,12 +70,13 @@ function planText(r: Extract<KeyResult, { result: "ok" }>): string {
 export function keyCheckToast(results: readonly KeyResult[]): { message: string; variant: ToastVariant } {
   const refused = results.filter((r) => r.result === "refused").length;
   const unknown = results.filter((r) => r.result === "unknown").length;
-  const head = refused > 0
-    ? `${refused} of ${results.length} key(s) refused`
-    : unknown > 0
-      ? `${results.length - unknown} of ${results.length} key(s) checked, ${unknown} could not be checked ` +
-        "(no answer; checked again at the next start)"
-      : `${results.length} key(s) checked`;
+  const head =
+    refused > 0
+      ? `${refused} of ${results.length} key(s) refused`
+      : unknown > 0
+        ? `${results.length - unknown} of ${results.length} key(s) checked, ${unknown} could not be checked ` +
+          "(no answer; checked again at the next start)"
+        : `${results.length} key(s) checked`;
   const variant = refused > 0 ? "error" : unknown > 0 ? "warning" : "success";
   return { message: `${head}: ${results.map(keyResultText).join("; ")}`, variant };
 }

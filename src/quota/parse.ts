@@ -19,9 +19,16 @@ export function parseQuotaAnswer(status: number, text: string, at: number): Quot
     const looksHtml = /^\s*</.test(text);
     return { kind: "unknown", why: `HTTP ${status}, ${looksHtml ? "HTML" : "not JSON"} (${text.length} bytes)` };
   }
-  if (!isRecord(body)) return status === 401 ? { kind: "bad-key", code: "401", message: "HTTP 401" } : { kind: "unknown", why: `HTTP ${status}, JSON but not an object` };
+  if (!isRecord(body))
+    return status === 401
+      ? { kind: "bad-key", code: "401", message: "HTTP 401" }
+      : { kind: "unknown", why: `HTTP ${status}, JSON but not an object` };
   const code = codeOf(body);
-  const message = textOf(body["msg"]) ?? textOf(body["message"]) ?? textOf(isRecord(body["error"]) ? body["error"]["message"] : undefined) ?? "";
+  const message =
+    textOf(body["msg"]) ??
+    textOf(body["message"]) ??
+    textOf(isRecord(body["error"]) ? body["error"]["message"] : undefined) ??
+    "";
   if (status === 401 || (body["success"] === false && code !== undefined && BAD_KEY_CODES.has(code))) {
     return { kind: "bad-key", code: code ?? "401", message };
   }
@@ -61,15 +68,25 @@ function parseRow(row: Record<string, unknown>): { kind: WindowKind; window: Quo
   const limit = numberOf(row["usage"]) ?? numberOf(row["total"]) ?? numberOf(row["limit"]);
   const remaining = numberOf(row["remaining"]);
   let percentage = numberOf(row["percentage"]);
-  if (percentage === undefined && used !== undefined && limit !== undefined && limit > 0) percentage = (used / limit) * 100;
-  if (percentage === undefined && remaining !== undefined && limit !== undefined && limit > 0) percentage = ((limit - remaining) / limit) * 100;
+  if (percentage === undefined && used !== undefined && limit !== undefined && limit > 0)
+    percentage = (used / limit) * 100;
+  if (percentage === undefined && remaining !== undefined && limit !== undefined && limit > 0)
+    percentage = ((limit - remaining) / limit) * 100;
   if (percentage === undefined) return undefined;
   // Some answers give a fraction (0.42) rather than a percentage; a row with used/limit shows which one it is.
-  if (percentage > 0 && percentage <= 1 && used !== undefined && limit !== undefined && limit > 0 && Math.abs(used / limit - percentage) < 0.01) {
+  if (
+    percentage > 0 &&
+    percentage <= 1 &&
+    used !== undefined &&
+    limit !== undefined &&
+    limit > 0 &&
+    Math.abs(used / limit - percentage) < 0.01
+  ) {
     percentage *= 100;
   }
   // The percentage is often rounded to a whole number; used/limit, when they agree with it, say it more precisely.
-  if (used !== undefined && limit !== undefined && limit > 0 && Math.abs((used / limit) * 100 - percentage) < 1) percentage = (used / limit) * 100;
+  if (used !== undefined && limit !== undefined && limit > 0 && Math.abs((used / limit) * 100 - percentage) < 1)
+    percentage = (used / limit) * 100;
   const window: QuotaWindow = { type, percentage: Math.min(100, Math.max(0, percentage)) };
   if (used !== undefined) window.used = used;
   if (limit !== undefined) window.limit = limit;

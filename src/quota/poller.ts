@@ -119,7 +119,8 @@ export class QuotaPoller {
     const active = this.activity > 0;
     this.activity = 0;
     for (const [account, a] of this.accounts) {
-      const past = a.reading !== undefined && pastThresholdUntil(a.reading, this.deps.settings.threshold, now) !== undefined;
+      const past =
+        a.reading !== undefined && pastThresholdUntil(a.reading, this.deps.settings.threshold, now) !== undefined;
       if (active && (a.usage.requests > a.atReading.requests || past)) void this.poll(account);
     }
   }
@@ -200,12 +201,25 @@ export class QuotaPoller {
     const atStart = { ...a.usage };
     const run = async (): Promise<void> => {
       this.polls++;
-      const answer = await readQuota({ fetch: this.deps.fetch, clock: this.deps.clock, timers: this.deps.timers ?? systemClock, ...(this.deps.timeoutMs ? { timeoutMs: this.deps.timeoutMs } : {}) }, baseUrl, key.apiKey);
+      const answer = await readQuota(
+        {
+          fetch: this.deps.fetch,
+          clock: this.deps.clock,
+          timers: this.deps.timers ?? systemClock,
+          ...(this.deps.timeoutMs ? { timeoutMs: this.deps.timeoutMs } : {}),
+        },
+        baseUrl,
+        key.apiKey,
+      );
       this.take(account, key, answer, atStart, { ...a.usage });
     };
     a.inFlight = this.queue
       .add(run)
-      .catch((error: unknown) => this.deps.onDebug?.(`quota read of ${account} failed: ${error instanceof Error ? error.message : String(error)}`))
+      .catch((error: unknown) =>
+        this.deps.onDebug?.(
+          `quota read of ${account} failed: ${error instanceof Error ? error.message : String(error)}`,
+        ),
+      )
       .finally(() => {
         a.inFlight = undefined;
       });
@@ -222,7 +236,8 @@ export class QuotaPoller {
       case "reading": {
         const a = this.accounts.get(account);
         if (a) this.learn(a, answer.reading, atStart, atEnd);
-        if (answer.ignoredRows > 0) this.deps.onDebug?.(`quota of ${account}: ${answer.ignoredRows} row(s) of unknown shape ignored`);
+        if (answer.ignoredRows > 0)
+          this.deps.onDebug?.(`quota of ${account}: ${answer.ignoredRows} row(s) of unknown shape ignored`);
         this.deps.onReading?.(account, answer.reading);
         return;
       }

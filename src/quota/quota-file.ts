@@ -33,8 +33,15 @@ const readingSchema = z.object({
 });
 /** Points per minute each window moved lately (issue 18): `status` projects the reading on with it. */
 const paceSchema = z.object({ fiveHour: z.number().optional(), weekly: z.number().optional() });
-const entrySchema = z.object({ reading: readingSchema, sessions: z.number().int().min(0), pace: paceSchema.optional() });
-const quotaFileSchema = z.object({ version: z.literal(1), providers: z.record(z.string(), z.record(z.string(), entrySchema)) });
+const entrySchema = z.object({
+  reading: readingSchema,
+  sessions: z.number().int().min(0),
+  pace: paceSchema.optional(),
+});
+const quotaFileSchema = z.object({
+  version: z.literal(1),
+  providers: z.record(z.string(), z.record(z.string(), entrySchema)),
+});
 
 export type QuotaEntry = z.infer<typeof entrySchema>;
 export type QuotaPace = z.infer<typeof paceSchema>;
@@ -60,7 +67,15 @@ export async function readQuotaFile(fs: StateFs, path: string): Promise<QuotaFil
 }
 
 /** Merges one account's reading in (kept only if newer) and replaces the file atomically. */
-export async function writeQuotaReading(fs: StateFs, path: string, provider: string, account: string, reading: QuotaReading, sessions: number, pace?: QuotaPace): Promise<void> {
+export async function writeQuotaReading(
+  fs: StateFs,
+  path: string,
+  provider: string,
+  account: string,
+  reading: QuotaReading,
+  sessions: number,
+  pace?: QuotaPace,
+): Promise<void> {
   const file = await readQuotaFile(fs, path);
   const section = (file.providers[provider] ??= {});
   const current = section[account];

@@ -47,7 +47,13 @@ export function quotaStatus(
  * Pure: a window with its projection now (`readAt` + pace in points per minute) and when that reaches `threshold`
  * (0–1), before the window resets. Unchanged without a pace or past its reset.
  */
-export function projected(w: WindowStatus, pace: number | undefined, readAt: number, threshold: number, now: number): WindowStatus {
+export function projected(
+  w: WindowStatus,
+  pace: number | undefined,
+  readAt: number,
+  threshold: number,
+  now: number,
+): WindowStatus {
   const resetAt = w.resetAt === undefined ? Number.POSITIVE_INFINITY : Date.parse(w.resetAt);
   if (pace === undefined || resetAt <= now) return w;
   const percent = Math.min(100, w.percent + (pace * Math.max(0, now - readAt)) / 60_000);
@@ -84,8 +90,12 @@ export function projectionText(w: WindowStatus, now: number): string {
   return ` → ~${Math.round(w.projectedPercent)}% now${crosses}`;
 }
 
-function windowStatus(w: Pick<QuotaWindow, "percentage"> & { resetAt?: number | undefined } | undefined): WindowStatus | undefined {
-  return w === undefined ? undefined : { percent: Math.round(w.percentage * 10) / 10, resetAt: w.resetAt === undefined ? undefined : iso(w.resetAt) };
+function windowStatus(
+  w: (Pick<QuotaWindow, "percentage"> & { resetAt?: number | undefined }) | undefined,
+): WindowStatus | undefined {
+  return w === undefined
+    ? undefined
+    : { percent: Math.round(w.percentage * 10) / 10, resetAt: w.resetAt === undefined ? undefined : iso(w.resetAt) };
 }
 
 function iso(ms: number): string {

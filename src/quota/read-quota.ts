@@ -30,7 +30,11 @@ export async function readQuota(deps: ReadQuotaDeps, baseUrl: string, apiKey: st
   });
   const read = (async (): Promise<QuotaAnswer> => {
     try {
-      const response = await deps.fetch(quotaUrl(baseUrl), { method: "GET", headers: quotaHeaders(apiKey), signal: controller.signal });
+      const response = await deps.fetch(quotaUrl(baseUrl), {
+        method: "GET",
+        headers: quotaHeaders(apiKey),
+        signal: controller.signal,
+      });
       const text = await response.text();
       return parseQuotaAnswer(response.status, text, deps.clock.now());
     } catch (error) {

@@ -83,12 +83,15 @@ export function chooseAccounts(input: ChooseInput): Choice {
       order = stableSort(order, (a, b) => {
         const va = view(a)!;
         const vb = view(b)!;
-        return (va.usedPercent ?? 100) - (vb.usedPercent ?? 100) || (va.pastUntil ?? Infinity) - (vb.pastUntil ?? Infinity);
+        return (
+          (va.usedPercent ?? 100) - (vb.usedPercent ?? 100) || (va.pastUntil ?? Infinity) - (vb.pastUntil ?? Infinity)
+        );
       });
     }
   }
 
-  if (input.avoid.size > 0) order = [...order.filter((a) => !input.avoid.has(a)), ...order.filter((a) => input.avoid.has(a))];
+  if (input.avoid.size > 0)
+    order = [...order.filter((a) => !input.avoid.has(a)), ...order.filter((a) => input.avoid.has(a))];
 
   const sticky = input.sticky;
   let holdForSticky: Choice["holdForSticky"];

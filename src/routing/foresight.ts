@@ -72,7 +72,11 @@ export class Foresight {
       fetch: quotaFetch ?? (() => Promise.reject(new Error("no quota fetch"))),
       keyFor: (account) => this.usableKey(account, undefined),
       onReading: (account, reading) => this.onReading(account, reading),
-      onBadKey: (account, key, answer) => notifier.log("warn", `quota endpoint refused key ${key.id} of account ${account} (${answer.code}: ${answer.message})`),
+      onBadKey: (account, key, answer) =>
+        notifier.log(
+          "warn",
+          `quota endpoint refused key ${key.id} of account ${account} (${answer.code}: ${answer.message})`,
+        ),
       onDebug: (message) => notifier.log("debug", message),
       ...(deps.queue ? { queue: deps.queue } : {}),
     });
@@ -104,7 +108,9 @@ export class Foresight {
         ? {
             quota: (a: string) => {
               const r = this.poller.projected(a);
-              return r === undefined ? undefined : { pastUntil: pastThresholdUntil(r, threshold, now), usedPercent: usedPercent(r, now) };
+              return r === undefined
+                ? undefined
+                : { pastUntil: pastThresholdUntil(r, threshold, now), usedPercent: usedPercent(r, now) };
             },
           }
         : {}),
@@ -126,7 +132,10 @@ export class Foresight {
     }
     if (choice.allPastThreshold && !this.allPastSaid) {
       this.allPastSaid = true;
-      this.deps.notifier.toast("usage-window", `Every account is past ${Math.round(threshold * 100)}% of its usage window; using the one with the most left (${choice.order[0] ?? "none"}) rather than stalling.`);
+      this.deps.notifier.toast(
+        "usage-window",
+        `Every account is past ${Math.round(threshold * 100)}% of its usage window; using the one with the most left (${choice.order[0] ?? "none"}) rather than stalling.`,
+      );
     } else if (!choice.allPastThreshold && choice.order.length > 0) this.allPastSaid = false;
     return choice.order;
   }
@@ -142,9 +151,7 @@ export class Foresight {
   private usableKey(account: string, keyId: string | undefined): ApiKey | undefined {
     const { pool, clock } = this.deps;
     const now = clock.now();
-    return pool
-      .keysOf(account)
-      .find((k) => (keyId === undefined || k.id === keyId) && pool.keyUsable(k, now));
+    return pool.keysOf(account).find((k) => (keyId === undefined || k.id === keyId) && pool.keyUsable(k, now));
   }
 
   /** A slot on `account` was granted: round-robin moves on past it, the poller counts a request sent there. */
@@ -155,7 +162,8 @@ export class Foresight {
     // A new session counts on its account from its first request, so that the next new one is placed elsewhere.
     const id = turn.session.id;
     const now = this.deps.clock.now();
-    if (id !== undefined && this.affinity.own(turn.session, now) === undefined) this.affinity.place(id, account, "", now);
+    if (id !== undefined && this.affinity.own(turn.session, now) === undefined)
+      this.affinity.place(id, account, "", now);
   }
 
   /** Z.AI took the turn on `key`: the session stays there. */
@@ -182,10 +190,18 @@ export class Foresight {
       [reading.weekly, "1310"],
       [reading.fiveHour, "1308"],
     ] as Array<[QuotaWindow | undefined, string]>) {
-      if (window === undefined || window.percentage < 100 || window.resetAt === undefined || window.resetAt <= now) continue;
+      if (window === undefined || window.percentage < 100 || window.resetAt === undefined || window.resetAt <= now)
+        continue;
       const current = pool.state.accountCooldowns.get(account);
       if (current && current.until >= window.resetAt) break;
-      coolUsageWindow({ pool, notifier, wakeAt: (t) => slots.wakeAt(t) }, account, code, window.resetAt, now, "quota endpoint: 100%");
+      coolUsageWindow(
+        { pool, notifier, wakeAt: (t) => slots.wakeAt(t) },
+        account,
+        code,
+        window.resetAt,
+        now,
+        "quota endpoint: 100%",
+      );
       break;
     }
     const rate = this.poller.view(account)?.rate;

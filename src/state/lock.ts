@@ -29,7 +29,13 @@ interface LockContent {
  * died (same host, pid gone) or that is older than `staleMs` is broken. Throws StateLockTimeoutError when the
  * lock stays held past `timeoutMs`.
  */
-export async function withLock<T>(fs: StateFs, lockPath: string, clock: Clock, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
+export async function withLock<T>(
+  fs: StateFs,
+  lockPath: string,
+  clock: Clock,
+  fn: () => Promise<T>,
+  options: LockOptions = {},
+): Promise<T> {
   const release = await acquireLock(fs, lockPath, clock, options);
   try {
     return await fn();
@@ -38,7 +44,12 @@ export async function withLock<T>(fs: StateFs, lockPath: string, clock: Clock, f
   }
 }
 
-export async function acquireLock(fs: StateFs, lockPath: string, clock: Clock, options: LockOptions = {}): Promise<() => Promise<void>> {
+export async function acquireLock(
+  fs: StateFs,
+  lockPath: string,
+  clock: Clock,
+  options: LockOptions = {},
+): Promise<() => Promise<void>> {
   const staleMs = options.staleMs ?? DEFAULT_LOCK_STALE_MS;
   const timeoutMs = options.timeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
   const pollMs = options.pollMs ?? DEFAULT_POLL_MS;
@@ -86,7 +97,12 @@ async function isStale(fs: StateFs, lockPath: string, text: string, now: number,
 function parseLock(text: string): LockContent | undefined {
   try {
     const value = JSON.parse(text) as Partial<LockContent>;
-    if (typeof value.pid === "number" && typeof value.at === "number" && typeof value.host === "string" && typeof value.token === "string") {
+    if (
+      typeof value.pid === "number" &&
+      typeof value.at === "number" &&
+      typeof value.host === "string" &&
+      typeof value.token === "string"
+    ) {
       return value as LockContent;
     }
   } catch {

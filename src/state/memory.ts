@@ -15,7 +15,13 @@ export type LimitsView = Pick<Limits, "entries" | "adopt">;
  * learned limit was set: an entry equal to the one in `reference` (what the last sync saw) keeps its time,
  * any other entry is stamped `now`. Limits count only when learned or adopted (epoch > 0).
  */
-export function snapshotMemory(pool: PoolView, limits: LimitsView, ids: StateIds, reference: ProviderState, now: number): ProviderState {
+export function snapshotMemory(
+  pool: PoolView,
+  limits: LimitsView,
+  ids: StateIds,
+  reference: ProviderState,
+  now: number,
+): ProviderState {
   const out = emptyProviderState();
   const s = pool.state;
   const stamp = (ref: StoredCooldown | undefined, c: Cooldown): StoredCooldown => ({
@@ -29,7 +35,8 @@ export function snapshotMemory(pool: PoolView, limits: LimitsView, ids: StateIds
     const cooling = s.accountCooldowns.get(account);
     if (cooling) out.accountCooldowns[stored] = stamp(reference.accountCooldowns[stored], cooling);
     const disabled = s.disabledAccounts.get(account);
-    if (disabled) out.disabledAccounts[stored] = { reason: disabled.reason, ...codeField(disabled.code), at: disabled.at };
+    if (disabled)
+      out.disabledAccounts[stored] = { reason: disabled.reason, ...codeField(disabled.code), at: disabled.at };
   }
   for (const key of pool.keys) {
     const fp = ids.fingerprintOf(key.id);
@@ -46,7 +53,12 @@ export function snapshotMemory(pool: PoolView, limits: LimitsView, ids: StateIds
     const stored = ids.storedAccount(account);
     const ref = reference.unavailable[stored]?.[model];
     const at = ref !== undefined && ref.until === entry.until ? ref.at : now;
-    (out.unavailable[stored] ??= {})[model] = { until: entry.until, code: entry.code, wrongEndpoint: entry.wrongEndpoint, at };
+    (out.unavailable[stored] ??= {})[model] = {
+      until: entry.until,
+      code: entry.code,
+      wrongEndpoint: entry.wrongEndpoint,
+      at,
+    };
   }
   for (const { account, model, state } of limits.entries()) {
     if (state.epoch === 0 || !configured.has(account)) continue;
@@ -57,7 +69,8 @@ export function snapshotMemory(pool: PoolView, limits: LimitsView, ids: StateIds
     // admitted and send that many at once). How long to wait before trying higher travels with it: a process that
     // starts later does not try again at once what others found refused.
     const proven = provenLevel(state);
-    const same = ref !== undefined && Math.min(ref.limit, state.ceiling) === proven && (ref.probeAfter ?? 0) >= state.probeAfter;
+    const same =
+      ref !== undefined && Math.min(ref.limit, state.ceiling) === proven && (ref.probeAfter ?? 0) >= state.probeAfter;
     const entry = same ? ref : { limit: proven, probeAfter: state.probeAfter, at: now };
     (out.limits[stored] ??= {})[model] = entry;
   }
@@ -81,9 +94,14 @@ export function applyToMemory(merged: ProviderState, pool: PoolView, limits: Lim
       if (owner === account && unavailable[model] === undefined) s.unavailable.delete(pair);
     }
     for (const [model, entry] of Object.entries(unavailable)) {
-      s.unavailable.set(pairKey(account, model), { until: entry.until, code: entry.code, wrongEndpoint: entry.wrongEndpoint });
+      s.unavailable.set(pairKey(account, model), {
+        until: entry.until,
+        code: entry.code,
+        wrongEndpoint: entry.wrongEndpoint,
+      });
     }
-    for (const [model, entry] of Object.entries(merged.limits[stored] ?? {})) limits.adopt(account, model, entry.limit, entry.probeAfter);
+    for (const [model, entry] of Object.entries(merged.limits[stored] ?? {}))
+      limits.adopt(account, model, entry.limit, entry.probeAfter);
   }
   for (const key of pool.keys) {
     const fp = ids.fingerprintOf(key.id);

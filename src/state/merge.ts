@@ -1,4 +1,11 @@
-import type { ProviderState, Resets, StoredCooldown, StoredDisabled, StoredLimit, StoredUnavailable } from "./state-schema.js";
+import type {
+  ProviderState,
+  Resets,
+  StoredCooldown,
+  StoredDisabled,
+  StoredLimit,
+  StoredUnavailable,
+} from "./state-schema.js";
 
 /**
  * Pure merge rules for the shared state file. Two views of one provider's state (the file and a process's
@@ -22,7 +29,12 @@ type Nested<T> = Dict<Dict<T>>;
  * an entry memory dropped since then (a model that served again, a pruned cooldown) is dropped from the
  * file too, unless another process has replaced it meanwhile.
  */
-export function mergeState(file: ProviderState, memory: ProviderState, now: number, base?: ProviderState): ProviderState {
+export function mergeState(
+  file: ProviderState,
+  memory: ProviderState,
+  now: number,
+  base?: ProviderState,
+): ProviderState {
   const theirs = base ? withoutDeleted(file, base, memory) : file;
   const resets = mergeResets(theirs.resets, memory.resets);
   const merged: ProviderState = {
@@ -60,7 +72,10 @@ export function applyResets(state: ProviderState): ProviderState {
 
 function prune(state: ProviderState, now: number): ProviderState {
   const live = <T extends { until: number }>(e: T) => e.until > now;
-  const fresh = (ttl: number) => <T extends { at: number }>(e: T) => e.at + ttl > now;
+  const fresh =
+    (ttl: number) =>
+    <T extends { at: number }>(e: T) =>
+      e.at + ttl > now;
   const marker = fresh(RESET_MARKER_TTL_MS);
   const markers = (d: Dict<number>) => filterDict(d, (at) => marker({ at }));
   const resets: Resets = { accounts: markers(state.resets.accounts), keys: markers(state.resets.keys) };
@@ -77,7 +92,10 @@ function prune(state: ProviderState, now: number): ProviderState {
 }
 
 function mergeResets(a: Resets, b: Resets): Resets {
-  const out: Resets = { accounts: mergeDict(a.accounts, b.accounts, Math.max), keys: mergeDict(a.keys, b.keys, Math.max) };
+  const out: Resets = {
+    accounts: mergeDict(a.accounts, b.accounts, Math.max),
+    keys: mergeDict(a.keys, b.keys, Math.max),
+  };
   const all = Math.max(a.all ?? Number.NEGATIVE_INFINITY, b.all ?? Number.NEGATIVE_INFINITY);
   if (Number.isFinite(all)) out.all = all;
   return out;
@@ -155,7 +173,7 @@ function dict<T>(): Dict<T> {
 }
 
 function own(d: object, id: string): boolean {
-  return Object.prototype.hasOwnProperty.call(d, id);
+  return  Object.hasOwn(d, id);
 }
 
 /** Deep equality of JSON data, independent of key order. */

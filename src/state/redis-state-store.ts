@@ -24,7 +24,9 @@ return 1
 /** Attempts of a blocking update before giving up until the next sync (others kept writing in between). */
 const ATTEMPTS = 5;
 
-type CasRedis = Redis & { compareAndSetState(key: string, expected: string, next: string, writer: string): Promise<number> };
+type CasRedis = Redis & {
+  compareAndSetState(key: string, expected: string, next: string, writer: string): Promise<number>;
+};
 
 /**
  * The pool state (cooldowns, disabled keys, unavailable models, learned limits) as one document in Redis, the same
@@ -54,7 +56,8 @@ export function redisStateStore(options: RedisStateStoreOptions): StateStore {
 
   // Connected before the first read (bounded by connectTimeout); ioredis reconnects by itself afterwards.
   let connecting: Promise<void> | undefined;
-  const connect = () => (connecting ??= Promise.all([redis.connect().catch(() => {}), sub.connect().catch(() => {})]).then(() => {}));
+  const connect = () =>
+    (connecting ??= Promise.all([redis.connect().catch(() => {}), sub.connect().catch(() => {})]).then(() => {}));
 
   const read = async (): Promise<{ text: string | null; result: ReadResult }> => {
     await connect();
@@ -62,7 +65,13 @@ export function redisStateStore(options: RedisStateStoreOptions): StateStore {
       const text = await redis.get(key);
       return { text, result: text === null ? { kind: "missing" } : parseStateText(text) };
     } catch (error) {
-      return { text: null, result: { kind: "unreadable", problem: `cannot read the shared state in Redis ${where} (${error instanceof Error ? error.message : String(error)})` } };
+      return {
+        text: null,
+        result: {
+          kind: "unreadable",
+          problem: `cannot read the shared state in Redis ${where} (${error instanceof Error ? error.message : String(error)})`,
+        },
+      };
     }
   };
 
@@ -76,7 +85,9 @@ export function redisStateStore(options: RedisStateStoreOptions): StateStore {
         if ((await redis.compareAndSetState(key, text ?? "", JSON.stringify(next), writer)) === 1) return result;
       }
       if (tryOnly) return "busy";
-      throw new Error(`the shared state in Redis ${where} kept changing while it was merged; merging again at the next sync`);
+      throw new Error(
+        `the shared state in Redis ${where} kept changing while it was merged; merging again at the next sync`,
+      );
     },
     onRemoteChange: (listener) => void listeners.push(listener),
     close: async () => {

@@ -48,7 +48,10 @@ export const LEARNED_PREFIX = "learned";
  * "learned", "learned:personal", "learned:personal/glm-4.7", "learned:*\/glm-4.7". Undefined when the target is not
  * about learned limits; an error message when it names an account that is not configured.
  */
-export function parseLearnedTarget(target: string, keys: readonly ApiKey[]): LearnedScope | { error: string } | undefined {
+export function parseLearnedTarget(
+  target: string,
+  keys: readonly ApiKey[],
+): LearnedScope | { error: string } | undefined {
   if (target === LEARNED_PREFIX) return { account: undefined, model: undefined };
   if (!target.startsWith(`${LEARNED_PREFIX}:`)) return undefined;
   const rest = target.slice(LEARNED_PREFIX.length + 1);
@@ -57,7 +60,8 @@ export function parseLearnedTarget(target: string, keys: readonly ApiKey[]): Lea
   const model = slash === -1 ? undefined : rest.slice(slash + 1) || undefined;
   if (account === "*" || account === "") return { account: undefined, model };
   const known = [...new Set(keys.map((k) => k.account))];
-  if (!known.includes(account)) return { error: `no account named "${account}" (known: ${known.join(", ") || "none configured"})` };
+  if (!known.includes(account))
+    return { error: `no account named "${account}" (known: ${known.join(", ") || "none configured"})` };
   return { account, model };
 }
 
@@ -66,13 +70,20 @@ export function parseLearnedTarget(target: string, keys: readonly ApiKey[]): Lea
  * `now`. Rewriting rather than deleting is what reaches running processes: a merge keeps the most recent entry, so
  * they adopt the start value at their next sync instead of writing their learned one back.
  */
-export function withLearnedReset(state: ProviderState, scope: LearnedScope, ids: StateIds, startOf: (model: string) => number, now: number): ProviderState {
+export function withLearnedReset(
+  state: ProviderState,
+  scope: LearnedScope,
+  ids: StateIds,
+  startOf: (model: string) => number,
+  now: number,
+): ProviderState {
   const stored = scope.account === undefined ? undefined : ids.storedAccount(scope.account);
   const limits: ProviderState["limits"] = {};
   for (const [account, models] of Object.entries(state.limits)) {
     const next: ProviderState["limits"][string] = {};
     for (const [model, entry] of Object.entries(models)) {
-      const covered = (stored === undefined || stored === account) && (scope.model === undefined || scope.model === model);
+      const covered =
+        (stored === undefined || stored === account) && (scope.model === undefined || scope.model === model);
       next[model] = covered ? { limit: startOf(model), at: now } : entry;
     }
     limits[account] = next;

@@ -13,7 +13,10 @@ import { updateStateFile, type ReadResult } from "./store.js";
 export interface StateStore {
   /** For messages: "state file <path>", "shared state in Redis <url>". */
   readonly name: string;
-  update(change: (read: ReadResult) => StateFile | undefined, options: { tryOnly: boolean; first: boolean }): Promise<ReadResult | "busy">;
+  update(
+    change: (read: ReadResult) => StateFile | undefined,
+    options: { tryOnly: boolean; first: boolean },
+  ): Promise<ReadResult | "busy">;
   /** Tells when another process changed the store (Redis pub/sub; the state file's changes are announced over the machine ledger). */
   onRemoteChange?(listener: () => void): void;
   close?(): Promise<void>;
@@ -26,7 +29,10 @@ export function fileStateStore(path: string, clock: Clock, fs: StateFs = nodeSta
     update: async (change, { tryOnly, first }) => {
       const options = tryOnly ? { ...lock, timeoutMs: 0 } : lock;
       try {
-        return await updateStateFile(fs, path, clock, change, { cleanTemps: first, ...(options ? { lock: options } : {}) });
+        return await updateStateFile(fs, path, clock, change, {
+          cleanTemps: first,
+          ...(options ? { lock: options } : {}),
+        });
       } catch (error) {
         if (tryOnly && error instanceof StateLockTimeoutError) return "busy";
         throw error;

@@ -56,7 +56,8 @@ export const DEFAULT_SYNC_INTERVAL_MS = 2_000;
  */
 export async function attachStateSync(options: StateSyncOptions): Promise<StateSync> {
   const { provider, pool, limits, clock, path, onWarning } = options;
-  if (path === undefined && options.store === undefined) return { syncNow: async () => {}, syncSoon: async () => {}, close: async () => {} };
+  if (path === undefined && options.store === undefined)
+    return { syncNow: async () => {}, syncSoon: async () => {}, close: async () => {} };
   const store = options.store ?? fileStateStore(path!, clock, options.fs, options.lock);
   const ids = stateIds(options.keys ?? pool.keys);
   const intervalMs = options.intervalMs ?? DEFAULT_SYNC_INTERVAL_MS;
@@ -107,7 +108,11 @@ export async function attachStateSync(options: StateSyncOptions): Promise<StateS
       if (read.kind === "ok" || read.kind === "missing") lastWarning = undefined;
       if (writing) options.onWritten?.();
     } catch (error) {
-      warn(isStateError(error) ? error.message : `${store.name}: ${error instanceof Error ? error.message : String(error)}`);
+      warn(
+        isStateError(error)
+          ? error.message
+          : `${store.name}: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
     if (!changed) return true;
     try {

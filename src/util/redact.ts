@@ -41,7 +41,8 @@ export class Redactor {
   redact(text: string): string {
     let out = text;
     // A whole key keeps its last four characters, so a user can tell which key it was.
-    for (const secret of this.secrets) if (out.includes(secret)) out = out.split(secret).join(`${MASK}${secret.slice(-4)}`);
+    for (const secret of this.secrets)
+      if (out.includes(secret)) out = out.split(secret).join(`${MASK}${secret.slice(-4)}`);
     out = this.maskFragments(out);
     return out.replace(ZAI_KEY_SHAPE, MASK).replace(BEARER, `$1${MASK}`).replace(NAMED_SECRET, `$1${MASK}`);
   }

@@ -16,7 +16,10 @@ beforeAll(ensureBuilt, 180_000);
 describe("doctor and status know which OpenCode is installed", () => {
   it("OpenCode 2.x: checks `plugins` (not 1.x's `plugin`) and the providers its options serve", async () => {
     const box = await sandbox();
-    const v2 = { $schema: "https://opencode.ai/config.json", plugins: [{ package: "oc-zai-multi-account", options: { providers: ["zai-coding-plan"] } }] };
+    const v2 = {
+      $schema: "https://opencode.ai/config.json",
+      plugins: [{ package: "oc-zai-multi-account", options: { providers: ["zai-coding-plan"] } }],
+    };
     await correctSetup(box, v2, { installed: false });
     const run = await cli(box, ["doctor"], await fakeOpencode(box, "2.0.24"));
     expect(run.stdout).toMatch(/ok {4}OpenCode 2\.0\.24 \(plugin API 2\.x\)/);
@@ -29,7 +32,9 @@ describe("doctor and status know which OpenCode is installed", () => {
     await correctSetup(box, defaultOpencodeConfig(), { installed: false });
     const run = await cli(box, ["doctor"], await fakeOpencode(box, "2.0.24"));
     expect(run.code).toBe(1);
-    expect(run.stdout).toMatch(/FAIL {2}oc-zai-multi-account is not in the "plugins" list .*under "plugin", which only OpenCode 1\.x reads/);
+    expect(run.stdout).toMatch(
+      /FAIL {2}oc-zai-multi-account is not in the "plugins" list .*under "plugin", which only OpenCode 1\.x reads/,
+    );
   });
 
   it("status names the installed OpenCode and the plugin API it loads (or that none was found)", async () => {

@@ -2,7 +2,20 @@ import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import { CLI, KEYS, ROOT, cli, correctSetup, defaultOpencodeConfig, ensureBuilt, fakeZai, installInOpencodeCache, sandbox, writeKeys, type CliRun } from "./helpers.js";
+import {
+  CLI,
+  KEYS,
+  ROOT,
+  cli,
+  correctSetup,
+  defaultOpencodeConfig,
+  ensureBuilt,
+  fakeZai,
+  installInOpencodeCache,
+  sandbox,
+  writeKeys,
+  type CliRun,
+} from "./helpers.js";
 
 beforeAll(ensureBuilt, 180_000);
 
@@ -18,7 +31,9 @@ describe("oc-zai-multi-account doctor", () => {
     const box = await sandbox();
     await correctSetup(box);
     const run = await cli(box, ["doctor"]);
-    expect(run.stdout).toMatch(/ok {4}.*lists "oc-zai-multi-account": OpenCode loads .*oc-zai-multi-account@latest\/node_modules\/oc-zai-multi-account\/dist\/index\.js \(exports /);
+    expect(run.stdout).toMatch(
+      /ok {4}.*lists "oc-zai-multi-account": OpenCode loads .*oc-zai-multi-account@latest\/node_modules\/oc-zai-multi-account\/dist\/index\.js \(exports /,
+    );
     expect(run.stdout).toContain("3 key(s) in 2 account(s)");
     expect(run.stdout).toMatch(/All good\.\n$/);
     expect(run.code).toBe(0);
@@ -36,7 +51,13 @@ describe("oc-zai-multi-account doctor", () => {
   });
 
   it("accepts a versioned name once installed, the checkout directory, and a file URL or path of dist/index.js", async () => {
-    const specs = ["oc-zai-multi-account@0.1.0", pathToFileURL(ROOT).href, ROOT, pathToFileURL(join(CLI, "..", "index.js")).href, join(CLI, "..", "index.js")];
+    const specs = [
+      "oc-zai-multi-account@0.1.0",
+      pathToFileURL(ROOT).href,
+      ROOT,
+      pathToFileURL(join(CLI, "..", "index.js")).href,
+      join(CLI, "..", "index.js"),
+    ];
     for (const spec of specs) {
       const box = await sandbox();
       await correctSetup(box, defaultOpencodeConfig({ plugin: [spec] }), { installed: false });
@@ -52,10 +73,19 @@ describe("oc-zai-multi-account doctor", () => {
     const box = await sandbox();
     const notPlugin = join(box.root, "not-plugin", "oc-zai-multi-account");
     await mkdir(join(notPlugin, "dist"), { recursive: true });
-    await writeFile(join(notPlugin, "package.json"), JSON.stringify({ name: "oc-zai-multi-account", type: "module", main: "./dist/index.js" }));
-    await writeFile(join(notPlugin, "dist", "index.js"), "export const VERSION = '1';\nexport default function plugin() {}\n");
+    await writeFile(
+      join(notPlugin, "package.json"),
+      JSON.stringify({ name: "oc-zai-multi-account", type: "module", main: "./dist/index.js" }),
+    );
+    await writeFile(
+      join(notPlugin, "dist", "index.js"),
+      "export const VERSION = '1';\nexport default function plugin() {}\n",
+    );
     const cases: Array<[string, RegExp]> = [
-      [join(box.root, "oc-zai-multi-account-0.1.0.tgz"), /a tarball: OpenCode 1\.x does not load plugins from a tarball path/],
+      [
+        join(box.root, "oc-zai-multi-account-0.1.0.tgz"),
+        /a tarball: OpenCode 1\.x does not load plugins from a tarball path/,
+      ],
       [join(box.root, "gone", "oc-zai-multi-account", "dist", "index.js"), /which does not exist/],
       [notPlugin, /its export\(s\) VERSION are not plugin functions/],
     ];
@@ -84,7 +114,10 @@ describe("oc-zai-multi-account doctor", () => {
     await writeFile(join(box.configDir, "opencode.jsonc"), "{}");
     await writeFile(
       join(box.project, "opencode.json"),
-      JSON.stringify({ plugin: [join(CLI, "..", "index.js")], provider: { "zai-coding-plan": { options: { baseURL: "http://127.0.0.1:9/v1" } } } }),
+      JSON.stringify({
+        plugin: [join(CLI, "..", "index.js")],
+        provider: { "zai-coding-plan": { options: { baseURL: "http://127.0.0.1:9/v1" } } },
+      }),
     );
     const run = await cli(box, ["doctor"]);
     expect(run.stdout).toMatch(/info {2}baseURL http:\/\/127\.0\.0\.1:9\/v1 .* is a local server/);
@@ -121,7 +154,12 @@ describe("oc-zai-multi-account doctor", () => {
   it("fails on a keys file with a duplicate key, naming the field and never the key", async () => {
     const box = await sandbox();
     await correctSetup(box);
-    await writeKeys(box, { keys: [{ id: "a", apiKey: KEYS.main }, { id: "b", apiKey: KEYS.main }] });
+    await writeKeys(box, {
+      keys: [
+        { id: "a", apiKey: KEYS.main },
+        { id: "b", apiKey: KEYS.main },
+      ],
+    });
     const run = await cli(box, ["doctor"]);
     expect(run.code).toBe(1);
     expect(run.stdout).toContain('(keys.1.apiKey): same API key as keys.0 ("a")');
@@ -134,14 +172,26 @@ describe("oc-zai-multi-account doctor", () => {
     await writeKeys(box, `{"keys": [\n  {"id": "a", "apiKey": "${KEYS.main}",}\n]}`);
     const run = await cli(box, ["doctor"]);
     expect(run.code).toBe(1);
-    expect(run.stdout).toContain(`${box.keysFile}: not valid JSON: trailing comma (not allowed in JSON), at line 2, column 37`);
+    expect(run.stdout).toContain(
+      `${box.keysFile}: not valid JSON: trailing comma (not allowed in JSON), at line 2, column 37`,
+    );
     expectNoKeys(run);
   });
 
   it("lists every problem of the keys file at once, each with field and position", async () => {
     const box = await sandbox();
     await correctSetup(box);
-    const text = JSON.stringify({ keys: [{ id: "a", apiKey: "" }, { id: "a", apiKey: KEYS.main, colour: "red" }], rotation: { strategy: "random" } }, null, 2);
+    const text = JSON.stringify(
+      {
+        keys: [
+          { id: "a", apiKey: "" },
+          { id: "a", apiKey: KEYS.main, colour: "red" },
+        ],
+        rotation: { strategy: "random" },
+      },
+      null,
+      2,
+    );
     await writeKeys(box, text);
     const run = await cli(box, ["doctor"]);
     expect(run.code).toBe(1);
@@ -198,10 +248,17 @@ describe("oc-zai-multi-account doctor", () => {
 
   it("fails on the general endpoint, naming 1113", async () => {
     const box = await sandbox();
-    await correctSetup(box, defaultOpencodeConfig({ provider: { "zai-coding-plan": { options: { baseURL: "https://api.z.ai/api/paas/v4" } } } }));
+    await correctSetup(
+      box,
+      defaultOpencodeConfig({
+        provider: { "zai-coding-plan": { options: { baseURL: "https://api.z.ai/api/paas/v4" } } },
+      }),
+    );
     const run = await cli(box, ["doctor"]);
     expect(run.code).toBe(1);
-    expect(run.stdout).toContain('is not a Coding Plan endpoint: Coding Plan keys get 1113 "Insufficient balance" there');
+    expect(run.stdout).toContain(
+      'is not a Coding Plan endpoint: Coding Plan keys get 1113 "Insufficient balance" there',
+    );
     expect(run.stdout).toContain("fix: set baseURL to https://api.z.ai/api/coding/paas/v4");
   });
 
@@ -230,21 +287,51 @@ describe("oc-zai-multi-account doctor", () => {
     await writeFile(box.authFile, "{}");
     const run = await cli(box, ["doctor", "--json"]);
     expect(run.code).toBe(1);
-    const report = JSON.parse(run.stdout) as { ok: boolean; problems: number; checks: Array<{ id: string; level: string; message: string; fix?: string }> };
-    expect(report).toMatchObject({ command: "doctor", provider: "zai-coding-plan", ok: false, problems: 1, warnings: 0 });
-    expect(report.checks.map((c) => c.id)).toEqual(["plugin", "provider", "auth", "keys-file", "keys", "endpoint", "state", "ledger"]);
-    expect(report.checks.find((c) => c.id === "auth")).toMatchObject({ level: "fail", fix: expect.stringContaining("opencode providers login") });
+    const report = JSON.parse(run.stdout) as {
+      ok: boolean;
+      problems: number;
+      checks: Array<{ id: string; level: string; message: string; fix?: string }>;
+    };
+    expect(report).toMatchObject({
+      command: "doctor",
+      provider: "zai-coding-plan",
+      ok: false,
+      problems: 1,
+      warnings: 0,
+    });
+    expect(report.checks.map((c) => c.id)).toEqual([
+      "plugin",
+      "provider",
+      "auth",
+      "keys-file",
+      "keys",
+      "endpoint",
+      "state",
+      "ledger",
+    ]);
+    expect(report.checks.find((c) => c.id === "auth")).toMatchObject({
+      level: "fail",
+      fix: expect.stringContaining("opencode providers login"),
+    });
   });
 
   it("--probe sends one tiny request per key and model and reports ok / 401 / 1113", async () => {
     const server = await fakeZai((key, model) => {
-      if (key === KEYS.spare) return { status: 401, body: { error: { code: "1000", message: "Authentication failed" } } };
-      if (model === "glm-5") return { status: 429, body: { error: { code: "1113", message: "Insufficient balance or no resource package. Please recharge." } } };
+      if (key === KEYS.spare)
+        return { status: 401, body: { error: { code: "1000", message: "Authentication failed" } } };
+      if (model === "glm-5")
+        return {
+          status: 429,
+          body: { error: { code: "1113", message: "Insufficient balance or no resource package. Please recharge." } },
+        };
       return { status: 200, body: { choices: [{ message: { role: "assistant", content: "p" } }] } };
     });
     try {
       const box = await sandbox();
-      await correctSetup(box, defaultOpencodeConfig({ provider: { "zai-coding-plan": { options: { baseURL: server.baseURL } } } }));
+      await correctSetup(
+        box,
+        defaultOpencodeConfig({ provider: { "zai-coding-plan": { options: { baseURL: server.baseURL } } } }),
+      );
       const run = await cli(box, ["doctor", "--probe", "--models", "glm-4.7,glm-5"]);
       const lines = run.stdout.split("\n");
       expect(lines[0]).toMatch(/spends a little quota/);
@@ -262,7 +349,9 @@ describe("oc-zai-multi-account doctor", () => {
 
       const json = await cli(box, ["doctor", "--probe", "--json"]);
       expect(json.stderr).toMatch(/spends a little quota/);
-      const report = JSON.parse(json.stdout) as { probe: { results: Array<{ key: string; model: string; result: string; level: string }> } };
+      const report = JSON.parse(json.stdout) as {
+        probe: { results: Array<{ key: string; model: string; result: string; level: string }> };
+      };
       expect(report.probe.results.map((r) => [r.key, r.model, r.result, r.level])).toEqual([
         ["main", "glm-4.7", "ok", "ok"],
         ["spare", "glm-4.7", "401", "fail"],

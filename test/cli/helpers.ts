@@ -15,14 +15,23 @@ export const CLI = join(ROOT, "dist", "cli.js");
 
 /** Builds once when dist/cli.js is missing or older than a source file; `npm test` has built already. */
 export async function ensureBuilt(): Promise<void> {
-  await withLock(nodeStateFs, join(tmpdir(), "oc-zai-multi-account-build.lock"), systemClock, async () => {
-    if (!(await isStale())) return;
-    await run("npm", ["run", "build"], { cwd: ROOT });
-  }, { timeoutMs: 180_000, staleMs: 180_000 });
+  await withLock(
+    nodeStateFs,
+    join(tmpdir(), "oc-zai-multi-account-build.lock"),
+    systemClock,
+    async () => {
+      if (!(await isStale())) return;
+      await run("npm", ["run", "build"], { cwd: ROOT });
+    },
+    { timeoutMs: 180_000, staleMs: 180_000 },
+  );
 }
 
 async function isStale(): Promise<boolean> {
-  const built = await stat(CLI).then((s) => s.mtimeMs, () => 0);
+  const built = await stat(CLI).then(
+    (s) => s.mtimeMs,
+    () => 0,
+  );
   const newest = async (dir: string): Promise<number> => {
     let max = 0;
     for (const entry of await readdir(dir, { withFileTypes: true })) {
@@ -90,10 +99,21 @@ export async function installInOpencodeCache(box: Sandbox, cacheKey = "oc-zai-mu
 }
 
 /** The setup the README describes: plugin by npm name (installed by OpenCode), provider stub, placeholder login, keys file 0600. */
-export async function correctSetup(box: Sandbox, opencode: unknown = defaultOpencodeConfig(), options: { installed?: boolean } = {}): Promise<void> {
+export async function correctSetup(
+  box: Sandbox,
+  opencode: unknown = defaultOpencodeConfig(),
+  options: { installed?: boolean } = {},
+): Promise<void> {
   if (options.installed !== false) await installInOpencodeCache(box).catch(() => undefined);
-  await writeFile(join(box.configDir, "opencode.jsonc"), `// written by the test\n${JSON.stringify(opencode, null, 2)}\n`);
-  await writeFile(box.authFile, JSON.stringify({ "zai-coding-plan": { type: "api", key: "oc-zai-multi-account-managed" } }), { mode: 0o600 });
+  await writeFile(
+    join(box.configDir, "opencode.jsonc"),
+    `// written by the test\n${JSON.stringify(opencode, null, 2)}\n`,
+  );
+  await writeFile(
+    box.authFile,
+    JSON.stringify({ "zai-coding-plan": { type: "api", key: "oc-zai-multi-account-managed" } }),
+    { mode: 0o600 },
+  );
   await writeKeys(box, {
     keys: [
       { id: "main", label: "Main", apiKey: KEYS.main, account: "personal" },
@@ -104,7 +124,12 @@ export async function correctSetup(box: Sandbox, opencode: unknown = defaultOpen
 }
 
 export function defaultOpencodeConfig(extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { $schema: "https://opencode.ai/config.json", plugin: ["oc-zai-multi-account"], provider: { "zai-coding-plan": {} }, ...extra };
+  return {
+    $schema: "https://opencode.ai/config.json",
+    plugin: ["oc-zai-multi-account"],
+    provider: { "zai-coding-plan": {} },
+    ...extra,
+  };
 }
 
 export async function writeKeys(box: Sandbox, content: unknown, mode = 0o600): Promise<void> {
@@ -120,7 +145,10 @@ export interface CliRun {
 
 export async function cli(box: Sandbox, args: string[], env: Record<string, string> = {}): Promise<CliRun> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { cwd: box.project, env: { ...box.env, ...env } });
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
+      cwd: box.project,
+      env: { ...box.env, ...env },
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code?: number; stdout?: string; stderr?: string };
@@ -144,5 +172,9 @@ export async function fakeZai(answer: (key: string, model: string) => { status: 
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
-  return { baseURL: `http://127.0.0.1:${port}/api/coding/paas/v4`, requests, close: () => new Promise<void>((r) => server.close(() => r())) };
+  return {
+    baseURL: `http://127.0.0.1:${port}/api/coding/paas/v4`,
+    requests,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
 }

@@ -8,11 +8,18 @@ import { createProviderPlugin, nodeConfigIO } from "../../src/lib.js";
 const [base = "", workers = "2"] = process.argv.slice(2);
 const plugin = createProviderPlugin("zai-coding-plan", { io: nodeConfigIO(process.env) });
 const hooks = await plugin({ client: {} } as never);
-const { fetch } = (await hooks.auth!.loader!(async () => ({ type: "api", key: "oc-zai-multi-account-managed" }), {} as never)) as { fetch: typeof globalThis.fetch };
+const { fetch } = (await hooks.auth!.loader!(
+  async () => ({ type: "api", key: "oc-zai-multi-account-managed" }),
+  {} as never,
+)) as { fetch: typeof globalThis.fetch };
 const body = JSON.stringify({ model: "glm-4.7", stream: true, messages: [{ role: "user", content: "hi" }] });
 const worker = async (): Promise<void> => {
   for (;;) {
-    const res = await fetch(`${base}/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body });
+    const res = await fetch(`${base}/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body,
+    });
     await res.text();
   }
 };

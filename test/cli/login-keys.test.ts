@@ -17,7 +17,11 @@ describe("keys stored at login, seen by doctor and status", () => {
     await correctSetup(box);
     await rm(box.keysFile);
     const key = `work=${PASTED[0]}, work=${PASTED[1]} home=${PASTED[2]}`;
-    await writeFile(box.authFile, JSON.stringify({ "zai-coding-plan": { type: "api", key, metadata: { accounts: "named" } } }), { mode: 0o600 });
+    await writeFile(
+      box.authFile,
+      JSON.stringify({ "zai-coding-plan": { type: "api", key, metadata: { accounts: "named" } } }),
+      { mode: 0o600 },
+    );
     const doctor = await cli(box, ["doctor"]);
     expect(doctor.stdout).toContain("(3 key(s) in 2 account(s) from the login (accounts named as account=key))");
     expect(doctor.stdout).toContain("keys: 3 key(s) in 2 account(s) from `opencode providers login`");
@@ -32,7 +36,11 @@ describe("keys stored at login, seen by doctor and status", () => {
   it("a keys file with keys comes first: doctor says the login's keys are not used", async () => {
     const box = await sandbox();
     await correctSetup(box);
-    await writeFile(box.authFile, JSON.stringify({ "zai-coding-plan": { type: "api", key: PASTED.join(" "), metadata: { accounts: "each" } } }), { mode: 0o600 });
+    await writeFile(
+      box.authFile,
+      JSON.stringify({ "zai-coding-plan": { type: "api", key: PASTED.join(" "), metadata: { accounts: "each" } } }),
+      { mode: 0o600 },
+    );
     const doctor = await cli(box, ["doctor"]);
     expect(doctor.stdout).toContain("lists keys, so the 3 key(s) stored at login are not used");
     expectNoKeys(doctor);

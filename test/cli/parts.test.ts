@@ -29,8 +29,14 @@ describe("parseCommand", () => {
   it("turns mistakes into usage errors that name them", () => {
     expect(parseCommand(["nope"])).toEqual({ kind: "usage-error", message: 'unknown command "nope"' });
     expect(parseCommand(["status", "--probe"])).toMatchObject({ kind: "usage-error" });
-    expect(parseCommand(["doctor", "--provider", "zai"])).toMatchObject({ kind: "usage-error", message: expect.stringContaining('got "zai"') });
-    expect(parseCommand(["doctor", "--models", "glm-5"])).toMatchObject({ kind: "usage-error", message: "--models only applies with --probe" });
+    expect(parseCommand(["doctor", "--provider", "zai"])).toMatchObject({
+      kind: "usage-error",
+      message: expect.stringContaining('got "zai"'),
+    });
+    expect(parseCommand(["doctor", "--models", "glm-5"])).toMatchObject({
+      kind: "usage-error",
+      message: "--models only applies with --probe",
+    });
   });
 
   it("knows help and version", () => {
@@ -67,24 +73,38 @@ describe("parsePluginSpec", () => {
     expect(parsePluginSpec("file:///opt/p/dist/index.js", "/cfg", "/home/u")?.localPath).toBe("/opt/p/dist/index.js");
     expect(parsePluginSpec("./p/dist/index.js", "/cfg", "/home/u")?.localPath).toBe("/cfg/p/dist/index.js");
     expect(parsePluginSpec("~/p/dist/index.js", "/cfg", "/home/u")?.localPath).toBe("/home/u/p/dist/index.js");
-    expect(parsePluginSpec("oc-zai-multi-account", "/cfg", "/home/u")).toMatchObject({ npmName: "oc-zai-multi-account", localPath: undefined });
+    expect(parsePluginSpec("oc-zai-multi-account", "/cfg", "/home/u")).toMatchObject({
+      npmName: "oc-zai-multi-account",
+      localPath: undefined,
+    });
   });
 
   it("reads [name, options] tuples", () => {
-    expect(parsePluginSpec(["oc-zai-multi-account", { keysFile: "/k.json" }], "/cfg", "/h")).toMatchObject({ options: { keysFile: "/k.json" } });
+    expect(parsePluginSpec(["oc-zai-multi-account", { keysFile: "/k.json" }], "/cfg", "/h")).toMatchObject({
+      options: { keysFile: "/k.json" },
+    });
     expect(parsePluginSpec(42, "/cfg", "/h")).toBeUndefined();
   });
 });
 
 describe("probeResult", () => {
   const key = { id: "main", account: "personal", source: "file" as const };
-  const answer = (status: number, code: string | undefined, message = "", url = "http://h/api/coding/paas/v4/chat/completions") =>
-    classify({ status, code, message, retryAfterMs: undefined, url });
+  const answer = (
+    status: number,
+    code: string | undefined,
+    message = "",
+    url = "http://h/api/coding/paas/v4/chat/completions",
+  ) => classify({ status, code, message, retryAfterMs: undefined, url });
 
   it("maps answers to ok / 401 / 1113 / 1302 / other with a level", () => {
-    const at = (status: number, code?: string, url?: string) => probeResult(key, "glm-4.7", status, answer(status, code, "", url), 0, "/k.json");
+    const at = (status: number, code?: string, url?: string) =>
+      probeResult(key, "glm-4.7", status, answer(status, code, "", url), 0, "/k.json");
     expect(at(200)).toMatchObject({ result: "ok", level: "ok" });
-    expect(at(401, "1000")).toMatchObject({ result: "401", level: "fail", fix: 'replace or remove key "main" in /k.json' });
+    expect(at(401, "1000")).toMatchObject({
+      result: "401",
+      level: "fail",
+      fix: 'replace or remove key "main" in /k.json',
+    });
     expect(at(429, "1113")).toMatchObject({ result: "1113", level: "warn" });
     expect(at(429, "1113", "http://h/api/paas/v4/chat/completions")).toMatchObject({ result: "1113", level: "fail" });
     expect(at(429, "1302")).toMatchObject({ result: "1302", level: "warn" });
@@ -93,7 +113,16 @@ describe("probeResult", () => {
   });
 
   it("fails when nothing answers", () => {
-    const verdict = { kind: "transient", code: undefined, message: "network error (ECONNREFUSED)", retryAfterMs: undefined, accountWide: false } as const;
-    expect(probeResult(key, "glm-4.7", 0, verdict, 0, "/k.json")).toMatchObject({ level: "fail", message: "no answer: network error (ECONNREFUSED)" });
+    const verdict = {
+      kind: "transient",
+      code: undefined,
+      message: "network error (ECONNREFUSED)",
+      retryAfterMs: undefined,
+      accountWide: false,
+    } as const;
+    expect(probeResult(key, "glm-4.7", 0, verdict, 0, "/k.json")).toMatchObject({
+      level: "fail",
+      message: "no answer: network error (ECONNREFUSED)",
+    });
   });
 });

@@ -38,25 +38,31 @@ function validate(schema: Schema, value: unknown, path = "$"): string[] {
   if (typeof value === "string") {
     if (typeof schema.minLength === "number" && value.length < schema.minLength) errors.push(`${path}: too short`);
     if (typeof schema.maxLength === "number" && value.length > schema.maxLength) errors.push(`${path}: too long`);
-    if (typeof schema.pattern === "string" && !new RegExp(schema.pattern, "u").test(value)) errors.push(`${path}: pattern`);
+    if (typeof schema.pattern === "string" && !new RegExp(schema.pattern, "u").test(value))
+      errors.push(`${path}: pattern`);
   }
   if (typeof value === "number") {
     if (typeof schema.minimum === "number" && value < schema.minimum) errors.push(`${path}: below minimum`);
     if (typeof schema.maximum === "number" && value > schema.maximum) errors.push(`${path}: above maximum`);
-    if (typeof schema.exclusiveMinimum === "number" && value <= schema.exclusiveMinimum) errors.push(`${path}: not above exclusiveMinimum`);
-    if (typeof schema.exclusiveMaximum === "number" && value >= schema.exclusiveMaximum) errors.push(`${path}: not below exclusiveMaximum`);
+    if (typeof schema.exclusiveMinimum === "number" && value <= schema.exclusiveMinimum)
+      errors.push(`${path}: not above exclusiveMinimum`);
+    if (typeof schema.exclusiveMaximum === "number" && value >= schema.exclusiveMaximum)
+      errors.push(`${path}: not below exclusiveMaximum`);
   }
-  if (Array.isArray(value) && schema.items) value.forEach((item, i) => errors.push(...validate(schema.items as Schema, item, `${path}[${i}]`)));
+  if (Array.isArray(value) && schema.items)
+    value.forEach((item, i) => errors.push(...validate(schema.items as Schema, item, `${path}[${i}]`)));
   if (isObject) {
     const object = value as Record<string, unknown>;
     const properties = (schema.properties ?? {}) as Record<string, Schema>;
-    for (const name of (schema.required ?? []) as string[]) if (!(name in object)) errors.push(`${path}.${name}: required`);
+    for (const name of (schema.required ?? []) as string[])
+      if (!(name in object)) errors.push(`${path}.${name}: required`);
     for (const [name, child] of Object.entries(object)) {
       if (schema.propertyNames) errors.push(...validate(schema.propertyNames as Schema, name, `${path}{${name}}`));
       const sub = properties[name];
       if (sub) errors.push(...validate(sub, child, `${path}.${name}`));
       else if (schema.additionalProperties === false) errors.push(`${path}.${name}: not allowed`);
-      else if (typeof schema.additionalProperties === "object") errors.push(...validate(schema.additionalProperties as Schema, child, `${path}.${name}`));
+      else if (typeof schema.additionalProperties === "object")
+        errors.push(...validate(schema.additionalProperties as Schema, child, `${path}.${name}`));
     }
   }
   return errors;

@@ -14,14 +14,23 @@ async function writeState(box: Sandbox, now: number): Promise<void> {
   const work = `fp:${fingerprint(KEYS.work)}`;
   const section: ProviderState = {
     ...emptyProviderState(),
-    accountCooldowns: { personal: { until: now + 2 * HOUR + 10 * MINUTE + 5000, reason: "5-hour usage window spent", code: "1308", at: now - MINUTE } },
+    accountCooldowns: {
+      personal: {
+        until: now + 2 * HOUR + 10 * MINUTE + 5000,
+        reason: "5-hour usage window spent",
+        code: "1308",
+        at: now - MINUTE,
+      },
+    },
     disabledKeys: { [fingerprint(KEYS.spare)]: { reason: "rejected (1000)", code: "1000", at: now - HOUR } },
     unavailable: { [work]: { "glm-5": { until: now + HOUR, code: "1113", wrongEndpoint: false, at: now - MINUTE } } },
     limits: { personal: { "glm-4.7": { limit: 5, at: now - 5 * MINUTE } } },
     keyCooldowns: { [fingerprint("sk-test-gone")]: { until: now + HOUR, reason: "rate limited (429)", at: now } },
   };
   await mkdir(dirname(box.stateFile), { recursive: true });
-  await writeFile(box.stateFile, JSON.stringify({ version: 1, providers: { "zai-coding-plan": section } }), { mode: 0o600 });
+  await writeFile(box.stateFile, JSON.stringify({ version: 1, providers: { "zai-coding-plan": section } }), {
+    mode: 0o600,
+  });
 }
 
 async function readSection(box: Sandbox): Promise<ProviderState> {
@@ -37,7 +46,9 @@ describe("oc-zai-multi-account status", () => {
     const run = await cli(box, ["status"]);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain("zai-coding-plan: 3 key(s) in 2 account(s) from");
-    expect(run.stdout).toMatch(/account personal: cooling until (?:\S+ )?\d\d:\d\d:\d\d \(in 2h 10m\): 5-hour usage window spent \(1308\)/);
+    expect(run.stdout).toMatch(
+      /account personal: cooling until (?:\S+ )?\d\d:\d\d:\d\d \(in 2h 10m\): 5-hour usage window spent \(1308\)/,
+    );
     expect(run.stdout).toMatch(/key main \(Main\) +usable/);
     expect(run.stdout).toMatch(/key spare +disabled: rejected \(1000\); re-checked .* \(in 23h 00m\)/);
     expect(run.stdout).toContain("learned limit: glm-4.7 at most 5 in flight");
@@ -53,7 +64,12 @@ describe("oc-zai-multi-account status", () => {
     await writeState(box, Date.now());
     const run = await cli(box, ["status", "--json"]);
     const report = JSON.parse(run.stdout) as { accounts: Array<Record<string, unknown>> } & Record<string, unknown>;
-    expect(report).toMatchObject({ command: "status", provider: "zai-coding-plan", stateFile: box.stateFile, ignoredEntries: 1 });
+    expect(report).toMatchObject({
+      command: "status",
+      provider: "zai-coding-plan",
+      stateFile: box.stateFile,
+      ignoredEntries: 1,
+    });
     expect(report.accounts[0]).toMatchObject({
       account: "personal",
       usable: false,
@@ -64,7 +80,11 @@ describe("oc-zai-multi-account status", () => {
       ],
       limits: [{ model: "glm-4.7", limit: 5 }],
     });
-    expect(report.accounts[1]).toMatchObject({ account: "work", usable: true, unavailable: [{ model: "glm-5", code: "1113" }] });
+    expect(report.accounts[1]).toMatchObject({
+      account: "work",
+      usable: true,
+      unavailable: [{ model: "glm-5", code: "1113" }],
+    });
   });
 
   it("shows everything usable without a state file", async () => {
@@ -81,7 +101,9 @@ describe("oc-zai-multi-account status", () => {
     await writeState(box, Date.now());
     const run = await cli(box, ["status", "--reset", "personal"]);
     expect(run.code).toBe(0);
-    expect(run.stdout).toContain("reset personal: cleared account personal: cooldown (1308); key spare: disabled (1000).");
+    expect(run.stdout).toContain(
+      "reset personal: cleared account personal: cooldown (1308); key spare: disabled (1000).",
+    );
     expect(run.stdout).toContain("account personal: usable");
     const section = await readSection(box);
     expect(section.accountCooldowns).toEqual({});
@@ -121,7 +143,9 @@ describe("oc-zai-multi-account status", () => {
     await correctSetup(box);
     const run = await cli(box, ["status", "--reset", "nobody"]);
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain('no key or account named "nobody" (known: main, spare, work, personal; or use "all", or "learned" for learned limits)');
+    expect(run.stderr).toContain(
+      'no key or account named "nobody" (known: main, spare, work, personal; or use "all", or "learned" for learned limits)',
+    );
   });
 
   it("reports a corrupt state file and carries on", async () => {
@@ -140,7 +164,10 @@ describe("oc-zai-multi-account status --reset learned", () => {
     const box = await sandbox();
     await correctSetup(box);
     const now = Date.now();
-    const section: ProviderState = { ...emptyProviderState(), limits: { personal: { "glm-4.7": { limit: 5, at: now - MINUTE } } } };
+    const section: ProviderState = {
+      ...emptyProviderState(),
+      limits: { personal: { "glm-4.7": { limit: 5, at: now - MINUTE } } },
+    };
     await mkdir(dirname(box.stateFile), { recursive: true });
     await writeFile(box.stateFile, JSON.stringify({ version: 1, providers: { "zai-coding-plan": section } }));
     const run = await cli(box, ["status", "--reset", "all"]);
@@ -157,7 +184,10 @@ describe("oc-zai-multi-account status --reset learned", () => {
       const now = Date.now();
       const section: ProviderState = {
         ...emptyProviderState(),
-        limits: { personal: { "glm-4.7": { limit: 5, at: now - MINUTE }, "glm-5.3": { limit: 1, at: now - MINUTE } }, [work]: { "glm-4.7": { limit: 3, at: now - MINUTE } } },
+        limits: {
+          personal: { "glm-4.7": { limit: 5, at: now - MINUTE }, "glm-5.3": { limit: 1, at: now - MINUTE } },
+          [work]: { "glm-4.7": { limit: 3, at: now - MINUTE } },
+        },
       };
       await mkdir(dirname(box.stateFile), { recursive: true });
       await writeFile(box.stateFile, JSON.stringify({ version: 1, providers: { "zai-coding-plan": section } }));
@@ -165,7 +195,11 @@ describe("oc-zai-multi-account status --reset learned", () => {
     };
     const limitsOf = async () => {
       const s = await readSection(box);
-      return { p47: s.limits.personal?.["glm-4.7"]?.limit, p53: s.limits.personal?.["glm-5.3"]?.limit, w47: s.limits[work]?.["glm-4.7"]?.limit };
+      return {
+        p47: s.limits.personal?.["glm-4.7"]?.limit,
+        p53: s.limits.personal?.["glm-5.3"]?.limit,
+        w47: s.limits[work]?.["glm-4.7"]?.limit,
+      };
     };
 
     let before = await write();

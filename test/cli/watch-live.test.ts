@@ -24,7 +24,10 @@ describe.skipIf(!hasTmux)("status --watch under load from two processes", () => 
 
   it("shows both accounts with in flight / limit, changes when the load stops, q quits with exit 0", async () => {
     const sim: Simulator = await startSimulator({
-      accounts: [{ id: "alpha", keys: [KEYS[0]!], limits: { "glm-4.7": 4 } }, { id: "beta", keys: [KEYS[1]!], limits: { "glm-4.7": 4 } }],
+      accounts: [
+        { id: "alpha", keys: [KEYS[0]!], limits: { "glm-4.7": 4 } },
+        { id: "beta", keys: [KEYS[1]!], limits: { "glm-4.7": 4 } },
+      ],
       durationMs: 1500,
     });
     cleanups.push(() => sim.close());
@@ -34,23 +37,38 @@ describe.skipIf(!hasTmux)("status --watch under load from two processes", () => 
     const env = { ...box.env, ZAI_API_KEYS: KEYS.join(","), TERM: "xterm-256color" };
     const load = (): Promise<ChildProcess> =>
       new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "test", "cli", "load-process.ts"), sim.url, "3"], { env, cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
+        const child = spawn(
+          process.execPath,
+          ["--import", "tsx", join(ROOT, "test", "cli", "load-process.ts"), sim.url, "3"],
+          { env, cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] },
+        );
         cleanups.push(() => void child.kill("SIGKILL"));
         child.stdout!.on("data", (d: Buffer) => d.toString().includes("loaded") && resolve(child));
         child.once("exit", (code) => reject(new Error(`load process exited (${code})`)));
       });
     const loads = [await load(), await load()];
 
-    const term = startTmux([process.execPath, CLI, "status", "--watch", "--interval", "300"], { env, cwd: box.project, columns: 80, rows: 40 });
+    const term = startTmux([process.execPath, CLI, "status", "--watch", "--interval", "300"], {
+      env,
+      cwd: box.project,
+      columns: 80,
+      rows: 40,
+    });
     cleanups.push(() => term.stop());
-    const busy = await term.waitFor(/zai-api-keys-1[\s\S]*2\/2 in flight[\s\S]*zai-api-keys-2[\s\S]*2\/2 in flight/, 30_000);
+    const busy = await term.waitFor(
+      /zai-api-keys-1[\s\S]*2\/2 in flight[\s\S]*zai-api-keys-2[\s\S]*2\/2 in flight/,
+      30_000,
+    );
     console.log(`under load:\n${busy}`);
     expect(busy).toMatch(/waiting/);
     expect(busy).toContain("q or Ctrl-C quits");
     for (const line of busy.split("\n")) expect(line.length).toBeLessThanOrEqual(80);
 
     for (const child of loads) child.kill("SIGKILL");
-    const idle = await term.waitFor(/zai-api-keys-1[^\n]*\n {2}nothing in flight[\s\S]*zai-api-keys-2[^\n]*\n {2}nothing in flight/, 30_000);
+    const idle = await term.waitFor(
+      /zai-api-keys-1[^\n]*\n {2}nothing in flight[\s\S]*zai-api-keys-2[^\n]*\n {2}nothing in flight/,
+      30_000,
+    );
     console.log(`after the load stopped:\n${idle}`);
     term.keys("q");
     const end = await term.waitFor(/\[exit \d+\]/, 10_000);

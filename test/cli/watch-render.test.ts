@@ -7,21 +7,40 @@ import type { AccountStatus } from "../../src/cli/status-report.js";
 
 const NOW = Date.parse("2026-12-04T12:00:00Z");
 const account = (name: string, over: Partial<AccountStatus> = {}): AccountStatus => ({
-  account: name, usable: true, why: undefined, cooling: undefined, disabled: undefined, keys: [], limits: [], unavailable: [], ...over,
+  account: name,
+  usable: true,
+  why: undefined,
+  cooling: undefined,
+  disabled: undefined,
+  keys: [],
+  limits: [],
+  unavailable: [],
+  ...over,
 });
 const holder = (pid: number) => ({ host: "box", pid });
 const input = (over: Partial<WatchInput> = {}): WatchInput => ({
   provider: "zai-coding-plan",
   now: NOW,
   ledger: {
-    kind: "machine", state: "ok", detail: "coordinator: pid 1",
+    kind: "machine",
+    state: "ok",
+    detail: "coordinator: pid 1",
     pairs: [
       { account: "alpha", model: "glm-4.7", inFlight: 3, holders: [holder(101), holder(202)], queued: 2 },
       { account: "beta", model: "glm-4.7", inFlight: 1, holders: [holder(202)], queued: 0 },
     ],
   },
   accounts: [
-    { ...account("alpha"), quota: { level: "pro", fiveHour: { percent: 50, resetAt: new Date(NOW + 2.5 * 3_600_000).toISOString() }, weekly: undefined, readAt: new Date(NOW).toISOString(), sessions: 1 } },
+    {
+      ...account("alpha"),
+      quota: {
+        level: "pro",
+        fiveHour: { percent: 50, resetAt: new Date(NOW + 2.5 * 3_600_000).toISOString() },
+        weekly: undefined,
+        readAt: new Date(NOW).toISOString(),
+        sessions: 1,
+      },
+    },
     account("beta", { usable: false, why: "cooling until 13:00:00 (in 60 min): 5-hour usage window spent (1308)" }),
   ],
   limitOf: (a) => (a === "alpha" ? { limit: 3, learned: true } : { limit: 5, learned: false }),
@@ -50,7 +69,10 @@ describe("status --watch frame (pure)", () => {
   it("changes as the load changes", () => {
     const learned = { model: "glm-4.7", limit: 3, start: 5, learnedAt: new Date(NOW).toISOString() };
     const [alpha, beta] = input().accounts;
-    const idle = input({ ledger: { ...input().ledger, pairs: [] }, accounts: [{ ...alpha!, limits: [learned] }, beta!] });
+    const idle = input({
+      ledger: { ...input().ledger, pairs: [] },
+      accounts: [{ ...alpha!, limits: [learned] }, beta!],
+    });
     const text = renderWatch(watchModel(idle)).join("\n");
     expect(text).toContain("glm-4.7        [░░░░░░░░] 0/3 (learned) in flight");
     expect(text).toContain("nothing in flight");
@@ -58,7 +80,12 @@ describe("status --watch frame (pure)", () => {
   });
 
   it("shows another provider's events not at all, and only the newest few", () => {
-    const events: LoggedEvent[] = Array.from({ length: 10 }, (_, i) => ({ at: NOW - i, provider: i === 0 ? "zhipuai-coding-plan" : "zai-coding-plan", pid: 1, text: `e${i}` }));
+    const events: LoggedEvent[] = Array.from({ length: 10 }, (_, i) => ({
+      at: NOW - i,
+      provider: i === 0 ? "zhipuai-coding-plan" : "zai-coding-plan",
+      pid: 1,
+      text: `e${i}`,
+    }));
     const model = watchModel(input({ events: appendEvents([], events), maxEvents: 3 }));
     expect(model.events.map((e) => e.text)).toEqual(["e3", "e2", "e1"]);
   });

@@ -11,17 +11,26 @@ describe("e2e: setup as the README tells a user", () => {
 
   it("case 1: providers login with the placeholder (old setups), keys in zai-keys.json, opencode run answers with real keys only", async () => {
     const started = Date.now();
-    sim = keep(await startSimulator({ accounts: [{ id: "alpha", keys: ["sk-test-a1", "sk-test-a2"] }, { id: "beta", keys: ["sk-test-b1"] }] }));
-    env = keep(makeEnv({
-      baseURL: sim.url,
-      keysFile: {
-        keys: [
-          { id: "a1", apiKey: "sk-test-a1", account: "alpha" },
-          { id: "a2", apiKey: "sk-test-a2", account: "alpha" },
-          { id: "b1", apiKey: "sk-test-b1", account: "beta" },
+    sim = keep(
+      await startSimulator({
+        accounts: [
+          { id: "alpha", keys: ["sk-test-a1", "sk-test-a2"] },
+          { id: "beta", keys: ["sk-test-b1"] },
         ],
-      },
-    }));
+      }),
+    );
+    env = keep(
+      makeEnv({
+        baseURL: sim.url,
+        keysFile: {
+          keys: [
+            { id: "a1", apiKey: "sk-test-a1", account: "alpha" },
+            { id: "a2", apiKey: "sk-test-a2", account: "alpha" },
+            { id: "b1", apiKey: "sk-test-b1", account: "beta" },
+          ],
+        },
+      }),
+    );
     expect(statSync(env.keysFile).mode & 0o777).toBe(0o600);
     const loggedIn = await login(env, PLACEHOLDER);
     expect(loggedIn.code).toBe(0);
@@ -29,7 +38,9 @@ describe("e2e: setup as the README tells a user", () => {
     // placeholder still works for keys kept in zai-keys.json (test/e2e/login.e2e.test.ts pastes real keys instead).
     expect(loggedIn.out).toContain("How do your keys map to Z.AI accounts?");
     expect(loggedIn.out).toContain("Enter your API key");
-    expect(JSON.parse(readFileSync(env.authFile, "utf8"))).toEqual({ "zai-coding-plan": { type: "api", key: PLACEHOLDER, metadata: { accounts: "each" } } });
+    expect(JSON.parse(readFileSync(env.authFile, "utf8"))).toEqual({
+      "zai-coding-plan": { type: "api", key: PLACEHOLDER, metadata: { accounts: "each" } },
+    });
     expect(statSync(env.authFile).mode & 0o777).toBe(0o600);
 
     const first = await ocRun(env, "say hi");
@@ -45,18 +56,30 @@ describe("e2e: setup as the README tells a user", () => {
     // Each run is one session whose calls stay on the account of its previous call (its prompt cache is there), so
     // which keys two runs use depends on placement, not on rotation (rotation without session headers is covered by
     // test/integration/plugin-contract.test.ts).
-    console.log(`case 1 (bootstrap + 2 runs): ${Date.now() - started} ms, keys seen ${JSON.stringify(sim.stats().byKey)}`);
+    console.log(
+      `case 1 (bootstrap + 2 runs): ${Date.now() - started} ms, keys seen ${JSON.stringify(sim.stats().byKey)}`,
+    );
   });
 
   it("case 2: keys from ZAI_API_KEYS instead of the file", async () => {
     const started = Date.now();
-    sim = keep(await startSimulator({ accounts: [{ id: "e1", keys: ["sk-test-env-1"] }, { id: "e2", keys: ["sk-test-env-2"] }, { id: "f", keys: ["sk-test-file"] }] }));
-    env = keep(makeEnv({
-      baseURL: sim.url,
-      authKey: PLACEHOLDER,
-      keysFile: { keys: [{ id: "f", apiKey: "sk-test-file" }] },
-      env: { ZAI_API_KEYS: "sk-test-env-1,sk-test-env-2" },
-    }));
+    sim = keep(
+      await startSimulator({
+        accounts: [
+          { id: "e1", keys: ["sk-test-env-1"] },
+          { id: "e2", keys: ["sk-test-env-2"] },
+          { id: "f", keys: ["sk-test-file"] },
+        ],
+      }),
+    );
+    env = keep(
+      makeEnv({
+        baseURL: sim.url,
+        authKey: PLACEHOLDER,
+        keysFile: { keys: [{ id: "f", apiKey: "sk-test-file" }] },
+        env: { ZAI_API_KEYS: "sk-test-env-1,sk-test-env-2" },
+      }),
+    );
     const run = await ocRun(env, "say hi");
     expect(run.code).toBe(0);
     expect(run.text).toContain("Hello");

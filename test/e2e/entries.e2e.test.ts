@@ -18,24 +18,38 @@ describe("e2e: both entries with the { id, server, setup } export shape", () => 
 
   it("case 10: dist/index.js serves zai-coding-plan and dist/zhipu.js serves zhipuai-coding-plan, each with its own keys", async () => {
     const started = Date.now();
-    sim = keep(await startSimulator({ accounts: [{ id: "zai", keys: ["sk-test-zai-1", "sk-test-zai-2"] }, { id: "cn", keys: ["sk-test-cn-1"] }] }));
-    env = keep(makeEnv({
-      baseURL: sim.url,
-      authKey: PLACEHOLDER,
-      authProviders: ["zai-coding-plan", "zhipuai-coding-plan"],
-      plugins: [`file://${PLUGIN}`, `file://${PLUGIN_ZHIPU}`],
-      // 1.18.33's bundled model registry has no zhipuai-coding-plan: define it (OpenAI-compatible, like the real one).
-      providers: {
-        "zhipuai-coding-plan": { npm: "@ai-sdk/openai-compatible", name: "Zhipu AI Coding Plan", options: { baseURL: sim.url }, models: { "glm-4.7": { name: "GLM-4.7" } } },
-      },
-      keysFile: {
-        keys: [
-          { id: "z1", apiKey: "sk-test-zai-1", account: "zai" },
-          { id: "z2", apiKey: "sk-test-zai-2", account: "zai" },
-          { id: "c1", apiKey: "sk-test-cn-1", account: "cn", provider: "zhipuai-coding-plan" },
+    sim = keep(
+      await startSimulator({
+        accounts: [
+          { id: "zai", keys: ["sk-test-zai-1", "sk-test-zai-2"] },
+          { id: "cn", keys: ["sk-test-cn-1"] },
         ],
-      },
-    }));
+      }),
+    );
+    env = keep(
+      makeEnv({
+        baseURL: sim.url,
+        authKey: PLACEHOLDER,
+        authProviders: ["zai-coding-plan", "zhipuai-coding-plan"],
+        plugins: [`file://${PLUGIN}`, `file://${PLUGIN_ZHIPU}`],
+        // 1.18.33's bundled model registry has no zhipuai-coding-plan: define it (OpenAI-compatible, like the real one).
+        providers: {
+          "zhipuai-coding-plan": {
+            npm: "@ai-sdk/openai-compatible",
+            name: "Zhipu AI Coding Plan",
+            options: { baseURL: sim.url },
+            models: { "glm-4.7": { name: "GLM-4.7" } },
+          },
+        },
+        keysFile: {
+          keys: [
+            { id: "z1", apiKey: "sk-test-zai-1", account: "zai" },
+            { id: "z2", apiKey: "sk-test-zai-2", account: "zai" },
+            { id: "c1", apiKey: "sk-test-cn-1", account: "cn", provider: "zhipuai-coding-plan" },
+          ],
+        },
+      }),
+    );
     const zai = await ocRun(env, "say hi", { title: "zai" });
     expect(zai.code).toBe(0);
     expect(zai.text).toContain("Hello");
@@ -50,7 +64,9 @@ describe("e2e: both entries with the { id, server, setup } export shape", () => 
     expect(cnSeen.length).toBeGreaterThanOrEqual(1);
     expect(cnSeen.every((a) => a === "Bearer sk-test-cn-1")).toBe(true);
     expect(sim.stats().authorizations.join()).not.toContain(PLACEHOLDER);
-    console.log(`case 10 (two entries, two providers): ${Date.now() - started} ms, keys seen ${JSON.stringify(sim.stats().byKey)}`);
+    console.log(
+      `case 10 (two entries, two providers): ${Date.now() - started} ms, keys seen ${JSON.stringify(sim.stats().byKey)}`,
+    );
   });
 
   it("case 11: OpenCode's Bun runtime fetches the keyless data: stub the 2.x adapter hands the host", async () => {

@@ -13,27 +13,31 @@ describe("e2e: failures inside the real OpenCode", () => {
 
   it("case 3: a revoked key and an account at its concurrency limit: every prompt answers, the revoked key is used once", async () => {
     const started = Date.now();
-    sim = keep(await startSimulator({
-      accounts: [
-        { id: "alpha", keys: ["sk-test-revoked", "sk-test-good"], limits: { "glm-4.7": 3 } },
-        // The plugin is told 3 (below), Z.AI allows 1 here: beta answers 1302 until the plugin has learned it.
-        { id: "beta", keys: ["sk-test-beta"], limits: { "glm-4.7": 1 } },
-      ],
-      revokedKeys: ["sk-test-revoked"],
-      latencyMs: 400,
-    }));
-    env = keep(makeEnv({
-      baseURL: sim.url,
-      authKey: PLACEHOLDER,
-      keysFile: {
-        keys: [
-          { id: "revoked", apiKey: "sk-test-revoked", account: "alpha" },
-          { id: "good", apiKey: "sk-test-good", account: "alpha" },
-          { id: "beta", apiKey: "sk-test-beta", account: "beta" },
+    sim = keep(
+      await startSimulator({
+        accounts: [
+          { id: "alpha", keys: ["sk-test-revoked", "sk-test-good"], limits: { "glm-4.7": 3 } },
+          // The plugin is told 3 (below), Z.AI allows 1 here: beta answers 1302 until the plugin has learned it.
+          { id: "beta", keys: ["sk-test-beta"], limits: { "glm-4.7": 1 } },
         ],
-        models: { "glm-4.7": { maxConcurrency: 3 } },
-      },
-    }));
+        revokedKeys: ["sk-test-revoked"],
+        latencyMs: 400,
+      }),
+    );
+    env = keep(
+      makeEnv({
+        baseURL: sim.url,
+        authKey: PLACEHOLDER,
+        keysFile: {
+          keys: [
+            { id: "revoked", apiKey: "sk-test-revoked", account: "alpha" },
+            { id: "good", apiKey: "sk-test-good", account: "alpha" },
+            { id: "beta", apiKey: "sk-test-beta", account: "beta" },
+          ],
+          models: { "glm-4.7": { maxConcurrency: 3 } },
+        },
+      }),
+    );
     serve = keep(await startServe(env));
     const spreads: number[] = [];
     for (let round = 0; round < 2; round++) {
@@ -71,18 +75,27 @@ describe("e2e: failures inside the real OpenCode", () => {
   it("case 4: a model answering 1113 on every account ends with the plugin's message after one call per account", async () => {
     const started = Date.now();
     const accounts = ["alpha", "beta", "gamma"];
-    sim = keep(await startSimulator({ accounts: accounts.map((id) => ({ id, keys: [`sk-test-${id}`] })), unavailableModels: ["glm-4.7"] }));
-    env = keep(makeEnv({
-      baseURL: sim.url,
-      authKey: PLACEHOLDER,
-      keysFile: { keys: accounts.map((id) => ({ id, apiKey: `sk-test-${id}` })) },
-    }));
+    sim = keep(
+      await startSimulator({
+        accounts: accounts.map((id) => ({ id, keys: [`sk-test-${id}`] })),
+        unavailableModels: ["glm-4.7"],
+      }),
+    );
+    env = keep(
+      makeEnv({
+        baseURL: sim.url,
+        authKey: PLACEHOLDER,
+        keysFile: { keys: accounts.map((id) => ({ id, apiKey: `sk-test-${id}` })) },
+      }),
+    );
     // --title: OpenCode makes exactly one model call (no title generation).
     const run = await ocRun(env, "say hi", { title: "e2e 1113" });
     expect(run.code).toBe(1);
     expect(run.error?.data?.statusCode).toBe(403);
     expect(run.error?.data?.isRetryable).toBe(false);
-    expect(run.error?.data?.message).toMatch(/^\[oc-zai-multi-account\] glm-4\.7 is not available on any account \(alpha: model not in plan \(1113\)/);
+    expect(run.error?.data?.message).toMatch(
+      /^\[oc-zai-multi-account\] glm-4\.7 is not available on any account \(alpha: model not in plan \(1113\)/,
+    );
     // One upstream call per account, each 1113; OpenCode did not retry (its loop would add 5 more rounds).
     const hits = sim.stats().hits;
     expect(hits.map((h) => h.code)).toEqual(["1113", "1113", "1113"]);
@@ -107,21 +120,30 @@ describe("e2e: failures inside the real OpenCode", () => {
 
   it("case 5: every account in a 1308 window: OpenCode is told the reset time and retries when retry-after-ms says", async () => {
     const started = Date.now();
-    sim = keep(await startSimulator({ accounts: [{ id: "alpha", keys: ["sk-test-a"] }, { id: "beta", keys: ["sk-test-b"] }] }));
-    env = keep(makeEnv({
-      baseURL: sim.url,
-      authKey: PLACEHOLDER,
-      keysFile: {
-        keys: [
-          { id: "a", apiKey: "sk-test-a", account: "alpha" },
-          { id: "b", apiKey: "sk-test-b", account: "beta" },
+    sim = keep(
+      await startSimulator({
+        accounts: [
+          { id: "alpha", keys: ["sk-test-a"] },
+          { id: "beta", keys: ["sk-test-b"] },
         ],
-        // Hand every cooldown to OpenCode instead of waiting inside the plugin.
-        retry: { maxCooldownWaitMs: 0 },
-      },
-      // Z.AI stamps resets in Beijing time (UTC+8); the message must show the user's local time (UTC+5:30 here).
-      env: { TZ: "Asia/Kolkata", LANG: "en_US.UTF-8", LC_ALL: "en_US.UTF-8" },
-    }));
+      }),
+    );
+    env = keep(
+      makeEnv({
+        baseURL: sim.url,
+        authKey: PLACEHOLDER,
+        keysFile: {
+          keys: [
+            { id: "a", apiKey: "sk-test-a", account: "alpha" },
+            { id: "b", apiKey: "sk-test-b", account: "beta" },
+          ],
+          // Hand every cooldown to OpenCode instead of waiting inside the plugin.
+          retry: { maxCooldownWaitMs: 0 },
+        },
+        // Z.AI stamps resets in Beijing time (UTC+8); the message must show the user's local time (UTC+5:30 here).
+        env: { TZ: "Asia/Kolkata", LANG: "en_US.UTF-8", LC_ALL: "en_US.UTF-8" },
+      }),
+    );
     serve = keep(await startServe(env));
     // Warm up: the provider and plugin load on the first prompt (seconds), so the reset below is timed from a warm instance.
     const warm = await serve.createSession("warm-up");

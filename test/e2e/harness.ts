@@ -68,14 +68,22 @@ export function makeEnv(options: EnvOptions): OcEnv {
   dir("config", "opencode", "node_modules");
   dir("data", "opencode");
   // A pre-seeded config dir makes opencode skip its `npm install @opencode-ai/plugin` (70+ s of retries offline).
-  writeFileSync(join(configDir, "package.json"), JSON.stringify({ dependencies: { "@opencode-ai/plugin": PLUGIN_SDK_VERSION } }));
+  writeFileSync(
+    join(configDir, "package.json"),
+    JSON.stringify({ dependencies: { "@opencode-ai/plugin": PLUGIN_SDK_VERSION } }),
+  );
   writeFileSync(
     join(configDir, "package-lock.json"),
-    JSON.stringify({ lockfileVersion: 3, packages: { "": { dependencies: { "@opencode-ai/plugin": PLUGIN_SDK_VERSION } } } }),
+    JSON.stringify({
+      lockfileVersion: 3,
+      packages: { "": { dependencies: { "@opencode-ai/plugin": PLUGIN_SDK_VERSION } } },
+    }),
   );
   const authFile = join(data, "opencode", "auth.json");
   if (options.authKey !== undefined) {
-    const auth = Object.fromEntries((options.authProviders ?? ["zai-coding-plan"]).map((id) => [id, { type: "api", key: options.authKey }]));
+    const auth = Object.fromEntries(
+      (options.authProviders ?? ["zai-coding-plan"]).map((id) => [id, { type: "api", key: options.authKey }]),
+    );
     writeFileSync(authFile, JSON.stringify(auth), { mode: 0o600 });
   }
   const keysFile = join(configDir, "zai-keys.json");
@@ -93,7 +101,11 @@ export function makeEnv(options: EnvOptions): OcEnv {
   );
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (v !== undefined && !/^(ZHIPU_API_KEY|ZAI_API_KEY|ZAI_API_KEYS|ZAI_KEYS_FILE|ZAI_STATE_FILE|OPENCODE_.*)$/.test(k)) env[k] = v;
+    if (
+      v !== undefined &&
+      !/^(ZHIPU_API_KEY|ZAI_API_KEY|ZAI_API_KEYS|ZAI_KEYS_FILE|ZAI_STATE_FILE|OPENCODE_.*)$/.test(k)
+    )
+      env[k] = v;
   }
   Object.assign(env, {
     // opencode takes its working directory from $PWD: it must equal the spawn cwd.
@@ -136,7 +148,10 @@ export function runOc(e: OcEnv, args: string[], timeoutMs = 90_000): Promise<Run
 export interface RunEvent {
   type: string;
   part?: { text?: string };
-  error?: { name?: string; data?: { message?: string; statusCode?: number; isRetryable?: boolean; responseBody?: string } };
+  error?: {
+    name?: string;
+    data?: { message?: string; statusCode?: number; isRetryable?: boolean; responseBody?: string };
+  };
 }
 
 export interface RunOptions {
@@ -151,7 +166,14 @@ export interface RunOptions {
 /** `opencode run`; with `--format json` (default) one JSON event a line, parsed. */
 export async function ocRun(e: OcEnv, prompt: string, options: RunOptions = {}) {
   const { model = "zai-coding-plan/glm-4.7", title, json = true, timeoutMs = 90_000 } = options;
-  const args = ["run", prompt, "--model", model, ...(title === undefined ? [] : ["--title", title]), ...(json ? ["--format", "json"] : [])];
+  const args = [
+    "run",
+    prompt,
+    "--model",
+    model,
+    ...(title === undefined ? [] : ["--title", title]),
+    ...(json ? ["--format", "json"] : []),
+  ];
   const result = await runOc(e, args, timeoutMs);
   const events: RunEvent[] = result.stdout
     .split("\n")
@@ -163,7 +185,10 @@ export async function ocRun(e: OcEnv, prompt: string, options: RunOptions = {}) 
         return [];
       }
     });
-  const text = events.filter((x) => x.type === "text").map((x) => x.part?.text ?? "").join("");
+  const text = events
+    .filter((x) => x.type === "text")
+    .map((x) => x.part?.text ?? "")
+    .join("");
   const error = events.find((x) => x.type === "error")?.error;
   return { ...result, events, text, error };
 }
@@ -173,7 +198,11 @@ export const stripAnsi = (s: string) => s.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "")
 /** `opencode providers login` over pipes, answering its prompts like a user (Enter is "\r"); test/e2e/tmux.ts for a terminal. */
 export function login(e: OcEnv, key: string, timeoutMs = 60_000): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(OC_BIN, ["providers", "login", "--provider", "zai-coding-plan"], { env: e.env, cwd: e.proj, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(OC_BIN, ["providers", "login", "--provider", "zai-coding-plan"], {
+      env: e.env,
+      cwd: e.proj,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
     let out = "";
     let sent = false;
     let mapped = false;
@@ -218,7 +247,11 @@ export interface Serve {
   url: string;
   createSession(title: string): Promise<{ id: string }>;
   /** Resolves when the assistant turn is finished, retries included. */
-  prompt(id: string, text: string, modelID?: string): Promise<{ info: { error?: unknown }; parts: Array<{ type: string; text?: string }> }>;
+  prompt(
+    id: string,
+    text: string,
+    modelID?: string,
+  ): Promise<{ info: { error?: unknown }; parts: Array<{ type: string; text?: string }> }>;
   promptAsync(id: string, text: string, modelID?: string): Promise<void>;
   status(): Promise<Record<string, { type: string; attempt?: number; message?: string; next?: number }>>;
   abort(id: string): Promise<void>;
@@ -228,7 +261,11 @@ export interface Serve {
 /** `opencode serve` on 127.0.0.1 and a free port, with the session API used by the cases. */
 export async function startServe(e: OcEnv, timeoutMs = 60_000): Promise<Serve> {
   const port = await freePort();
-  const child = spawn(OC_BIN, ["serve", "--port", String(port), "--hostname", "127.0.0.1"], { env: e.env, cwd: e.proj, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(OC_BIN, ["serve", "--port", String(port), "--hostname", "127.0.0.1"], {
+    env: e.env,
+    cwd: e.proj,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let stdout = "";
   let stderr = "";
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
@@ -263,7 +300,10 @@ export async function startServe(e: OcEnv, timeoutMs = 60_000): Promise<Serve> {
     url,
     createSession: async (title) => (await api("POST", "/session", { title })) as { id: string },
     prompt: async (id, text, modelID = "glm-4.7") =>
-      (await api("POST", `/session/${id}/message`, { model: model(modelID), parts: [{ type: "text", text }] })) as Awaited<ReturnType<Serve["prompt"]>>,
+      (await api("POST", `/session/${id}/message`, {
+        model: model(modelID),
+        parts: [{ type: "text", text }],
+      })) as Awaited<ReturnType<Serve["prompt"]>>,
     promptAsync: async (id, text, modelID = "glm-4.7") => {
       await api("POST", `/session/${id}/prompt_async`, { model: model(modelID), parts: [{ type: "text", text }] });
     },

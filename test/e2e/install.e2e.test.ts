@@ -34,8 +34,13 @@ describe("e2e: install paths, with doctor's verdict on each", () => {
 
   async function setup(spec: string): Promise<{ sim: Simulator; env: OcEnv }> {
     sim = keep(await startSimulator({ accounts: [{ id: "alpha", keys: ["sk-test-a1"] }] }));
-    env = keep(makeEnv({ baseURL: sim.url, authKey: PLACEHOLDER, keysFile: { keys: [{ id: "a1", apiKey: "sk-test-a1" }] } }));
-    writeFileSync(join(env.proj, "opencode.json"), JSON.stringify({ plugin: [spec], provider: { "zai-coding-plan": { options: { baseURL: sim.url } } } }));
+    env = keep(
+      makeEnv({ baseURL: sim.url, authKey: PLACEHOLDER, keysFile: { keys: [{ id: "a1", apiKey: "sk-test-a1" }] } }),
+    );
+    writeFileSync(
+      join(env.proj, "opencode.json"),
+      JSON.stringify({ plugin: [spec], provider: { "zai-coding-plan": { options: { baseURL: sim.url } } } }),
+    );
     return { sim, env };
   }
 
@@ -65,18 +70,32 @@ describe("e2e: install paths, with doctor's verdict on each", () => {
 
   it.each([
     // A version that will never exist, so the case holds with or without network and after the package is published.
-    ["an npm spec OpenCode cannot install", () => "oc-zai-multi-account@0.0.0-never-published", "not in OpenCode's package cache"],
-    ["an `npm pack` tarball", () => pathToFileURL(join(env!.root, "oc-zai-multi-account-0.1.0.tgz")).href, "does not load plugins from a tarball path"],
-  ])("%s does not load: the placeholder reaches Z.AI, and doctor fails with the reason", async (_name, spec, reason) => {
-    const { sim, env } = await setup("placeholder");
-    writeFileSync(join(env.root, "oc-zai-multi-account-0.1.0.tgz"), "");
-    writeFileSync(join(env.proj, "opencode.json"), JSON.stringify({ plugin: [spec()], provider: { "zai-coding-plan": { options: { baseURL: sim.url } } } }));
-    const result = await ocRun(env, "say hi", { title: "t" });
-    expect(result.code).not.toBe(0);
-    expect(sim.stats().authorizations).toContain(`Bearer ${PLACEHOLDER}`);
-    const report = await doctor(env);
-    expect(report.stdout).toContain(reason);
-    expect(report.stdout).not.toContain("All good");
-    expect(report.code).toBe(1);
-  });
+    [
+      "an npm spec OpenCode cannot install",
+      () => "oc-zai-multi-account@0.0.0-never-published",
+      "not in OpenCode's package cache",
+    ],
+    [
+      "an `npm pack` tarball",
+      () => pathToFileURL(join(env!.root, "oc-zai-multi-account-0.1.0.tgz")).href,
+      "does not load plugins from a tarball path",
+    ],
+  ])(
+    "%s does not load: the placeholder reaches Z.AI, and doctor fails with the reason",
+    async (_name, spec, reason) => {
+      const { sim, env } = await setup("placeholder");
+      writeFileSync(join(env.root, "oc-zai-multi-account-0.1.0.tgz"), "");
+      writeFileSync(
+        join(env.proj, "opencode.json"),
+        JSON.stringify({ plugin: [spec()], provider: { "zai-coding-plan": { options: { baseURL: sim.url } } } }),
+      );
+      const result = await ocRun(env, "say hi", { title: "t" });
+      expect(result.code).not.toBe(0);
+      expect(sim.stats().authorizations).toContain(`Bearer ${PLACEHOLDER}`);
+      const report = await doctor(env);
+      expect(report.stdout).toContain(reason);
+      expect(report.stdout).not.toContain("All good");
+      expect(report.code).toBe(1);
+    },
+  );
 });

@@ -15,11 +15,13 @@ describe("e2e: several OpenCode processes share one account limit (machine-wide 
     const started = Date.now();
     sim = keep(await startSimulator(simConfig()));
     const env = keep(makeEnv({ baseURL: sim.url, authKey: PLACEHOLDER, keysFile: keysFile() }));
-        // OpenCode's first start creates its database: six first starts at once race on it.
+    // OpenCode's first start creates its database: six first starts at once race on it.
     const first = await ocRun(env, "warm up", { title: "warm-up" });
     expect(first.error).toBeUndefined();
     sim.resetStats();
-    const runs = await Promise.all(Array.from({ length: 6 }, (_, i) => ocRun(env, `task ${i}`, { title: `run-${i}`, timeoutMs: 400_000 })));
+    const runs = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => ocRun(env, `task ${i}`, { title: `run-${i}`, timeoutMs: 400_000 })),
+    );
     for (const run of runs) {
       expect(run.error, run.stderr.slice(-2000)).toBeUndefined();
       expect(run.code).toBe(0);
@@ -35,7 +37,9 @@ describe("e2e: several OpenCode processes share one account limit (machine-wide 
     expect(stats.byCode["1302"] ?? 0).toBe(0);
     expect(stats.maxInFlight.alpha?.["glm-4.7"] ?? 0).toBeLessThanOrEqual(1);
     expect(stats.maxInFlight.beta?.["glm-4.7"] ?? 0).toBeLessThanOrEqual(1);
-    console.log(`case L (6 opencode run, 2 accounts × 1): ${Date.now() - started} ms, upstream ${stats.requests}, byCode ${JSON.stringify(stats.byCode)}, runs ${runs.map((r) => r.ms).join("/")} ms`);
+    console.log(
+      `case L (6 opencode run, 2 accounts × 1): ${Date.now() - started} ms, upstream ${stats.requests}, byCode ${JSON.stringify(stats.byCode)}, runs ${runs.map((r) => r.ms).join("/")} ms`,
+    );
   }, 480_000);
 
   it.skipIf(!redisAvailable() && process.env.CI !== "true")(
@@ -45,12 +49,23 @@ describe("e2e: several OpenCode processes share one account limit (machine-wide 
       redis = keep(await startRedis());
       sim = keep(await startSimulator(simConfig()));
       const machines = [0, 1].map(() => {
-        const env = keep(makeEnv({ baseURL: sim!.url, authKey: PLACEHOLDER, keysFile: keysFile(), env: { ZAI_REDIS_URL: redis!.url } }));
-                return env;
+        const env = keep(
+          makeEnv({
+            baseURL: sim!.url,
+            authKey: PLACEHOLDER,
+            keysFile: keysFile(),
+            env: { ZAI_REDIS_URL: redis!.url },
+          }),
+        );
+        return env;
       });
       for (const env of machines) expect((await ocRun(env, "warm up", { title: "warm-up" })).error).toBeUndefined();
       sim.resetStats();
-      const runs = await Promise.all(machines.flatMap((env, m) => [0, 1, 2].map((i) => ocRun(env, `task ${m}.${i}`, { title: `run-${m}-${i}`, timeoutMs: 400_000 }))));
+      const runs = await Promise.all(
+        machines.flatMap((env, m) =>
+          [0, 1, 2].map((i) => ocRun(env, `task ${m}.${i}`, { title: `run-${m}-${i}`, timeoutMs: 400_000 })),
+        ),
+      );
       for (const run of runs) {
         expect(run.error, run.stderr.slice(-2000)).toBeUndefined();
         expect(run.code).toBe(0);
@@ -61,7 +76,9 @@ describe("e2e: several OpenCode processes share one account limit (machine-wide 
       expect(stats.byCode["1302"] ?? 0).toBe(0);
       expect(stats.maxInFlight.alpha?.["glm-4.7"] ?? 0).toBeLessThanOrEqual(1);
       expect(stats.maxInFlight.beta?.["glm-4.7"] ?? 0).toBeLessThanOrEqual(1);
-      console.log(`case R (2 HOMEs × 3 opencode run, Redis): ${Date.now() - started} ms, upstream ${stats.requests}, byCode ${JSON.stringify(stats.byCode)}, runs ${runs.map((r) => r.ms).join("/")} ms`);
+      console.log(
+        `case R (2 HOMEs × 3 opencode run, Redis): ${Date.now() - started} ms, upstream ${stats.requests}, byCode ${JSON.stringify(stats.byCode)}, runs ${runs.map((r) => r.ms).join("/")} ms`,
+      );
     },
     480_000,
   );

@@ -30,15 +30,20 @@ describe("e2e: one command sets everything up", () => {
   it("opencode providers login in a real terminal: keys pasted into the masked field, checked, both serve, doctor passes", async () => {
     const started = Date.now();
     // alpha's 5-hour window holds one request: the run's second call has to move to beta, so both keys serve.
-    sim = keep(await startSimulator({
-      accounts: [
-        { id: "alpha", keys: [KEYS[0]!], usageWindow: { requests: 1 } },
-        { id: "beta", keys: [KEYS[1]!] },
-      ],
-    }));
+    sim = keep(
+      await startSimulator({
+        accounts: [
+          { id: "alpha", keys: [KEYS[0]!], usageWindow: { requests: 1 } },
+          { id: "beta", keys: [KEYS[1]!] },
+        ],
+      }),
+    );
     // A clean HOME with the plugin listed: no keys file, no auth.json, no ZAI_* variables.
     env = keep(makeEnv({ baseURL: sim.url, env: { ZAI_LEDGER: "local" } }));
-    const term = startTmux([OC_BIN, "providers", "login", "--provider", "zai-coding-plan"], { env: env.env, cwd: env.proj });
+    const term = startTmux([OC_BIN, "providers", "login", "--provider", "zai-coding-plan"], {
+      env: env.env,
+      cwd: env.proj,
+    });
     keep({ stop: async () => term.stop() });
     let screen = await term.waitFor(/How do your keys map|Login method/, 60_000);
     if (/Login method/.test(screen) && !/How do your keys map/.test(screen)) {
@@ -60,7 +65,10 @@ describe("e2e: one command sets everything up", () => {
       expect(end).not.toContain(key);
     }
 
-    const auth = JSON.parse(readFileSync(env.authFile, "utf8")) as Record<string, { type: string; key: string; metadata?: Record<string, string> }>;
+    const auth = JSON.parse(readFileSync(env.authFile, "utf8")) as Record<
+      string,
+      { type: string; key: string; metadata?: Record<string, string> }
+    >;
     expect(auth["zai-coding-plan"]).toEqual({ type: "api", key: KEYS.join(", "), metadata: { accounts: "each" } });
     expect(statSync(env.authFile).mode & 0o777).toBe(0o600);
 
@@ -75,12 +83,16 @@ describe("e2e: one command sets everything up", () => {
     const status = await cli(env, "status");
     expect(status.code).toBe(0);
     expect(status.out).toContain("zai-coding-plan: 2 key(s) in 2 account(s) from OpenCode auth");
-    expect(status.out).toMatch(/keys checked at login \(.*\):\n {2}key 1 \(login-1\): plan \w+.*\n {2}key 2 \(login-2\): plan \w+/);
+    expect(status.out).toMatch(
+      /keys checked at login \(.*\):\n {2}key 1 \(login-1\): plan \w+.*\n {2}key 2 \(login-2\): plan \w+/,
+    );
     const doctor = await cli(env, "doctor");
     expect(doctor.code).toBe(0);
     expect(doctor.out).toContain("2 key(s) in 2 account(s) from the login (each key its own account)");
     expect(doctor.out).toContain("keys: 2 key(s) in 2 account(s) from `opencode providers login`");
     for (const key of KEYS) expect(status.out + doctor.out + run.stdout + run.stderr).not.toContain(key);
-    console.log(`login case: ${Date.now() - started} ms, chat calls by key ${JSON.stringify(stats.byKey)}\n${status.out}\n${doctor.out}`);
+    console.log(
+      `login case: ${Date.now() - started} ms, chat calls by key ${JSON.stringify(stats.byKey)}\n${status.out}\n${doctor.out}`,
+    );
   });
 });

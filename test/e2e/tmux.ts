@@ -21,12 +21,30 @@ export interface Tmux {
  * Starts `argv` in a fresh tmux server. The command's exit status is printed as `[exit N]` and the pane stays open,
  * so a test can read the last screen. `stop()` frees the server.
  */
-export function startTmux(argv: readonly string[], options: { env: Record<string, string>; cwd: string; columns?: number; rows?: number }): Tmux & { stop(): void } {
+export function startTmux(
+  argv: readonly string[],
+  options: { env: Record<string, string>; cwd: string; columns?: number; rows?: number },
+): Tmux & { stop(): void } {
   const socket = `oc-e2e-${randomUUID().slice(0, 8)}`;
-  const tmux = (...args: string[]) => execFileSync("tmux", ["-L", socket, ...args], { env: options.env, cwd: options.cwd, encoding: "utf8" });
+  const tmux = (...args: string[]) =>
+    execFileSync("tmux", ["-L", socket, ...args], { env: options.env, cwd: options.cwd, encoding: "utf8" });
   const quoted = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(" ");
   const script = `${quoted}; echo "[exit $?]"; sleep 3600`;
-  tmux("new-session", "-d", "-s", "t", "-x", String(options.columns ?? 100), "-y", String(options.rows ?? 40), "-c", options.cwd, "sh", "-c", script);
+  tmux(
+    "new-session",
+    "-d",
+    "-s",
+    "t",
+    "-x",
+    String(options.columns ?? 100),
+    "-y",
+    String(options.rows ?? 40),
+    "-c",
+    options.cwd,
+    "sh",
+    "-c",
+    script,
+  );
   const screen = () => tmux("capture-pane", "-p", "-t", "t");
   const kill = () => {
     try {

@@ -20,7 +20,14 @@ export function recordingSink(options: { failing?: boolean } = {}) {
 /** A PluginInput.client stand-in with the two calls the plugin makes. */
 export function fakeClient(sink: NotifySink) {
   return {
-    tui: { showToast: (o: { body: { title: string; message: string; variant: "info" | "success" | "warning" | "error" } }) => sink.toast(o.body) },
-    app: { log: (o: { body: { level: "debug" | "info" | "warn" | "error"; message: string; extra?: Record<string, unknown> } }) => sink.log(o.body) },
+    tui: {
+      showToast: (o: { body: { title: string; message: string; variant: "info" | "success" | "warning" | "error" } }) =>
+        sink.toast(o.body),
+    },
+    app: {
+      log: (o: {
+        body: { level: "debug" | "info" | "warn" | "error"; message: string; extra?: Record<string, unknown> };
+      }) => sink.log(o.body),
+    },
   };
 }

@@ -21,7 +21,10 @@ describe("account-wide slots against the simulator", () => {
         chunks: 4,
         chunkDelayMs: 5,
       },
-      keysFile: { keys: keyEntries("A/a1:sk-a1", "A/a2:sk-a2", "B/b1:sk-b1", "B/b2:sk-b2"), models: { "glm-4.7": { maxConcurrency: 3 } } },
+      keysFile: {
+        keys: keyEntries("A/a1:sk-a1", "A/a2:sk-a2", "B/b1:sk-b1", "B/b2:sk-b2"),
+        models: { "glm-4.7": { maxConcurrency: 3 } },
+      },
     });
     const bodies = await Promise.all(Array.from({ length: 20 }, () => env!.chat().then((r) => r.text())));
     expect(bodies.every((b) => b.includes("[DONE]"))).toBe(true);

@@ -23,7 +23,12 @@ describe("error table against the simulator", () => {
 
   it("1309 (and 1110–1121): disables every key of the account", async () => {
     env = await setup({
-      sim: { accounts: [{ id: "X", keys: ["sk-x1", "sk-x2"], expired: true }, { id: "Y", keys: ["sk-y"] }] },
+      sim: {
+        accounts: [
+          { id: "X", keys: ["sk-x1", "sk-x2"], expired: true },
+          { id: "Y", keys: ["sk-y"] },
+        ],
+      },
       keysFile: { keys: keyEntries("X/x1:sk-x1", "X/x2:sk-x2", "Y/y:sk-y") },
     });
     for (let i = 0; i < 4; i++) expect((await env.chat()).status).toBe(200);
@@ -35,10 +40,18 @@ describe("error table against the simulator", () => {
 
   it("1302: keeps the key usable, learns the account's limit and serves the request elsewhere", async () => {
     env = await setup({
-      sim: { accounts: [{ id: "A", keys: ["sk-a"], limits: { "glm-4.7": 1 } }, { id: "B", keys: ["sk-b"], limits: { "glm-4.7": 4 } }], latencyMs: 30 },
+      sim: {
+        accounts: [
+          { id: "A", keys: ["sk-a"], limits: { "glm-4.7": 1 } },
+          { id: "B", keys: ["sk-b"], limits: { "glm-4.7": 4 } },
+        ],
+        latencyMs: 30,
+      },
       keysFile: { keys: keyEntries("A:sk-a", "B:sk-b"), models: { "glm-4.7": { maxConcurrency: 3 } } },
     });
-    const answers = await Promise.all([1, 2, 3, 4, 5, 6].map(() => env!.chat().then(async (r) => [r.status, await r.text()] as const)));
+    const answers = await Promise.all(
+      [1, 2, 3, 4, 5, 6].map(() => env!.chat().then(async (r) => [r.status, await r.text()] as const)),
+    );
     expect(answers.map(([status]) => status)).toEqual([200, 200, 200, 200, 200, 200]);
     expect(env.sim.stats().byCode["1302"]).toBeGreaterThanOrEqual(1);
     expect(pool().state.keyCooldowns.size).toBe(0);
@@ -50,7 +63,12 @@ describe("error table against the simulator", () => {
 
   it("1305 / 1303: backs off with jitter, preferring another account", async () => {
     env = await setup({
-      sim: { accounts: [{ id: "A", keys: ["sk-a"] }, { id: "B", keys: ["sk-b"] }] },
+      sim: {
+        accounts: [
+          { id: "A", keys: ["sk-a"] },
+          { id: "B", keys: ["sk-b"] },
+        ],
+      },
       keysFile: { keys: keyEntries("A:sk-a", "B:sk-b"), retry: { baseDelayMs: 400 } },
     });
     env.sim.inject({ kind: "http-error", code: "1305", match: { account: "A" } });
@@ -90,7 +108,12 @@ describe("error table against the simulator", () => {
   it("1308: cools the whole account until the stated reset (Beijing time) while others serve", async () => {
     const resetAt = Date.now() + 2 * 3_600_000;
     env = await setup({
-      sim: { accounts: [{ id: "A", keys: ["sk-a1", "sk-a2"], usageWindow: { requests: 1, resetAt } }, { id: "B", keys: ["sk-b"] }] },
+      sim: {
+        accounts: [
+          { id: "A", keys: ["sk-a1", "sk-a2"], usageWindow: { requests: 1, resetAt } },
+          { id: "B", keys: ["sk-b"] },
+        ],
+      },
       keysFile: { keys: keyEntries("A/a1:sk-a1", "A/a2:sk-a2", "B:sk-b") },
     });
     for (let i = 0; i < 5; i++) expect((await env.chat()).status).toBe(200);
@@ -103,20 +126,32 @@ describe("error table against the simulator", () => {
   it("1308 on every account: 429 with retry-after-ms set to the real wait, naming accounts and reset times", async () => {
     const resetAt = Date.now() + 3_600_000;
     env = await setup({
-      sim: { accounts: [{ id: "A", keys: ["sk-a"], usageWindow: { requests: 0, resetAt } }, { id: "B", keys: ["sk-b"], usageWindow: { requests: 0, resetAt } }] },
+      sim: {
+        accounts: [
+          { id: "A", keys: ["sk-a"], usageWindow: { requests: 0, resetAt } },
+          { id: "B", keys: ["sk-b"], usageWindow: { requests: 0, resetAt } },
+        ],
+      },
       keysFile: { keys: keyEntries("A:sk-a", "B:sk-b") },
     });
     const res = await env.chat();
     expect(res.status).toBe(429);
     const wait = Number(res.headers.get("retry-after-ms"));
     expect(Math.abs(wait - (resetAt - env.clock.now()))).toBeLessThan(1000);
-    expect((await errorOf(res)).message).toMatch(/A: 5-hour usage window spent \(1308\) until .* B: 5-hour usage window spent/s);
+    expect((await errorOf(res)).message).toMatch(
+      /A: 5-hour usage window spent \(1308\) until .* B: 5-hour usage window spent/s,
+    );
     expect(env.sim.stats().requests).toBe(2);
   });
 
   it("1113: marks (account, model) unavailable without cooling the account, another account serves", async () => {
     env = await setup({
-      sim: { accounts: [{ id: "A", keys: ["sk-a"], unavailableModels: ["glm-5"] }, { id: "B", keys: ["sk-b"] }] },
+      sim: {
+        accounts: [
+          { id: "A", keys: ["sk-a"], unavailableModels: ["glm-5"] },
+          { id: "B", keys: ["sk-b"] },
+        ],
+      },
       keysFile: { keys: keyEntries("A:sk-a", "B:sk-b") },
     });
     for (let i = 0; i < 3; i++) {
@@ -124,7 +159,12 @@ describe("error table against the simulator", () => {
       expect(res.status).toBe(200);
       await res.text(); // glm-5 allows one request in flight per account: finish it
     }
-    expect(env.sim.stats().hits.filter((h) => h.account === "A").map((h) => h.code)).toEqual(["1113"]);
+    expect(
+      env.sim
+        .stats()
+        .hits.filter((h) => h.account === "A")
+        .map((h) => h.code),
+    ).toEqual(["1113"]);
     expect(pool().state.accountCooldowns.size).toBe(0);
     expect((await env.chat("glm-4.7")).status).toBe(200);
     expect(env.sim.stats().hits.at(-1)?.account).toBe("A");
@@ -132,7 +172,13 @@ describe("error table against the simulator", () => {
 
   it("1113 on every account: a non-retryable 403 after one call per account, saying the model is not in the plan", async () => {
     env = await setup({
-      sim: { accounts: [{ id: "A", keys: ["sk-a"] }, { id: "B", keys: ["sk-b"] }], unavailableModels: ["glm-5"] },
+      sim: {
+        accounts: [
+          { id: "A", keys: ["sk-a"] },
+          { id: "B", keys: ["sk-b"] },
+        ],
+        unavailableModels: ["glm-5"],
+      },
       keysFile: { keys: keyEntries("A:sk-a", "B:sk-b") },
     });
     const res = await env.chat("glm-5");
@@ -149,7 +195,15 @@ describe("error table against the simulator", () => {
   });
 
   it("1211: fails fast without retry or rotation, naming the model", async () => {
-    env = await setup({ sim: { accounts: [{ id: "A", keys: ["sk-a"] }, { id: "B", keys: ["sk-b"] }] }, keysFile: { keys: keyEntries("A:sk-a", "B:sk-b") } });
+    env = await setup({
+      sim: {
+        accounts: [
+          { id: "A", keys: ["sk-a"] },
+          { id: "B", keys: ["sk-b"] },
+        ],
+      },
+      keysFile: { keys: keyEntries("A:sk-a", "B:sk-b") },
+    });
     const res = await env.chat("glm-flash");
     expect(res.status).toBe(400);
     expect((await errorOf(res)).message).toMatch(/"glm-flash".*1211/);
@@ -157,7 +211,15 @@ describe("error table against the simulator", () => {
   });
 
   it("1313: no retry and no rotation, a non-retryable answer saying it is fair-use throttling", async () => {
-    env = await setup({ sim: { accounts: [{ id: "A", keys: ["sk-a"] }, { id: "B", keys: ["sk-b"] }] }, keysFile: { keys: keyEntries("A:sk-a", "B:sk-b") } });
+    env = await setup({
+      sim: {
+        accounts: [
+          { id: "A", keys: ["sk-a"] },
+          { id: "B", keys: ["sk-b"] },
+        ],
+      },
+      keysFile: { keys: keyEntries("A:sk-a", "B:sk-b") },
+    });
     env.sim.inject({ kind: "http-error", code: "1313", times: 5 });
     const res = await env.chat();
     expect(res.status).toBe(403);
@@ -166,7 +228,15 @@ describe("error table against the simulator", () => {
   });
 
   it("1313 inside a 200 stream is caught before any content and not retried either", async () => {
-    env = await setup({ sim: { accounts: [{ id: "A", keys: ["sk-a"] }, { id: "B", keys: ["sk-b"] }] }, keysFile: { keys: keyEntries("A:sk-a", "B:sk-b") } });
+    env = await setup({
+      sim: {
+        accounts: [
+          { id: "A", keys: ["sk-a"] },
+          { id: "B", keys: ["sk-b"] },
+        ],
+      },
+      keysFile: { keys: keyEntries("A:sk-a", "B:sk-b") },
+    });
     env.sim.inject({ kind: "sse-error", code: "1313", event: true, times: 5 });
     const res = await env.chat();
     expect(res.status).toBe(403);
@@ -178,7 +248,10 @@ describe("error table against the simulator", () => {
       sim: { accounts: [{ id: "A", keys: ["sk-a"] }] },
       // No cancel grace: the stream cut at its 1234 would keep the only slot 250 ms of a clock only sleeps move (that
       // grace is lease-outcomes.test.ts's subject).
-      keysFile: { keys: keyEntries("A:sk-a"), retry: { baseDelayMs: 100, maxDelayMs: 1000, maxAttempts: 4, cancelGraceMs: 0 } },
+      keysFile: {
+        keys: keyEntries("A:sk-a"),
+        retry: { baseDelayMs: 100, maxDelayMs: 1000, maxAttempts: 4, cancelGraceMs: 0 },
+      },
     });
     env.sim.inject({ kind: "status", status: 500 }, { kind: "sse-error", code: "1234" }, { kind: "drop" });
     const res = await env.chat();
@@ -193,7 +266,15 @@ describe("error table against the simulator", () => {
   });
 
   it("any other 4xx is returned as is", async () => {
-    env = await setup({ sim: { accounts: [{ id: "A", keys: ["sk-a"] }, { id: "B", keys: ["sk-b"] }] }, keysFile: { keys: keyEntries("A:sk-a", "B:sk-b") } });
+    env = await setup({
+      sim: {
+        accounts: [
+          { id: "A", keys: ["sk-a"] },
+          { id: "B", keys: ["sk-b"] },
+        ],
+      },
+      keysFile: { keys: keyEntries("A:sk-a", "B:sk-b") },
+    });
     env.sim.inject({ kind: "http-error", status: 400, code: "1214", message: "messages parameter is invalid" });
     const res = await env.chat();
     expect(res.status).toBe(400);
@@ -202,7 +283,10 @@ describe("error table against the simulator", () => {
   });
 
   it("every key invalid: a non-retryable 401 naming the keys' state", async () => {
-    env = await setup({ sim: { accounts: [{ id: "A", keys: ["sk-a"] }], revokedKeys: ["sk-a"] }, keysFile: { keys: keyEntries("A:sk-a") } });
+    env = await setup({
+      sim: { accounts: [{ id: "A", keys: ["sk-a"] }], revokedKeys: ["sk-a"] },
+      keysFile: { keys: keyEntries("A:sk-a") },
+    });
     const res = await env.chat();
     expect(res.status).toBe(401);
     expect((await errorOf(res)).message).toMatch(/no usable key is left: A: every key disabled/);

@@ -39,7 +39,10 @@ const SIM: SimulatorConfig = {
   ],
 };
 
-async function start(keysFile: Partial<KeysFileInput> = {}, extra: { env?: Record<string, string>; sim?: Partial<SimulatorConfig> } = {}): Promise<Env> {
+async function start(
+  keysFile: Partial<KeysFileInput> = {},
+  extra: { env?: Record<string, string>; sim?: Partial<SimulatorConfig> } = {},
+): Promise<Env> {
   env = await setup({
     sim: { ...SIM, ...extra.sim },
     keysFile: { keys: keyEntries(`A:${KEY_A}`, `B:${KEY_B}`), ...keysFile },
@@ -114,7 +117,10 @@ describe("key leaks: every PluginErrorCode", () => {
 
   it("upstream_unusable (HTML pages and cut bodies that echo the key) ends in a clean retries_exhausted", async () => {
     const e = await start({ retry: { maxAttempts: 2 } });
-    e.sim.inject({ kind: "truncated-error", code: "1305", status: 500, message: ECHO }, { kind: "html", message: `Forbidden: ${ECHO}` });
+    e.sim.inject(
+      { kind: "truncated-error", code: "1305", status: 500, message: ECHO },
+      { kind: "html", message: `Forbidden: ${ECHO}` },
+    );
     const body = await expectNoKeyIn(e, await e.chat(), { status: 429, code: "retries_exhausted" });
     expect(body).toContain("HTML page");
   });
@@ -170,7 +176,11 @@ describe("key leaks: the state file and the CLI", () => {
       join(box.configDir, "opencode.jsonc"),
       JSON.stringify(defaultOpencodeConfig({ provider: { "zai-coding-plan": { options: { baseURL: e.sim.url } } } })),
     );
-    await writeFile(box.authFile, JSON.stringify({ "zai-coding-plan": { type: "api", key: "oc-zai-multi-account-managed" } }), { mode: 0o600 });
+    await writeFile(
+      box.authFile,
+      JSON.stringify({ "zai-coding-plan": { type: "api", key: "oc-zai-multi-account-managed" } }),
+      { mode: 0o600 },
+    );
     return e;
   }
 

@@ -10,7 +10,13 @@ describe("integration leak guard", () => {
     await env?.close();
     env = undefined;
   });
-  const guarded = () => ({ fetch: env!.loaded.fetch, clock: env!.clock, events: env!.events, allowedTimers: 0, responses: [] });
+  const guarded = () => ({
+    fetch: env!.loaded.fetch,
+    clock: env!.clock,
+    events: env!.events,
+    allowedTimers: 0,
+    responses: [],
+  });
 
   it("names a slot held by a stream still being read, a queued request and a pending timer", async () => {
     env = await setup({

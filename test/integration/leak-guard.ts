@@ -30,7 +30,9 @@ export function leftovers(env: Guarded): string[] {
   if (held > 0) {
     const models = new Set<string>([NO_MODEL]);
     for (const event of env.events) if ("model" in event) models.add(event.model);
-    const named = pool.accounts.flatMap((a) => [...models].flatMap((m) => (leases.inFlight(a, m) > 0 ? [`${a}/${m}`] : [])));
+    const named = pool.accounts.flatMap((a) =>
+      [...models].flatMap((m) => (leases.inFlight(a, m) > 0 ? [`${a}/${m}`] : [])),
+    );
     out.push(`${held} slot(s) held${named.length > 0 ? ` on ${named.join(", ")}` : ""}`);
   }
   const waiting = leases.waiting();
@@ -42,7 +44,11 @@ export function leftovers(env: Guarded): string[] {
 
 /** Cancels the bodies nobody read (a test that only looks at the status is not a leak in the plugin). */
 async function cancelUnread(env: Guarded): Promise<void> {
-  await Promise.all(env.responses.splice(0).map((r) => (r.bodyUsed || r.body === null || r.body.locked ? undefined : r.body.cancel().catch(() => {}))));
+  await Promise.all(
+    env.responses
+      .splice(0)
+      .map((r) => (r.bodyUsed || r.body === null || r.body.locked ? undefined : r.body.cancel().catch(() => {}))),
+  );
 }
 
 /** Checks and forgets every instance; throws one error naming all leftovers. */

@@ -23,16 +23,30 @@ describe("key check after a login", () => {
     await sim?.close();
   });
 
-  async function start(home: string, toasts: string[], fetch: typeof globalThis.fetch = globalThis.fetch): Promise<Engine> {
+  async function start(
+    home: string,
+    toasts: string[],
+    fetch: typeof globalThis.fetch = globalThis.fetch,
+  ): Promise<Engine> {
     const io = nodeConfigIO({ HOME: home, ZAI_STATE_FILE: join(home, "state", "state.json"), ZAI_LEDGER: "local" });
     const sink = { log: () => {}, toast: (t: { message: string }) => void toasts.push(t.message) };
-    const engine = await createEngine("zai-coding-plan", { clock: systemClock, random: () => 0, fetch, io, sink }, login);
+    const engine = await createEngine(
+      "zai-coding-plan",
+      { clock: systemClock, random: () => 0, fetch, io, sink },
+      login,
+    );
     engines.push(engine);
     return engine;
   }
 
   it("one toast with each key's plan and use, the refused key by position and fingerprint; once per login", async () => {
-    sim = await startSimulator({ accounts: [{ id: "a", keys: [GOOD] }, { id: "r", keys: [REVOKED] }], revokedKeys: [REVOKED] });
+    sim = await startSimulator({
+      accounts: [
+        { id: "a", keys: [GOOD] },
+        { id: "r", keys: [REVOKED] },
+      ],
+      revokedKeys: [REVOKED],
+    });
     const home = await mkdtemp(join(tmpdir(), "zai-check-"));
     const toasts: string[] = [];
     await (await start(home, toasts)).checkLogin(`${sim.url}/chat/completions`);
@@ -50,7 +64,12 @@ describe("key check after a login", () => {
   });
 
   it("offline: 'could not check', a warning, and the next start checks again", async () => {
-    sim = await startSimulator({ accounts: [{ id: "a", keys: [GOOD] }, { id: "r", keys: [REVOKED] }] });
+    sim = await startSimulator({
+      accounts: [
+        { id: "a", keys: [GOOD] },
+        { id: "r", keys: [REVOKED] },
+      ],
+    });
     const home = await mkdtemp(join(tmpdir(), "zai-check-"));
     const offline = (async () => {
       throw new TypeError("fetch failed");
@@ -62,6 +81,8 @@ describe("key check after a login", () => {
     expect(first[0]).toContain("0 of 2 key(s) checked");
     const second: string[] = [];
     await (await start(home, second)).checkLogin(`${sim.url}/chat/completions`);
-    expect(second).toEqual(["2 key(s) checked: key 1 (login-1): plan pro, 5-hour 0%, weekly 0%; key 2 (login-2): plan pro, 5-hour 0%, weekly 0%"]);
+    expect(second).toEqual([
+      "2 key(s) checked: key 1 (login-1): plan pro, 5-hour 0%, weekly 0%; key 2 (login-2): plan pro, 5-hour 0%, weekly 0%",
+    ]);
   });
 });

@@ -40,7 +40,15 @@ describe("plugin loader and notifications", () => {
   });
 
   it("returns a placeholder apiKey and sends only real keys, rotated, with any incoming credential replaced", async () => {
-    env = await setup({ sim: { accounts: [{ id: "A", keys: ["sk-a"] }, { id: "B", keys: ["sk-b"] }] }, keysFile: { keys: keyEntries("A:sk-a", "B:sk-b") } });
+    env = await setup({
+      sim: {
+        accounts: [
+          { id: "A", keys: ["sk-a"] },
+          { id: "B", keys: ["sk-b"] },
+        ],
+      },
+      keysFile: { keys: keyEntries("A:sk-a", "B:sk-b") },
+    });
     expect(env.loaded.apiKey).toBe("oc-zai-multi-account-managed");
     for (let i = 0; i < 4; i++) await (await env.chat()).text();
     expect(env.sim.stats().authorizations).toEqual(["Bearer sk-a", "Bearer sk-b", "Bearer sk-a", "Bearer sk-b"]);
@@ -48,7 +56,12 @@ describe("plugin loader and notifications", () => {
 
   it("takes keys from ZAI_API_KEYS before the file", async () => {
     env = await setup({
-      sim: { accounts: [{ id: "E", keys: ["sk-env1", "sk-env2"] }, { id: "F", keys: ["sk-file"] }] },
+      sim: {
+        accounts: [
+          { id: "E", keys: ["sk-env1", "sk-env2"] },
+          { id: "F", keys: ["sk-file"] },
+        ],
+      },
       keysFile: { keys: keyEntries("F:sk-file") },
       env: { ZAI_API_KEYS: "sk-env1,sk-env2" },
     });
@@ -96,10 +109,22 @@ describe("plugin loader and notifications", () => {
   it("never lets key material into toasts, logs, error bodies or events", async () => {
     const secrets = ["sk-leak-aaaa1111", "sk-leak-bbbb2222", "sk-leak-cccc3333"];
     env = await setup({
-      sim: { accounts: [{ id: "A", keys: secrets.slice(0, 2), usageWindow: { requests: 1 } }, { id: "B", keys: [secrets[2]!] }], revokedKeys: [secrets[0]!] },
+      sim: {
+        accounts: [
+          { id: "A", keys: secrets.slice(0, 2), usageWindow: { requests: 1 } },
+          { id: "B", keys: [secrets[2]!] },
+        ],
+        revokedKeys: [secrets[0]!],
+      },
       keysFile: { keys: keyEntries(`A/a1:${secrets[0]}`, `A/a2:${secrets[1]}`, `B/b:${secrets[2]}`) },
     });
-    env.sim.inject({ kind: "http-error", status: 401, code: "1002", message: `token ${secrets[2]} expired`, match: { key: secrets[2]! } });
+    env.sim.inject({
+      kind: "http-error",
+      status: 401,
+      code: "1002",
+      message: `token ${secrets[2]} expired`,
+      match: { key: secrets[2]! },
+    });
     const texts: string[] = [];
     for (let i = 0; i < 5; i++) texts.push(await (await env.chat()).text());
     texts.push(await (await env.chat("glm-flash")).text());
@@ -111,7 +136,10 @@ describe("plugin loader and notifications", () => {
 
 describe("package metadata", () => {
   it("ships only dist and schema, as ESM, for Node 20+", async () => {
-    const pkg = JSON.parse(await readFile(new URL("../../package.json", import.meta.url), "utf8")) as Record<string, unknown>;
+    const pkg = JSON.parse(await readFile(new URL("../../package.json", import.meta.url), "utf8")) as Record<
+      string,
+      unknown
+    >;
     expect(pkg.type).toBe("module");
     expect(pkg.engines).toEqual({ node: ">=20" });
   });

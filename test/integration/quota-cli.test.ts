@@ -23,13 +23,31 @@ describe("status shows quota readings", () => {
       fiveHour: { type: "TOKENS_LIMIT", percentage: five, resetAt: now + 2 * HOUR },
       weekly: { type: "TOKENS_LIMIT", percentage: week, resetAt: now + 50 * HOUR },
     });
-    await writeFile(quotaFile, JSON.stringify({ version: 1, providers: { "zai-coding-plan": { personal: { reading: reading(42.4, 30), sessions: 2 }, [work]: { reading: reading(96, 71), sessions: 0 } } } }));
+    await writeFile(
+      quotaFile,
+      JSON.stringify({
+        version: 1,
+        providers: {
+          "zai-coding-plan": {
+            personal: { reading: reading(42.4, 30), sessions: 2 },
+            [work]: { reading: reading(96, 71), sessions: 0 },
+          },
+        },
+      }),
+    );
     const run = await cli(box, ["status"]);
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/account personal: usable[\s\S]*quota: plan pro; 5-hour 42% \(resets \d\d:\d\d:\d\d\); weekly 30% \(resets \S+ \d\d:\d\d:\d\d\); read \d\d:\d\d:\d\d \(3 min ago\); 2 live sessions/);
+    expect(run.stdout).toMatch(
+      /account personal: usable[\s\S]*quota: plan pro; 5-hour 42% \(resets \d\d:\d\d:\d\d\); weekly 30% \(resets \S+ \d\d:\d\d:\d\d\); read \d\d:\d\d:\d\d \(3 min ago\); 2 live sessions/,
+    );
     expect(run.stdout).toMatch(/account work: usable[\s\S]*quota: plan pro; 5-hour 96%/);
-    const json = JSON.parse((await cli(box, ["status", "--json"])).stdout) as { accounts: Array<{ account: string; quota?: unknown }> };
-    expect(json.accounts[0]).toMatchObject({ account: "personal", quota: { level: "pro", fiveHour: { percent: 42.4 }, weekly: { percent: 30 }, sessions: 2 } });
+    const json = JSON.parse((await cli(box, ["status", "--json"])).stdout) as {
+      accounts: Array<{ account: string; quota?: unknown }>;
+    };
+    expect(json.accounts[0]).toMatchObject({
+      account: "personal",
+      quota: { level: "pro", fiveHour: { percent: 42.4 }, weekly: { percent: 30 }, sessions: 2 },
+    });
   });
 
   it("shows no quota line when nothing was read", async () => {
@@ -42,10 +60,18 @@ describe("status shows quota readings", () => {
 
 describe("doctor --keys", () => {
   it("validates every key through the quota endpoint and names the refused ones by id", async () => {
-    const sim = await startSimulator({ accounts: [{ id: "personal", keys: [KEYS.main] }, { id: "work", keys: [KEYS.work] }] });
+    const sim = await startSimulator({
+      accounts: [
+        { id: "personal", keys: [KEYS.main] },
+        { id: "work", keys: [KEYS.work] },
+      ],
+    });
     try {
       const box = await sandbox();
-      await correctSetup(box, defaultOpencodeConfig({ provider: { "zai-coding-plan": { options: { baseURL: sim.url } } } }));
+      await correctSetup(
+        box,
+        defaultOpencodeConfig({ provider: { "zai-coding-plan": { options: { baseURL: sim.url } } } }),
+      );
       const run = await cli(box, ["doctor", "--keys"]);
       expect(run.stdout).toMatch(/ok {4}key main \(account personal\): valid \(plan pro, 5-hour 0%, weekly 0%\)/);
       expect(run.stdout).toMatch(/FAIL {2}key spare \(account personal\): rejected by the quota endpoint \(401\)/);

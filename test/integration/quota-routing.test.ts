@@ -1,7 +1,15 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { startSimulator } from "../../simulator/server.js";
 import type { Simulator, SimulatorConfig } from "../../simulator/types.js";
-import { createZaiFetch, keysFileSchema, Notifier, Redactor, type ApiKey, type KeysFileInput, type ZaiFetch } from "../../src/lib.js";
+import {
+  createZaiFetch,
+  keysFileSchema,
+  Notifier,
+  Redactor,
+  type ApiKey,
+  type KeysFileInput,
+  type ZaiFetch,
+} from "../../src/lib.js";
 import { FakeClock } from "../helpers/fake-clock.js";
 import { recordingSink } from "../helpers/sink.js";
 
@@ -29,12 +37,23 @@ async function rig(options: { settings?: Omit<KeysFileInput, "keys">; quotaFetch
   const { sink, toasts, logs } = recordingSink();
   const { keys: _k, $schema: _s, ...settings } = keysFileSchema.parse(options.settings ?? {});
   const notifier = new Notifier({ clock, sink, redactor: new Redactor(), toasts: true, intervalMs: 0 });
-  const zai: ZaiFetch = createZaiFetch({ keys: KEYS, settings, clock, random: () => 0.5, fetch: globalThis.fetch, quotaFetch: options.quotaFetch ?? globalThis.fetch, notifier });
+  const zai: ZaiFetch = createZaiFetch({
+    keys: KEYS,
+    settings,
+    clock,
+    random: () => 0.5,
+    fetch: globalThis.fetch,
+    quotaFetch: options.quotaFetch ?? globalThis.fetch,
+    notifier,
+  });
   const s = sim;
   const chat = async (session?: string, content = "hi") => {
     const response = await zai(`${s.url}/chat/completions`, {
       method: "POST",
-      headers: { "content-type": "application/json", ...(session ? { "x-session-affinity": session, "x-session-id": session } : {}) },
+      headers: {
+        "content-type": "application/json",
+        ...(session ? { "x-session-affinity": session, "x-session-id": session } : {}),
+      },
       body: JSON.stringify({ model: "glm-4.7", messages: [{ role: "user", content }], stream: true }),
     });
     await response.text();

@@ -32,29 +32,59 @@ describe("a fresh process routes its first request with the quota readings other
       { id: "b1", apiKey: "sk-seed-b1", account: "beta" },
     ];
     await writeFile(keysFile, JSON.stringify({ keys }), { mode: 0o600 });
-    const io = nodeConfigIO({ HOME: home, ZAI_KEYS_FILE: keysFile, ZAI_STATE_FILE: join(home, "state", "state.json"), ZAI_LEDGER: "local" });
+    const io = nodeConfigIO({
+      HOME: home,
+      ZAI_KEYS_FILE: keysFile,
+      ZAI_STATE_FILE: join(home, "state", "state.json"),
+      ZAI_LEDGER: "local",
+    });
     const fetch = ((input: string | URL | Request, init?: RequestInit) =>
-      String(input instanceof Request ? input.url : input).includes("/monitor/usage/quota") ? new Promise<Response>(() => {}) : globalThis.fetch(input, init)) as typeof globalThis.fetch;
-    const engine = await createEngine("zai-coding-plan", { clock: systemClock, random: () => 0, fetch, io, sink: { log: () => {}, toast: () => {} } }, undefined);
+      String(input instanceof Request ? input.url : input).includes("/monitor/usage/quota")
+        ? new Promise<Response>(() => {})
+        : globalThis.fetch(input, init)) as typeof globalThis.fetch;
+    const engine = await createEngine(
+      "zai-coding-plan",
+      { clock: systemClock, random: () => 0, fetch, io, sink: { log: () => {}, toast: () => {} } },
+      undefined,
+    );
     engines.push(engine);
     return engine;
   }
 
   async function firstAccount(engine: Engine): Promise<string | null> {
-    const init = { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "glm-4.7", messages: [{ role: "user", content: "hi" }], stream: false }) };
+    const init = {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "glm-4.7", messages: [{ role: "user", content: "hi" }], stream: false }),
+    };
     const response = await ready(engine).lifecycle.run(await normalizeRequest(`${sim!.url}/chat/completions`, init));
     await response.text();
     return response.headers.get("x-sim-account");
   }
 
   it("an account another process read past the threshold a minute ago is not the first one used", async () => {
-    sim = await startSimulator({ accounts: [{ id: "alpha", keys: ["sk-seed-a1"] }, { id: "beta", keys: ["sk-seed-b1"] }] });
+    sim = await startSimulator({
+      accounts: [
+        { id: "alpha", keys: ["sk-seed-a1"] },
+        { id: "beta", keys: ["sk-seed-b1"] },
+      ],
+    });
     const control = await mkdtemp(join(tmpdir(), "zai-seed-"));
     expect(await firstAccount(await engineIn(control))).toBe("alpha"); // round-robin starts at the first account
 
     const home = await mkdtemp(join(tmpdir(), "zai-seed-"));
-    const reading = { at: Date.now() - 60_000, fiveHour: { type: "TOKENS_LIMIT", percentage: 97, resetAt: Date.now() + 3_600_000 } };
-    await writeQuotaReading(nodeStateFs, quotaFilePath(join(home, "state", "state.json")), "zai-coding-plan", "alpha", reading, 1);
+    const reading = {
+      at: Date.now() - 60_000,
+      fiveHour: { type: "TOKENS_LIMIT", percentage: 97, resetAt: Date.now() + 3_600_000 },
+    };
+    await writeQuotaReading(
+      nodeStateFs,
+      quotaFilePath(join(home, "state", "state.json")),
+      "zai-coding-plan",
+      "alpha",
+      reading,
+      1,
+    );
     expect(await firstAccount(await engineIn(home))).toBe("beta");
   });
 });

@@ -18,7 +18,13 @@ afterEach(() => checkLeaks(live));
  * plugin(input) → auth.loader(getAuth) → { apiKey, fetch }. The clock is injected: backoffs are
  * recorded and skipped (time moves forward at once), while the HTTP traffic is real.
  */
-export async function setup(options: { sim: SimulatorConfig; keysFile?: KeysFileInput; env?: Record<string, string>; authKey?: string; failingClient?: boolean }) {
+export async function setup(options: {
+  sim: SimulatorConfig;
+  keysFile?: KeysFileInput;
+  env?: Record<string, string>;
+  authKey?: string;
+  failingClient?: boolean;
+}) {
   const sim = await startSimulator(options.sim);
   const dir = await mkdtemp(join(tmpdir(), "zai-it-"));
   const keysPath = join(dir, "zai-keys.json");
@@ -32,11 +38,20 @@ export async function setup(options: { sim: SimulatorConfig; keysFile?: KeysFile
   const plugin = createProviderPlugin("zai-coding-plan", {
     clock,
     random: () => 0.5,
-    io: nodeConfigIO({ HOME: dir, ZAI_KEYS_FILE: keysPath, ZAI_STATE_FILE: "off", ZAI_LEDGER: "local", ...options.env }),
+    io: nodeConfigIO({
+      HOME: dir,
+      ZAI_KEYS_FILE: keysPath,
+      ZAI_STATE_FILE: "off",
+      ZAI_LEDGER: "local",
+      ...options.env,
+    }),
     onEvent: (e) => events.push(e),
   });
   const hooks = await plugin({ client: fakeClient(sink) } as never);
-  const loaded = (await hooks.auth!.loader!(async () => ({ type: "api", key: options.authKey ?? "oc-zai-multi-account-managed" }), {} as never)) as {
+  const loaded = (await hooks.auth!.loader!(
+    async () => ({ type: "api", key: options.authKey ?? "oc-zai-multi-account-managed" }),
+    {} as never,
+  )) as {
     apiKey: string;
     fetch: typeof fetch;
   };
@@ -48,7 +63,11 @@ export async function setup(options: { sim: SimulatorConfig; keysFile?: KeysFile
     loaded
       .fetch(init.url ?? `${sim.url}/chat/completions`, {
         method: "POST",
-        headers: { "content-type": "application/json", authorization: `Bearer ${loaded.apiKey}`, "user-agent": "opencode/test" },
+        headers: {
+          "content-type": "application/json",
+          authorization: `Bearer ${loaded.apiKey}`,
+          "user-agent": "opencode/test",
+        },
         body: JSON.stringify({ model, messages: [{ role: "user", content: "hi" }], stream: init.stream ?? true }),
         ...(init.signal ? { signal: init.signal } : {}),
       })

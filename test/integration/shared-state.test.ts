@@ -14,7 +14,12 @@ describe("state shared between OpenCode processes", () => {
   it("a 1308 seen by one instance keeps the other off that account within a sync interval, and survives a restart", async () => {
     const stateFile = join(await mkdtemp(join(tmpdir(), "zai-state-")), "state.json");
     const resetAt = Date.now() + 3_600_000;
-    const sim = { accounts: [{ id: "A", keys: ["sk-a"], usageWindow: { requests: 0, resetAt } }, { id: "B", keys: ["sk-b"] }] };
+    const sim = {
+      accounts: [
+        { id: "A", keys: ["sk-a"], usageWindow: { requests: 0, resetAt } },
+        { id: "B", keys: ["sk-b"] },
+      ],
+    };
     const keysFile = { keys: keyEntries("A:sk-a", "B:sk-b") };
     const first = await setup({ sim, keysFile, env: { ZAI_STATE_FILE: stateFile } });
     const second = await setup({ sim, keysFile, env: { ZAI_STATE_FILE: stateFile } });

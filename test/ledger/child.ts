@@ -22,7 +22,8 @@ const say = (line: string) => process.stdout.write(`${line}\n`);
 
 if (mode === "hold") {
   const n = Number(args[0] ?? 1);
-  for (let i = 0; i < n; i++) await ledger.acquire({ model: "m", seq: i, candidates: () => ["A"], cap: () => n, timeoutMs: 60_000 }, (g) => g);
+  for (let i = 0; i < n; i++)
+    await ledger.acquire({ model: "m", seq: i, candidates: () => ["A"], cap: () => n, timeoutMs: 60_000 }, (g) => g);
   say(`held ${ledger.role}`);
 } else if (mode === "stream") {
   const [requests, holdMs, cap, agents] = args.slice(0, 4).map(Number) as [number, number, number, number];
@@ -66,7 +67,10 @@ if (mode === "hold") {
   say(`ready ${ledger.role}`);
   let done = 0;
   for (let i = 0; i < requests; i++) {
-    const grant = await ledger.acquire({ model: "m", seq: i, candidates: () => ["A", "B"], cap: () => cap, timeoutMs: 30_000 }, (g) => g);
+    const grant = await ledger.acquire(
+      { model: "m", seq: i, candidates: () => ["A", "B"], cap: () => cap, timeoutMs: 30_000 },
+      (g) => g,
+    );
     await new Promise((r) => setTimeout(r, holdMs));
     grant.release();
     done++;

@@ -16,7 +16,10 @@ function keep(elected: Elected): Elected {
 
 /** A socket file whose process is gone, as a crash or a Bun exit leaves it: bound by a child that exits at once. */
 function staleSocket(path: string, ageMs = 5_000): void {
-  execFileSync(process.execPath, ["-e", `require("node:net").createServer().listen(${JSON.stringify(path)}, () => process.exit(0))`]);
+  execFileSync(process.execPath, [
+    "-e",
+    `require("node:net").createServer().listen(${JSON.stringify(path)}, () => process.exit(0))`,
+  ]);
   const past = new Date(Date.now() - ageMs);
   utimesSync(path, past, past);
 }
@@ -39,11 +42,16 @@ describe("ledger election on a socket file", () => {
     for (let round = 0; round < 10; round++) {
       const { path } = testAddress();
       staleSocket(path);
-      const all = (await Promise.all(Array.from({ length: 6 }, () => elect({ path, isFile: true }, 5_000, fastPause)))).map(keep);
+      const all = (
+        await Promise.all(Array.from({ length: 6 }, () => elect({ path, isFile: true }, 5_000, fastPause)))
+      ).map(keep);
       const coordinators = all.filter((e) => e.role === "coordinator");
       expect(coordinators).toHaveLength(1);
       const server = (coordinators[0] as Extract<Elected, { role: "coordinator" }>).server.server;
-      const connections = () => new Promise<number>((resolve, reject) => server.getConnections((error, n) => (error ? reject(error) : resolve(n))));
+      const connections = () =>
+        new Promise<number>((resolve, reject) =>
+          server.getConnections((error, n) => (error ? reject(error) : resolve(n))),
+        );
       await until(async () => (await connections()) === 5);
       expect(statSync(path).ino).toBe((coordinators[0] as Extract<Elected, { role: "coordinator" }>).inode);
     }

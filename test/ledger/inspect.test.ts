@@ -16,12 +16,19 @@ describe("inspectLedger (status and doctor)", () => {
     expect(idle).toMatchObject({ kind: "machine", state: "idle" });
     expect(ledgerCheck(idle).level).toBe("ok");
 
-    const ledger = await createLedger(chooseLedger({}, home, statePath, "zai-coding-plan", undefined), { clock: systemClock, onWarning: () => {} });
+    const ledger = await createLedger(chooseLedger({}, home, statePath, "zai-coding-plan", undefined), {
+      clock: systemClock,
+      onWarning: () => {},
+    });
     try {
       const held = await ledger.acquire(request(["acct-a"], 1), (g) => g);
       void ledger.acquire(request(["acct-a"], 1), (g) => g).catch(() => {});
       const view = await inspectLedger(options);
-      expect(view).toMatchObject({ kind: "machine", state: "ok", pairs: [{ account: "acct-a", model: "m", inFlight: 1, queued: 1, holders: [{ pid: process.pid }] }] });
+      expect(view).toMatchObject({
+        kind: "machine",
+        state: "ok",
+        pairs: [{ account: "acct-a", model: "m", inFlight: 1, queued: 1, holders: [{ pid: process.pid }] }],
+      });
       expect(renderLedger(view).join("\n")).toContain(`acct-a/m: 1 in flight (`);
       held.release();
     } finally {
@@ -30,9 +37,22 @@ describe("inspectLedger (status and doctor)", () => {
   });
 
   it("ZAI_LEDGER=local is reported as per-process; an unreachable Redis is a warning with a fix", async () => {
-    const local = await inspectLedger({ env: { ZAI_LEDGER: "local" }, homedir: "/nowhere", statePath: undefined, provider: "zai-coding-plan", redisFromFile: undefined });
+    const local = await inspectLedger({
+      env: { ZAI_LEDGER: "local" },
+      homedir: "/nowhere",
+      statePath: undefined,
+      provider: "zai-coding-plan",
+      redisFromFile: undefined,
+    });
     expect(local.kind).toBe("local");
-    const redis = await inspectLedger({ env: { ZAI_REDIS_URL: "redis://:secret-pass@127.0.0.1:1" }, homedir: "/nowhere", statePath: undefined, provider: "zai-coding-plan", redisFromFile: undefined, timeoutMs: 300 });
+    const redis = await inspectLedger({
+      env: { ZAI_REDIS_URL: "redis://:secret-pass@127.0.0.1:1" },
+      homedir: "/nowhere",
+      statePath: undefined,
+      provider: "zai-coding-plan",
+      redisFromFile: undefined,
+      timeoutMs: 300,
+    });
     expect(redis).toMatchObject({ kind: "redis", state: "unreachable" });
     expect(redis.where).not.toContain("secret-pass");
     expect(ledgerCheck(redis)).toMatchObject({ level: "warn", fix: expect.stringContaining("ZAI_REDIS_URL") });

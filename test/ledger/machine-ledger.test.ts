@@ -106,7 +106,17 @@ describe("machine ledger (several ledgers on one socket)", () => {
     open.push(a, b);
     const seen: number[] = [];
     a.onLimit((l) => seen.push(l.state.limit));
-    const state = { limit: 3, ceiling: 10, streak: 0, epoch: 1, confirmed: 3, probeFrom: undefined, probeAfter: 20, recoverTo: undefined, changedAt: 0 };
+    const state = {
+      limit: 3,
+      ceiling: 10,
+      streak: 0,
+      epoch: 1,
+      confirmed: 3,
+      probeFrom: undefined,
+      probeAfter: 20,
+      recoverTo: undefined,
+      changedAt: 0,
+    };
     b.publishLimit({ account: "A", model: "m", state });
     await until(() => seen.length === 1);
     expect(seen).toEqual([3]);
@@ -121,7 +131,17 @@ describe("machine ledger (several ledgers on one socket)", () => {
     const [a, b, c] = await ledgers(3);
     const seen: number[] = [];
     c!.onLimit((l) => seen.push(l.state.limit));
-    const state = { limit: 3, ceiling: 10, streak: 0, epoch: 1, confirmed: 3, probeFrom: undefined, probeAfter: 20, recoverTo: undefined, changedAt: 0 };
+    const state = {
+      limit: 3,
+      ceiling: 10,
+      streak: 0,
+      epoch: 1,
+      confirmed: 3,
+      probeFrom: undefined,
+      probeAfter: 20,
+      recoverTo: undefined,
+      changedAt: 0,
+    };
     b!.publishLimit({ account: "A", model: "m", state });
     await until(() => seen.includes(3));
     // Processes that had not heard of it yet publish an admission under the configured 10; then a try one higher.
@@ -150,13 +170,18 @@ describe("machine ledger (several ledgers on one socket)", () => {
     await new Promise((r) => setTimeout(r, 20));
     const status = await b!.status();
     expect(status.kind).toBe("machine");
-    expect(status.pairs).toEqual([{ account: "A", model: "m", inFlight: 1, holders: [{ host: expect.any(String), pid: process.pid }], queued: 1 }]);
+    expect(status.pairs).toEqual([
+      { account: "A", model: "m", inFlight: 1, holders: [{ host: expect.any(String), pid: process.pid }], queued: 1 },
+    ]);
   });
 
   it("degrades to per-process slots with one warning when the socket cannot be bound", async () => {
     const warnings: string[] = [];
     // The parent of the socket path is a file: neither bind nor connect can work (like a read-only state directory).
-    const ledger = await machine({ path: join(process.cwd(), "package.json", "zai-ledger.sock"), isFile: true }, warnings);
+    const ledger = await machine(
+      { path: join(process.cwd(), "package.json", "zai-ledger.sock"), isFile: true },
+      warnings,
+    );
     open.push(ledger);
     expect(ledger.kind).toBe("local");
     expect(warnings).toHaveLength(1);

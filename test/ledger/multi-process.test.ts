@@ -58,12 +58,19 @@ async function observer() {
   const go = () => {
     for (const socket of sockets) socket.write("g");
   };
-  return { path, most, go, completed: (pid: number, since = 0) => (completed.get(pid) ?? []).filter((t) => t >= since).length };
+  return {
+    path,
+    most,
+    go,
+    completed: (pid: number, since = 0) => (completed.get(pid) ?? []).filter((t) => t >= since).length,
+  };
 }
 
 /** Starts test/ledger/child.ts in its own node process; `lines` collects what it prints. */
 function child(name: string, ...args: string[]) {
-  const proc = spawn(process.execPath, ["--import", "tsx", "test/ledger/child.ts", name, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const proc = spawn(process.execPath, ["--import", "tsx", "test/ledger/child.ts", name, ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   children.push(proc);
   const lines: string[] = [];
   let buffer = "";
@@ -80,7 +87,8 @@ function child(name: string, ...args: string[]) {
     for (;;) {
       const line = lines.find((l) => l.startsWith(prefix));
       if (line) return line;
-      if (Date.now() > end || proc.exitCode !== null) throw new Error(`child never printed "${prefix}" (stderr: ${stderr.slice(0, 500)})`);
+      if (Date.now() > end || proc.exitCode !== null)
+        throw new Error(`child never printed "${prefix}" (stderr: ${stderr.slice(0, 500)})`);
       await new Promise((r) => setTimeout(r, 10));
     }
   };
@@ -90,13 +98,20 @@ function child(name: string, ...args: string[]) {
 describe("machine ledger across real processes", () => {
   it("a holder killed with SIGKILL gets its slots back within 10 s", async () => {
     const name = join(tmpdir(), `oc-zai-ledger-test-${randomUUID()}.sock`);
-    const ledger = await SharedLedger.machine({ address: { path: name, isFile: true }, clock: systemClock, onWarning: () => {} });
+    const ledger = await SharedLedger.machine({
+      address: { path: name, isFile: true },
+      clock: systemClock,
+      onWarning: () => {},
+    });
     try {
       expect(ledger.role).toBe("coordinator");
       const holder = child(name, "hold", "2");
       expect(await holder.waitFor("held")).toBe("held client");
       expect(ledger.inFlight("A", "m")).toBe(2);
-      const waiting = ledger.acquire({ model: "m", seq: 0, candidates: () => ["A"], cap: () => 2, timeoutMs: 10_000 }, (g) => g);
+      const waiting = ledger.acquire(
+        { model: "m", seq: 0, candidates: () => ["A"], cap: () => 2, timeoutMs: 10_000 },
+        (g) => g,
+      );
       const killedAt = Date.now();
       holder.proc.kill("SIGKILL");
       const grant = await waiting;

@@ -28,7 +28,17 @@ describe("ledger connection end", () => {
 });
 
 describe("which published limit the ledger takes", () => {
-  const state = (limit: number, epoch: number) => ({ limit, ceiling: 10, streak: 0, epoch, confirmed: limit, probeFrom: undefined, probeAfter: 20, recoverTo: undefined, changedAt: 0 });
+  const state = (limit: number, epoch: number) => ({
+    limit,
+    ceiling: 10,
+    streak: 0,
+    epoch,
+    confirmed: limit,
+    probeFrom: undefined,
+    probeAfter: 20,
+    recoverTo: undefined,
+    changedAt: 0,
+  });
   it("lower or equal always; a raise only one step and from a later epoch", () => {
     expect(acceptsLimit(undefined, state(10, 0))).toBe(true);
     expect(acceptsLimit(state(3, 5), state(2, 1))).toBe(true); // another process's lineage learned lower: taken

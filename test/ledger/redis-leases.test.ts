@@ -11,7 +11,10 @@ import { redisAvailable, startRedis, type RedisServer } from "./redis-server.js"
 
 const available = redisAvailable();
 const ci = process.env.CI === "true";
-if (!available && !ci) process.stderr.write("\n*** Redis lease tests SKIPPED: no redis-server here (apt-get install -y redis-server) ***\n\n");
+if (!available && !ci)
+  process.stderr.write(
+    "\n*** Redis lease tests SKIPPED: no redis-server here (apt-get install -y redis-server) ***\n\n",
+  );
 
 describe.skipIf(!available && !ci)("Redis leases: suspended holders and restarts, against a real redis-server", () => {
   let server: RedisServer;
@@ -30,19 +33,31 @@ describe.skipIf(!available && !ci)("Redis leases: suspended holders and restarts
     await server?.stop();
   });
   async function ledger(prefix: string, clock = systemClock, warnings: string[] = [], leaseTtlMs = 10_000) {
-    const l = new RedisLedger({ url: server.url, clock, fallback: SharedLedger.local(clock), onWarning: (m) => warnings.push(m), prefix, leaseTtlMs });
+    const l = new RedisLedger({
+      url: server.url,
+      clock,
+      fallback: SharedLedger.local(clock),
+      onWarning: (m) => warnings.push(m),
+      prefix,
+      leaseTtlMs,
+    });
     await l.start();
     open.push(l);
     return l;
   }
-  const script = (name: string, ...args: Array<string | number>) => (admin as unknown as Record<string, (...a: Array<string | number>) => Promise<unknown>>)[name]!(...args);
+  const script = (name: string, ...args: Array<string | number>) =>
+    (admin as unknown as Record<string, (...a: Array<string | number>) => Promise<unknown>>)[name]!(...args);
 
   it("a holder suspended past its lease TTL re-checks its leases first: one Redis gave away is counted again", async () => {
     const p = `leases${++n}:`;
     // Its clock: time jumps while it does not run, and its timers fire late (as after SIGSTOP / SIGCONT).
     const fake = new FakeClock(Date.now(), { autoAdvance: false });
     let skew = 0;
-    const clock: Clock = { now: () => fake.now() + skew, sleep: (ms, s) => fake.sleep(ms, s), setTimer: (fn, ms) => fake.setTimer(fn, ms) };
+    const clock: Clock = {
+      now: () => fake.now() + skew,
+      sleep: (ms, s) => fake.sleep(ms, s),
+      setTimer: (fn, ms) => fake.setTimer(fn, ms),
+    };
     const warnings: string[] = [];
     const suspended = await ledger(p, clock, warnings, 3_000);
     const held = await suspended.acquire(request(["A"], 1), (g) => g);
@@ -53,7 +68,9 @@ describe.skipIf(!available && !ci)("Redis leases: suspended holders and restarts
     skew = 3_500;
     fake.advance(1_000); // it runs again: its tick, 3.5 s late, finds the lease gone
     await until(() => warnings.length === 1);
-    expect(warnings[0]).toMatch(/^1 slot\(s\) held here had expired in Redis: this process did not run for \d+ s \(suspended\?\)/);
+    expect(warnings[0]).toMatch(
+      /^1 slot\(s\) held here had expired in Redis: this process did not run for \d+ s \(suspended\?\)/,
+    );
     expect(await admin.zcard(`${p}l:A:m`)).toBe(2); // its request may still run at Z.AI: counted, above the cap
     taken.release();
     let next: SlotGrant | undefined;
@@ -69,7 +86,19 @@ describe.skipIf(!available && !ci)("Redis leases: suspended holders and restarts
     const p = `claim${++n}:`;
     const ch = `${p}grant:o1`;
     const now = 1_000_000;
-    const made = (await script("acquireSlot", p, now, 1_000, "o1:1:x", "m", now, now + 60_000, ch, "A", "1")) as string[];
+    const made = (await script(
+      "acquireSlot",
+      p,
+      now,
+      1_000,
+      "o1:1:x",
+      "m",
+      now,
+      now + 60_000,
+      ch,
+      "A",
+      "1",
+    )) as string[];
     expect(made[1]).toMatch(/^o1:1:x A 0 1001000 m$/);
     expect(await script("claimGrant", p, now + 500, 1_000, "o1:1:x", "A", "m")).toBe(1); // still there: extended
     expect(Number(await admin.zscore(`${p}l:A:m`, "o1:1:x"))).toBe(now + 1_500);

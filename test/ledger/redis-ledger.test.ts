@@ -13,7 +13,10 @@ import { redisAvailable, startRedis, type RedisServer } from "./redis-server.js"
 
 const available = redisAvailable();
 const ci = process.env.CI === "true";
-if (!available && !ci) process.stderr.write("\n*** Redis ledger tests SKIPPED: no redis-server here (apt-get install -y redis-server) ***\n\n");
+if (!available && !ci)
+  process.stderr.write(
+    "\n*** Redis ledger tests SKIPPED: no redis-server here (apt-get install -y redis-server) ***\n\n",
+  );
 
 describe.skipIf(!available && !ci)("Redis ledger against a real redis-server", () => {
   let server: RedisServer;
@@ -28,7 +31,14 @@ describe.skipIf(!available && !ci)("Redis ledger against a real redis-server", (
   });
   /** A ledger as on its own machine: its own fallback, shared only through Redis. */
   async function ledger(prefix: string, warnings: string[] = [], leaseTtlMs = 10_000) {
-    const l = new RedisLedger({ url: server.url, clock: systemClock, fallback: SharedLedger.local(systemClock), onWarning: (m) => warnings.push(m), prefix, leaseTtlMs });
+    const l = new RedisLedger({
+      url: server.url,
+      clock: systemClock,
+      fallback: SharedLedger.local(systemClock),
+      onWarning: (m) => warnings.push(m),
+      prefix,
+      leaseTtlMs,
+    });
     await l.start();
     open.push(l);
     return l;
@@ -63,13 +73,23 @@ describe.skipIf(!available && !ci)("Redis ledger against a real redis-server", (
     const redis = new Redis(server.url);
     redis.defineCommand("acquireSlot", { numberOfKeys: 0, lua: ACQUIRE });
     redis.defineCommand("releaseSlot", { numberOfKeys: 0, lua: RELEASE });
-    const run = (name: string, ...args: Array<string | number>) => (redis as unknown as Record<string, (...a: Array<string | number>) => Promise<unknown>>)[name]!(p, Date.now(), 10_000, ...args);
+    const run = (name: string, ...args: Array<string | number>) =>
+      (redis as unknown as Record<string, (...a: Array<string | number>) => Promise<unknown>>)[name]!(
+        p,
+        Date.now(),
+        10_000,
+        ...args,
+      );
     // Waiter ids begin with their owner; its channel is <prefix>grant:<owner> (its caps are kept beside it).
-    const acquire = (owner: string) => run("acquireSlot", `${owner}:1:1`, "m", Date.now(), Date.now() + 10_000, `${p}grant:${owner}`, "A", "1");
+    const acquire = (owner: string) =>
+      run("acquireSlot", `${owner}:1:1`, "m", Date.now(), Date.now() + 10_000, `${p}grant:${owner}`, "A", "1");
     try {
       expect(await acquire("one")).toEqual([`${p}grant:one`, expect.stringMatching(/^one:1:1 A 0 \d+ m$/)]);
       expect(await acquire("two")).toEqual([]);
-      expect(await run("releaseSlot", "one:1:1", "A", "m", `${p}grant:one`)).toEqual([`${p}grant:two`, expect.stringMatching(/^two:1:1 A 0 \d+ m$/)]);
+      expect(await run("releaseSlot", "one:1:1", "A", "m", `${p}grant:one`)).toEqual([
+        `${p}grant:two`,
+        expect.stringMatching(/^two:1:1 A 0 \d+ m$/),
+      ]);
       expect(await run("releaseSlot", "two:1:1", "A", "m", `${p}grant:two`)).toEqual([]);
     } finally {
       redis.disconnect();
@@ -80,7 +100,13 @@ describe.skipIf(!available && !ci)("Redis ledger against a real redis-server", (
     const p = prefix();
     // The ledger's clock never moves: its periodic pick-up of missed grants never runs, so only the answer can deliver.
     const clock = new FakeClock();
-    const a = new RedisLedger({ url: server.url, clock, fallback: SharedLedger.local(clock), onWarning: () => {}, prefix: p });
+    const a = new RedisLedger({
+      url: server.url,
+      clock,
+      fallback: SharedLedger.local(clock),
+      onWarning: () => {},
+      prefix: p,
+    });
     await a.start();
     open.push(a);
     const held = await a.acquire(request(["A"], 1), (g) => g);
@@ -128,7 +154,21 @@ describe.skipIf(!available && !ci)("Redis ledger against a real redis-server", (
     const [a, b] = [await ledger(p), await ledger(p)];
     const seen: number[] = [];
     b.onLimit((l) => seen.push(l.state.limit));
-    a.publishLimit({ account: "A", model: "m", state: { limit: 3, ceiling: 10, streak: 0, epoch: 1, confirmed: 3, probeFrom: undefined, probeAfter: 20, recoverTo: undefined, changedAt: 0 } });
+    a.publishLimit({
+      account: "A",
+      model: "m",
+      state: {
+        limit: 3,
+        ceiling: 10,
+        streak: 0,
+        epoch: 1,
+        confirmed: 3,
+        probeFrom: undefined,
+        probeAfter: 20,
+        recoverTo: undefined,
+        changedAt: 0,
+      },
+    });
     await until(() => seen.length === 1);
     expect(seen).toEqual([3]);
     const late = await ledger(p);
@@ -143,7 +183,17 @@ describe.skipIf(!available && !ci)("Redis ledger against a real redis-server", (
     const [a, b] = [await ledger(p), await ledger(p)];
     const published: number[] = [];
     b.onLimit(({ state }) => published.push(state.limit));
-    const trying = { limit: 4, ceiling: 10, streak: 0, epoch: 2, confirmed: 4, probeFrom: 3, probeAfter: 20, recoverTo: undefined, changedAt: 0 };
+    const trying = {
+      limit: 4,
+      ceiling: 10,
+      streak: 0,
+      epoch: 2,
+      confirmed: 4,
+      probeFrom: 3,
+      probeAfter: 20,
+      recoverTo: undefined,
+      changedAt: 0,
+    };
     a.publishLimit({ account: "A", model: "m", state: trying });
     await until(() => published.includes(4)); // stored before it is published
     return { p, a, published, trying };
@@ -154,7 +204,9 @@ describe.skipIf(!available && !ci)("Redis ledger against a real redis-server", (
     await a.close();
     const late = await ledger(p);
     const seen: Array<{ limit: number; confirmed: number; probeFrom: number | undefined }> = [];
-    late.onLimit(({ state }) => seen.push({ limit: state.limit, confirmed: state.confirmed, probeFrom: state.probeFrom }));
+    late.onLimit(({ state }) =>
+      seen.push({ limit: state.limit, confirmed: state.confirmed, probeFrom: state.probeFrom }),
+    );
     expect(seen).toEqual([{ limit: 3, confirmed: 3, probeFrom: undefined }]);
   });
 
@@ -178,7 +230,17 @@ describe.skipIf(!available && !ci)("Redis ledger against a real redis-server", (
     const first = await b.acquire(request(["A"], 10), (g) => g);
     const seen: number[] = [];
     b.onLimit((l) => seen.push(l.state.limit));
-    const learned = { limit: 2, ceiling: 10, streak: 0, epoch: 1, confirmed: 2, probeFrom: undefined, probeAfter: 20, recoverTo: undefined, changedAt: 0 };
+    const learned = {
+      limit: 2,
+      ceiling: 10,
+      streak: 0,
+      epoch: 1,
+      confirmed: 2,
+      probeFrom: undefined,
+      probeAfter: 20,
+      recoverTo: undefined,
+      changedAt: 0,
+    };
     a.publishLimit({ account: "A", model: "m", state: learned });
     await until(() => seen.includes(2)); // stored in Redis before it is published
     const second = await b.acquire(request(["A"], 10), (g) => g);
@@ -197,7 +259,17 @@ describe.skipIf(!available && !ci)("Redis ledger against a real redis-server", (
     const [a, b] = [await ledger(p), await ledger(p)];
     const seen: number[] = [];
     b.onLimit((l) => seen.push(l.state.limit));
-    const state = { limit: 3, ceiling: 10, streak: 0, epoch: 1, confirmed: 3, probeFrom: undefined, probeAfter: 20, recoverTo: undefined, changedAt: 0 };
+    const state = {
+      limit: 3,
+      ceiling: 10,
+      streak: 0,
+      epoch: 1,
+      confirmed: 3,
+      probeFrom: undefined,
+      probeAfter: 20,
+      recoverTo: undefined,
+      changedAt: 0,
+    };
     a.publishLimit({ account: "A", model: "m", state });
     await until(() => seen.includes(3));
     a.publishLimit({ account: "A", model: "m", state: { ...state, limit: 10, confirmed: 1, epoch: 0 } });

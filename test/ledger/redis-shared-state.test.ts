@@ -45,13 +45,26 @@ describe.skipIf(!available && !ci)("pool state shared across machines through Re
       { id: "b2", apiKey: "sk-state-b2", account: "beta" },
     ];
     await writeFile(keysFile, JSON.stringify({ keys, models: { "glm-4.7": { maxConcurrency: 2 } } }), { mode: 0o600 });
-    const io = nodeConfigIO({ HOME: home, ZAI_KEYS_FILE: keysFile, ZAI_STATE_FILE: join(home, "state.json"), ZAI_REDIS_URL: `${redis.url}/${db}` });
-    const engine = await createEngine("zai-coding-plan", { clock: systemClock, random: () => 0.5, fetch: globalThis.fetch, io, sink: { log: () => {}, toast: () => {} } }, undefined);
+    const io = nodeConfigIO({
+      HOME: home,
+      ZAI_KEYS_FILE: keysFile,
+      ZAI_STATE_FILE: join(home, "state.json"),
+      ZAI_REDIS_URL: `${redis.url}/${db}`,
+    });
+    const engine = await createEngine(
+      "zai-coding-plan",
+      { clock: systemClock, random: () => 0.5, fetch: globalThis.fetch, io, sink: { log: () => {}, toast: () => {} } },
+      undefined,
+    );
     engines.push(engine);
     return engine;
   }
   const chat = async (engine: Engine) => {
-    const init = { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "glm-4.7", messages: [{ role: "user", content: "hi" }], stream: false }) };
+    const init = {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "glm-4.7", messages: [{ role: "user", content: "hi" }], stream: false }),
+    };
     const response = await ready(engine).lifecycle.run(await normalizeRequest(`${sim.url}/chat/completions`, init));
     await response.text();
     return response;
@@ -96,7 +109,13 @@ describe.skipIf(!available && !ci)("pool state shared across machines through Re
     // Keys are in Redis by fingerprint only: no secret in any value written.
     const client = new Redis(`${redis.url}/2`);
     const names = await client.keys("*");
-    const values = await Promise.all(names.map(async (name) => ((await client.type(name)) === "string" ? client.get(name) : JSON.stringify(await client.hgetall(name).catch(() => ({}))))));
+    const values = await Promise.all(
+      names.map(async (name) =>
+        (await client.type(name)) === "string"
+          ? client.get(name)
+          : JSON.stringify(await client.hgetall(name).catch(() => ({}))),
+      ),
+    );
     client.disconnect();
     expect(names.join(" ")).toContain("state");
     expect(`${names.join(" ")} ${values.join(" ")}`).not.toMatch(/sk-state/);

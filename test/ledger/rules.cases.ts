@@ -147,6 +147,16 @@ export const LIMIT_CASES: LimitCase[] = [
   { name: "the same level, same epoch (a proof)", known: state(4, 2, 3), incoming: state(4, 2), taken: true },
   { name: "one step higher from a later epoch (a try)", known: state(3, 2), incoming: state(4, 3, 3), taken: true },
   { name: "one step higher from the same epoch (stale)", known: state(3, 2), incoming: state(4, 2), taken: false },
-  { name: "two steps higher (a process still on its configured limit)", known: state(3, 2), incoming: state(10, 5), taken: false },
-  { name: "one below at the same epoch (a process that joined during a try)", known: state(4, 2, 3), incoming: state(3, 2), taken: false },
+  {
+    name: "two steps higher (a process still on its configured limit)",
+    known: state(3, 2),
+    incoming: state(10, 5),
+    taken: false,
+  },
+  {
+    name: "one below at the same epoch (a process that joined during a try)",
+    known: state(4, 2, 3),
+    incoming: state(3, 2),
+    taken: false,
+  },
 ];

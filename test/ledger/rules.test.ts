@@ -20,7 +20,17 @@ interface Runner {
   close(): Promise<void>;
 }
 
-const limitState = (limit: number): LimitState => ({ limit, ceiling: 10, streak: 0, epoch: 1, confirmed: limit, probeFrom: undefined, probeAfter: 20, recoverTo: undefined, changedAt: 0 });
+const limitState = (limit: number): LimitState => ({
+  limit,
+  ceiling: 10,
+  streak: 0,
+  epoch: 1,
+  confirmed: limit,
+  probeFrom: undefined,
+  probeAfter: 20,
+  recoverTo: undefined,
+  changedAt: 0,
+});
 
 async function check(runner: Runner, row: RuleCase): Promise<void> {
   try {
@@ -44,7 +54,17 @@ function tableRunner(): Runner {
       if ("release" in step) return table.release(step.release);
       if ("cancel" in step) return table.cancel(step.cancel);
       const { acquire: name, cands, cap } = step;
-      table.acquire({ id: name, owner: `p${step.p ?? 1}`, model: "m", at: step.at, seq: step.seq, candidates: () => cands, cap: (a) => cap[a] ?? 0, grant: (a) => void grants.push(`${name}@${a}`), reject: () => {} });
+      table.acquire({
+        id: name,
+        owner: `p${step.p ?? 1}`,
+        model: "m",
+        at: step.at,
+        seq: step.seq,
+        candidates: () => cands,
+        cap: (a) => cap[a] ?? 0,
+        grant: (a) => void grants.push(`${name}@${a}`),
+        reject: () => {},
+      });
     },
     drain: () => [grants, (grants = [])][0]!,
     close: async () => {},
@@ -77,8 +97,21 @@ async function machineRunner(): Promise<Runner> {
         const { acquire: name, cands, cap } = step;
         const abort = new AbortController();
         aborts.set(name, abort);
-        const request = { model: "m", seq: step.seq, at: step.at, candidates: () => cands, cap: (a: string) => cap[a] ?? 0, signal: abort.signal, timeoutMs: 60_000 };
-        ledgers[step.p ?? 1].acquire(request, (g) => g).then((g) => (held.set(name, g), grants.push(`${name}@${g.account}`)), () => {});
+        const request = {
+          model: "m",
+          seq: step.seq,
+          at: step.at,
+          candidates: () => cands,
+          cap: (a: string) => cap[a] ?? 0,
+          signal: abort.signal,
+          timeoutMs: 60_000,
+        };
+        ledgers[step.p ?? 1]
+          .acquire(request, (g) => g)
+          .then(
+            (g) => (held.set(name, g), grants.push(`${name}@${g.account}`)),
+            () => {},
+          );
       }
       await settle();
     },
@@ -93,7 +126,13 @@ async function machineRunner(): Promise<Runner> {
 /** The Redis scripts run directly, as two processes would (their channels, their ids), on a fixed clock. */
 function redisRunner(redis: Redis, prefix: string): Runner {
   const now = 1_000_000;
-  const run = (name: string, ...args: Array<string | number>) => (redis as unknown as Record<string, (...a: Array<string | number>) => Promise<unknown>>)[name]!(prefix, now, 60_000, ...args);
+  const run = (name: string, ...args: Array<string | number>) =>
+    (redis as unknown as Record<string, (...a: Array<string | number>) => Promise<unknown>>)[name]!(
+      prefix,
+      now,
+      60_000,
+      ...args,
+    );
   const ch = (p: number) => `${prefix}grant:o${p}`;
   const leases = new Map<string, { id: string; account: string; p: number }>();
   const ids = new Map<string, { id: string; p: number }>();
@@ -140,7 +179,11 @@ describe("the grant rules, one table against every ledger", () => {
 
 describe("which published limit is taken, one table for every store and Limits.replace", () => {
   const settings = (limit: number) => {
-    const { keys: _k, $schema: _s, ...rest } = keysFileSchema.parse({ models: { m: { maxConcurrency: limit, ceiling: 10 } } });
+    const {
+      keys: _k,
+      $schema: _s,
+      ...rest
+    } = keysFileSchema.parse({ models: { m: { maxConcurrency: limit, ceiling: 10 } } });
     return rest;
   };
   for (const c of LIMIT_CASES) {
@@ -151,7 +194,9 @@ describe("which published limit is taken, one table for every store and Limits.r
       const before = limits.get("A", "m");
       limits.replace("A", "m", c.incoming);
       const after = limits.get("A", "m");
-      expect({ limit: after.limit, epoch: after.epoch }).toEqual(c.taken ? { limit: c.incoming.limit, epoch: c.incoming.epoch } : { limit: before.limit, epoch: before.epoch });
+      expect({ limit: after.limit, epoch: after.epoch }).toEqual(
+        c.taken ? { limit: c.incoming.limit, epoch: c.incoming.epoch } : { limit: before.limit, epoch: before.epoch },
+      );
     });
     it(`machine coordinator: ${c.name}`, async () => {
       const address = testAddress();
@@ -161,7 +206,13 @@ describe("which published limit is taken, one table for every store and Limits.r
       if (c.known) p2.publishLimit({ account: "A", model: "m", state: c.known });
       p2.publishLimit({ account: "A", model: "m", state: c.incoming });
       await p2.status();
-      expect(seen.at(-1) === undefined ? false : seen.at(-1)!.limit === c.incoming.limit && seen.at(-1)!.epoch === c.incoming.epoch && seen.length === (c.known ? 2 : 1)).toBe(c.taken);
+      expect(
+        seen.at(-1) === undefined
+          ? false
+          : seen.at(-1)!.limit === c.incoming.limit &&
+              seen.at(-1)!.epoch === c.incoming.epoch &&
+              seen.length === (c.known ? 2 : 1),
+      ).toBe(c.taken);
       await p2.close();
       await p1.close();
     });
@@ -170,7 +221,10 @@ describe("which published limit is taken, one table for every store and Limits.r
 
 const available = redisAvailable();
 const ci = process.env.CI === "true";
-if (!available && !ci) process.stderr.write("\n*** rule table against Redis SKIPPED: no redis-server here (apt-get install -y redis-server) ***\n\n");
+if (!available && !ci)
+  process.stderr.write(
+    "\n*** rule table against Redis SKIPPED: no redis-server here (apt-get install -y redis-server) ***\n\n",
+  );
 
 // Under CI=true a missing redis-server fails here (startRedis throws) instead of skipping.
 describe.skipIf(!available && !ci)("the grant rules against the Redis scripts on a real redis-server", () => {
@@ -190,7 +244,14 @@ describe.skipIf(!available && !ci)("the grant rules against the Redis scripts on
   for (const c of LIMIT_CASES) {
     it(`Redis PUBLISH_LIMIT: ${c.name}`, async () => {
       const prefix = `limits${++n}:`;
-      const publish = (state: LimitState) => (redis as unknown as { publishLimit(...a: Array<string | number>): Promise<unknown> }).publishLimit(prefix, 0, 60_000, "A\u0000m", JSON.stringify({ account: "A", model: "m", state }));
+      const publish = (state: LimitState) =>
+        (redis as unknown as { publishLimit(...a: Array<string | number>): Promise<unknown> }).publishLimit(
+          prefix,
+          0,
+          60_000,
+          "A\u0000m",
+          JSON.stringify({ account: "A", model: "m", state }),
+        );
       if (c.known) expect(await publish(c.known)).not.toBe(0);
       expect((await publish(c.incoming)) !== 0).toBe(c.taken);
     });

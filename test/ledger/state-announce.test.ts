@@ -28,7 +28,11 @@ describe("state-file changes announced over the machine ledger", () => {
   async function engineIn(home: string, clock: Clock): Promise<Engine> {
     const keysFile = join(home, "zai-keys.json");
     const io = nodeConfigIO({ HOME: home, ZAI_KEYS_FILE: keysFile, ZAI_STATE_FILE: join(home, "state", "state.json") });
-    const engine = await createEngine("zai-coding-plan", { clock, random: () => 0.5, fetch: globalThis.fetch, io, sink: { log: () => {}, toast: () => {} } }, undefined);
+    const engine = await createEngine(
+      "zai-coding-plan",
+      { clock, random: () => 0.5, fetch: globalThis.fetch, io, sink: { log: () => {}, toast: () => {} } },
+      undefined,
+    );
     engines.push(engine);
     return engine;
   }
@@ -50,7 +54,11 @@ describe("state-file changes announced over the machine ledger", () => {
     const two = await engineIn(home, new FakeClock(Date.now()));
     expect(ready(two).core.leases.ledgerKind).toBe("machine");
     sim.setUsageWindow("alpha", { requests: 0, resetAt: Date.now() + 3_600_000 });
-    const init = { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "glm-4.7", messages: [{ role: "user", content: "hi" }], stream: false }) };
+    const init = {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "glm-4.7", messages: [{ role: "user", content: "hi" }], stream: false }),
+    };
     const response = await ready(one).lifecycle.run(await normalizeRequest(`${sim.url}/chat/completions`, init));
     await response.text();
     expect(response.status).toBe(200); // alpha answered 1308, beta served

@@ -10,13 +10,25 @@ describe("succession rules (who a new coordinator waits for, which leases it kee
   it("after silence: the silent one's own slots exactly as it told them, the others' from its last pong", () => {
     const pong = {
       by: "old",
-      leases: [["old", "A", "m", 1], ["a", "A", "m", 2], ["b", "B", "m", 1]] as Array<[string, string, string, number]>,
+      leases: [
+        ["old", "A", "m", 1],
+        ["a", "A", "m", 2],
+        ["b", "B", "m", 1],
+      ] as Array<[string, string, string, number]>,
       busy: ["old", "a", "b", "c"],
     };
-    const own = [{ account: "A", model: "m" }, { account: "B", model: "m" }];
+    const own = [
+      { account: "A", model: "m" },
+      { account: "B", model: "m" },
+    ];
     const succession = afterSilence({ pong, own }, ["old", "a", "b", "c"]);
     // Its own are counted from `own` (2, told one by one), not from the older pong (1).
-    expect(succession.ghosts).toEqual([["a", "A", "m", 2], ["b", "B", "m", 1], ["old", "A", "m", 1], ["old", "B", "m", 1]]);
+    expect(succession.ghosts).toEqual([
+      ["a", "A", "m", 2],
+      ["b", "B", "m", 1],
+      ["old", "A", "m", 1],
+      ["old", "B", "m", 1],
+    ]);
     // Whoever held or waited is waited for; never the silent one.
     expect(succession.awaiting).toEqual(new Set(["a", "b", "c"]));
   });
@@ -28,7 +40,10 @@ describe("succession rules (who a new coordinator waits for, which leases it kee
   });
 
   it("after a lapse: every lease of the stale table stays counted until its owner re-registers", () => {
-    const owned: Array<[string, string, string, number]> = [["me", "A", "m", 1], ["a", "A", "m", 1]];
+    const owned: Array<[string, string, string, number]> = [
+      ["me", "A", "m", 1],
+      ["a", "A", "m", 1],
+    ];
     expect(afterLapse(owned)).toEqual({ awaiting: new Set(["me", "a"]), ghosts: owned });
   });
 });

@@ -14,7 +14,9 @@ const root = join(here, "..", "..");
 const HOUR = 3_600_000;
 
 async function unavailableModels(path: string): Promise<string[]> {
-  const file = JSON.parse(await readFile(path, "utf8")) as { providers: Record<string, { unavailable: Record<string, Record<string, unknown>> }> };
+  const file = JSON.parse(await readFile(path, "utf8")) as {
+    providers: Record<string, { unavailable: Record<string, Record<string, unknown>> }>;
+  };
   return Object.values(file.providers["zai-coding-plan"]?.unavailable ?? {}).flatMap((models) => Object.keys(models));
 }
 
@@ -25,11 +27,17 @@ describe("concurrent writers", () => {
     await writeFile(counter, "0");
     await Promise.all(
       Array.from({ length: 40 }, () =>
-        withLock(nodeStateFs, `${counter}.lock`, systemClock, async () => {
-          const n = Number(await readFile(counter, "utf8"));
-          await new Promise((r) => setImmediate(r));
-          await writeFile(counter, String(n + 1));
-        }, { timeoutMs: 10_000 }),
+        withLock(
+          nodeStateFs,
+          `${counter}.lock`,
+          systemClock,
+          async () => {
+            const n = Number(await readFile(counter, "utf8"));
+            await new Promise((r) => setImmediate(r));
+            await writeFile(counter, String(n + 1));
+          },
+          { timeoutMs: 10_000 },
+        ),
       ),
     );
     expect(await readFile(counter, "utf8")).toBe("40");
@@ -41,7 +49,13 @@ describe("concurrent writers", () => {
     /** One short-lived "process": load, learn one thing, write, exit. */
     const visit = async (account: string, model: string) => {
       const proc = makeProcess();
-      const sync = await attachStateSync({ provider: "zai-coding-plan", ...proc, clock: systemClock, path, onWarning: (m) => warnings.push(m) });
+      const sync = await attachStateSync({
+        provider: "zai-coding-plan",
+        ...proc,
+        clock: systemClock,
+        path,
+        onWarning: (m) => warnings.push(m),
+      });
       proc.pool.markUnavailable(account, model, "1113", false, Date.now() + HOUR);
       await sync.close();
     };
@@ -57,7 +71,8 @@ describe("concurrent writers", () => {
     const path = await tempStatePath();
     const writer = join(here, "fixtures", "writer.ts");
     const count = 25;
-    const spawn = (name: string) => run(process.execPath, ["--import", "tsx", writer, path, name, String(count)], { cwd: root });
+    const spawn = (name: string) =>
+      run(process.execPath, ["--import", "tsx", writer, path, name, String(count)], { cwd: root });
     const results = await Promise.all([spawn("p1"), spawn("p2")]);
     for (const { stdout } of results) expect(JSON.parse(stdout)).toMatchObject({ warnings: [] });
     const models = await unavailableModels(path);

@@ -26,9 +26,14 @@ describe("state sync with file problems", () => {
   it("treats a file of the wrong shape as corrupt", async () => {
     const path = await tempStatePath();
     await mkdir(dirname(path), { recursive: true });
-    await writeFile(path, JSON.stringify({ version: 1, providers: { [PROVIDER]: { accountCooldowns: { a: { until: "soon" } } } } }));
+    await writeFile(
+      path,
+      JSON.stringify({ version: 1, providers: { [PROVIDER]: { accountCooldowns: { a: { until: "soon" } } } } }),
+    );
     const a = await attach(path, new FakeClock());
-    expect(a.warnings[0]).toMatch(/corrupt \(unexpected shape at providers\.zai-coding-plan\.accountCooldowns\.a\.until/);
+    expect(a.warnings[0]).toMatch(
+      /corrupt \(unexpected shape at providers\.zai-coding-plan\.accountCooldowns\.a\.until/,
+    );
     expect(a.pool.state.accountCooldowns.size).toBe(0);
     await a.sync.close();
   });
@@ -44,7 +49,9 @@ describe("state sync with file problems", () => {
     const a = await attach(path, clock, makeProcess(), { fs });
     a.pool.coolAccount("work", { until: clock.now() + HOUR, reason: "r", code: "1308" });
     await a.sync.syncNow();
-    expect(a.warnings).toEqual([expect.stringMatching(/cannot read state file .* \(EACCES\); keeping state in memory only/)]);
+    expect(a.warnings).toEqual([
+      expect.stringMatching(/cannot read state file .* \(EACCES\); keeping state in memory only/),
+    ]);
     expect(fs.writes).toBe(0);
     expect(a.pool.state.accountCooldowns.has("work")).toBe(true);
     await a.sync.close();
@@ -70,7 +77,10 @@ describe("state sync with file problems", () => {
     const path = await tempStatePath();
     await mkdir(dirname(path), { recursive: true });
     await writeFile(`${path}.4242.deadbeef.tmp`, '{"half":');
-    await writeFile(`${path}.lock`, JSON.stringify({ pid: 999_999_999, host: "elsewhere", at: Date.now() - 60_000, token: "x" }));
+    await writeFile(
+      `${path}.lock`,
+      JSON.stringify({ pid: 999_999_999, host: "elsewhere", at: Date.now() - 60_000, token: "x" }),
+    );
     const clock = new FakeClock(Date.now());
     const a = await attach(path, clock);
     a.pool.coolAccount("work", { until: clock.now() + HOUR, reason: "r", code: "1308" });
@@ -84,7 +94,9 @@ describe("state sync with file problems", () => {
     const path = await tempStatePath();
     await mkdir(dirname(path), { recursive: true });
     await writeFile(`${path}.lock`, JSON.stringify({ pid: 999_999_999, host: hostname(), at: Date.now(), token: "x" }));
-    const a = await attach(path, new FakeClock(Date.now()), makeProcess(), { fs: { ...nodeStateFs, processAlive: () => false } });
+    const a = await attach(path, new FakeClock(Date.now()), makeProcess(), {
+      fs: { ...nodeStateFs, processAlive: () => false },
+    });
     expect(a.warnings).toEqual([]);
     await a.sync.close();
   });
@@ -93,7 +105,10 @@ describe("state sync with file problems", () => {
     const path = await tempStatePath();
     await mkdir(dirname(path), { recursive: true });
     const clock = new FakeClock(Date.now());
-    await writeFile(`${path}.lock`, JSON.stringify({ pid: process.pid, host: "elsewhere", at: clock.now(), token: "x" }));
+    await writeFile(
+      `${path}.lock`,
+      JSON.stringify({ pid: process.pid, host: "elsewhere", at: clock.now(), token: "x" }),
+    );
     const a = await attach(path, clock, makeProcess(), { lock: { timeoutMs: 100, staleMs: 60_000 } });
     expect(a.warnings).toEqual([expect.stringContaining("is held by another process")]);
     await a.sync.close();

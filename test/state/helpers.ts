@@ -1,7 +1,15 @@
 import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { attachStateSync, keysFileSchema, nodeStateFs, type ApiKey, type Clock, type StateFs, type StateSyncOptions } from "../../src/lib.js";
+import {
+  attachStateSync,
+  keysFileSchema,
+  nodeStateFs,
+  type ApiKey,
+  type Clock,
+  type StateFs,
+  type StateSyncOptions,
+} from "../../src/lib.js";
 import { KeyPool } from "../../src/pool/key-pool.js";
 import { Limits } from "../../src/limits/limits.js";
 
@@ -16,7 +24,11 @@ export function fileKey(id: string, apiKey: string, account = id): ApiKey {
 
 /** Two accounts: "personal" with keys main and spare, and "work" (a key that is its own account). */
 export function sampleKeys(): ApiKey[] {
-  return [fileKey("main", "sk-test-main", "personal"), fileKey("spare", "sk-test-spare", "personal"), fileKey("work", "sk-test-work")];
+  return [
+    fileKey("main", "sk-test-main", "personal"),
+    fileKey("spare", "sk-test-spare", "personal"),
+    fileKey("work", "sk-test-work"),
+  ];
 }
 
 export function makeProcess(keys: ApiKey[] = sampleKeys(), models: Record<string, { maxConcurrency: number }> = {}) {

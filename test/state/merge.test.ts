@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { DISABLED_TTL_MS, LIMIT_TTL_MS, emptyProviderState, mergeState, pruneState, type ProviderState } from "../../src/lib.js";
+import {
+  DISABLED_TTL_MS,
+  LIMIT_TTL_MS,
+  emptyProviderState,
+  mergeState,
+  pruneState,
+  type ProviderState,
+} from "../../src/lib.js";
 
 const NOW = Date.UTC(2026, 10, 23, 12, 0, 0);
 const HOUR = 3_600_000;
@@ -7,7 +14,12 @@ const HOUR = 3_600_000;
 function state(parts: Partial<ProviderState>): ProviderState {
   return { ...emptyProviderState(), ...parts };
 }
-const cooldown = (until: number, at = NOW - 1000, code = "1308") => ({ until, reason: "5-hour usage window spent", code, at });
+const cooldown = (until: number, at = NOW - 1000, code = "1308") => ({
+  until,
+  reason: "5-hour usage window spent",
+  code,
+  at,
+});
 const disabled = (at: number) => ({ reason: "rejected (401)", code: "1001", at });
 const unavailable = (until: number, at = NOW - 1000) => ({ until, code: "1113", wrongEndpoint: false, at });
 
@@ -36,7 +48,9 @@ describe("mergeState", () => {
   });
 
   it("forgets disabled entries after 24 hours, so the key is checked again", () => {
-    const file = state({ disabledKeys: { old: disabled(NOW - DISABLED_TTL_MS - 1), recent: disabled(NOW - DISABLED_TTL_MS + 60_000) } });
+    const file = state({
+      disabledKeys: { old: disabled(NOW - DISABLED_TTL_MS - 1), recent: disabled(NOW - DISABLED_TTL_MS + 60_000) },
+    });
     expect(Object.keys(mergeState(file, emptyProviderState(), NOW).disabledKeys)).toEqual(["recent"]);
   });
 
@@ -48,8 +62,12 @@ describe("mergeState", () => {
   });
 
   it("takes the most recently learned limit, even when it is higher", () => {
-    const file = state({ limits: { a: { "glm-4.7": { limit: 3, at: NOW - HOUR } }, b: { "glm-4.7": { limit: 4, at: NOW - 10 } } } });
-    const memory = state({ limits: { a: { "glm-4.7": { limit: 8, at: NOW - 60 } }, b: { "glm-4.7": { limit: 9, at: NOW - HOUR } } } });
+    const file = state({
+      limits: { a: { "glm-4.7": { limit: 3, at: NOW - HOUR } }, b: { "glm-4.7": { limit: 4, at: NOW - 10 } } },
+    });
+    const memory = state({
+      limits: { a: { "glm-4.7": { limit: 8, at: NOW - 60 } }, b: { "glm-4.7": { limit: 9, at: NOW - HOUR } } },
+    });
     const merged = mergeState(file, memory, NOW);
     expect(merged.limits.a?.["glm-4.7"]?.limit).toBe(8);
     expect(merged.limits.b?.["glm-4.7"]?.limit).toBe(4);
@@ -78,7 +96,10 @@ describe("mergeState", () => {
         accountCooldowns: { a: cooldown(NOW + 2 * HOUR, resetAt - 1) },
         disabledKeys: { fp1: disabled(resetAt), fp2: disabled(resetAt - 1) },
         keyCooldowns: { fp1: cooldown(NOW + HOUR, resetAt + 1) },
-        unavailable: { a: { "glm-5": unavailable(NOW + HOUR, resetAt - 1) }, b: { "glm-5": unavailable(NOW + HOUR, resetAt - 1) } },
+        unavailable: {
+          a: { "glm-5": unavailable(NOW + HOUR, resetAt - 1) },
+          b: { "glm-5": unavailable(NOW + HOUR, resetAt - 1) },
+        },
       });
       const merged = mergeState(file, memory, NOW);
       expect(merged.accountCooldowns).toEqual({});
@@ -126,12 +147,16 @@ describe("mergeState", () => {
 
     it("leaves entries memory never had (other keys, other accounts) alone", () => {
       const file = state({ disabledKeys: { unknownFp: disabled(NOW - HOUR) } });
-      expect(Object.keys(mergeState(file, emptyProviderState(), NOW, emptyProviderState()).disabledKeys)).toEqual(["unknownFp"]);
+      expect(Object.keys(mergeState(file, emptyProviderState(), NOW, emptyProviderState()).disabledKeys)).toEqual([
+        "unknownFp",
+      ]);
     });
   });
 
   it("treats ids read from a file as plain keys", () => {
-    const file = JSON.parse(`{"accountCooldowns":{"__proto__":{"until":${NOW + HOUR},"reason":"r","at":${NOW}}}}`) as Partial<ProviderState>;
+    const file = JSON.parse(
+      `{"accountCooldowns":{"__proto__":{"until":${NOW + HOUR},"reason":"r","at":${NOW}}}}`,
+    ) as Partial<ProviderState>;
     const merged = mergeState(state(file), emptyProviderState(), NOW);
     expect(Object.keys(merged.accountCooldowns)).toEqual(["__proto__"]);
   });
@@ -139,7 +164,10 @@ describe("mergeState", () => {
 
 describe("pruneState", () => {
   it("applies markers and expiry without anything to merge", () => {
-    const s = state({ accountCooldowns: { a: cooldown(NOW + HOUR, NOW - 10) }, resets: { all: NOW, accounts: {}, keys: {} } });
+    const s = state({
+      accountCooldowns: { a: cooldown(NOW + HOUR, NOW - 10) },
+      resets: { all: NOW, accounts: {}, keys: {} },
+    });
     expect(pruneState(s, NOW).accountCooldowns).toEqual({});
   });
 });

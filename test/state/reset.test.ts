@@ -24,7 +24,11 @@ describe("resolveResetScope", () => {
     const keys = sampleKeys();
     expect(resolveResetScope("all", keys)).toEqual({ kind: "all" });
     expect(resolveResetScope("spare", keys)).toEqual({ kind: "some", accounts: [], keyIds: ["spare"] });
-    expect(resolveResetScope("personal", keys)).toEqual({ kind: "some", accounts: ["personal"], keyIds: ["main", "spare"] });
+    expect(resolveResetScope("personal", keys)).toEqual({
+      kind: "some",
+      accounts: ["personal"],
+      keyIds: ["main", "spare"],
+    });
     expect(resolveResetScope("work", keys)).toEqual({ kind: "some", accounts: ["work"], keyIds: ["work"] });
     expect(resolveResetScope("nobody", keys)).toBeUndefined();
   });
@@ -37,7 +41,10 @@ describe("withResetMarkers", () => {
     const state = {
       ...emptyProviderState(),
       accountCooldowns: { personal: { until: NOW + 1000, reason: "r", code: "1308", at: NOW - 1 } },
-      disabledKeys: { [fingerprint("sk-test-spare")]: { reason: "r", at: NOW - 1 }, other: { reason: "r", at: NOW - 1 } },
+      disabledKeys: {
+        [fingerprint("sk-test-spare")]: { reason: "r", at: NOW - 1 },
+        other: { reason: "r", at: NOW - 1 },
+      },
     };
     const after = withResetMarkers(state, resolveResetScope("personal", keys)!, ids, NOW);
     expect(after.accountCooldowns).toEqual({});

@@ -63,7 +63,11 @@ describe("attachStateSync", () => {
     await a.sync.close();
 
     const b = await attach(path, clock);
-    expect(b.pool.state.accountCooldowns.get("personal")).toEqual({ until: now + HOUR, reason: "5-hour usage window spent", code: "1308" });
+    expect(b.pool.state.accountCooldowns.get("personal")).toEqual({
+      until: now + HOUR,
+      reason: "5-hour usage window spent",
+      code: "1308",
+    });
     expect(b.pool.state.disabledKeys.get("spare")?.code).toBe("1001");
     expect(b.pool.state.keyCooldowns.get("work")?.until).toBe(now + 60_000);
     expect(b.pool.state.unavailable.get(pairKey("work", "glm-5"))?.code).toBe("1113");
@@ -85,7 +89,8 @@ describe("attachStateSync", () => {
     const b = await attach(path, clock);
     expect(b.limits.limit("personal", "glm-4.7")).toBe(5);
     expect(b.limits.get("personal", "glm-4.7").probeAfter).toBe(patience);
-    for (let i = 0; i < 20; i++) b.limits.completed("personal", "glm-4.7", true, b.limits.get("personal", "glm-4.7").epoch);
+    for (let i = 0; i < 20; i++)
+      b.limits.completed("personal", "glm-4.7", true, b.limits.get("personal", "glm-4.7").epoch);
     expect(b.limits.limit("personal", "glm-4.7")).toBe(5); // not tried again after the default 20
     await b.sync.close();
   });
@@ -95,7 +100,8 @@ describe("attachStateSync", () => {
     const clock = new FakeClock();
     const a = await attach(path, clock);
     learnLimit(a.limits, "personal", "glm-4.7", 5);
-    for (let i = 0; i < a.limits.get("personal", "glm-4.7").probeAfter; i++) a.limits.completed("personal", "glm-4.7", true, a.limits.get("personal", "glm-4.7").epoch);
+    for (let i = 0; i < a.limits.get("personal", "glm-4.7").probeAfter; i++)
+      a.limits.completed("personal", "glm-4.7", true, a.limits.get("personal", "glm-4.7").epoch);
     expect(a.limits.limit("personal", "glm-4.7")).toBe(6); // trying 6
     await a.sync.syncNow();
     expect((await readJson(path)).providers[PROVIDER]!.limits.personal?.["glm-4.7"]?.limit).toBe(5);
@@ -203,11 +209,16 @@ describe("attachStateSync", () => {
     const a = await attach(path, clock);
     a.pool.disableKey("spare", "rejected (401)", "1001", clock.now());
     await a.sync.close();
-    const replaced = makeProcess([...makeProcess().keys.filter((k) => k.id !== "spare"), { ...makeProcess().keys[1]!, apiKey: "sk-test-new" }]);
+    const replaced = makeProcess([
+      ...makeProcess().keys.filter((k) => k.id !== "spare"),
+      { ...makeProcess().keys[1]!, apiKey: "sk-test-new" },
+    ]);
     const b = await attach(path, clock, replaced);
     expect(b.pool.state.disabledKeys.size).toBe(0);
     await b.sync.close();
-    expect(Object.keys((await readJson(path)).providers[PROVIDER]!.disabledKeys)).toEqual([fingerprint("sk-test-spare")]);
+    expect(Object.keys((await readJson(path)).providers[PROVIDER]!.disabledKeys)).toEqual([
+      fingerprint("sk-test-spare"),
+    ]);
   });
 
   it("keeps other providers' sections", async () => {

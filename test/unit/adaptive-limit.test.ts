@@ -1,5 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { admissionCap, initialLimit, onAdmitted, onCompleted, onConcurrencyRefused, PROOF_COMPLETIONS, withdrawsTry, withoutTry, type AdaptiveRules, type LimitState } from "../../src/limits/adaptive-limit.js";
+import {
+  admissionCap,
+  initialLimit,
+  onAdmitted,
+  onCompleted,
+  onConcurrencyRefused,
+  PROOF_COMPLETIONS,
+  withdrawsTry,
+  withoutTry,
+  type AdaptiveRules,
+  type LimitState,
+} from "../../src/limits/adaptive-limit.js";
 
 const rules = { enabled: true, decreaseFactor: 0.5, increaseAfter: 3, recoverAfterMs: 0 };
 
@@ -18,7 +29,11 @@ describe("adaptive limit", () => {
     const proven = complete(admitted, PROOF_COMPLETIONS);
     expect(onConcurrencyRefused(proven, rules, 0, 3)).toMatchObject({ limit: 3, recoverTo: 4, probeAfter: 1 });
     // Only admitted (counts that ran ahead of Z.AI's can admit one too many, typically at start-up): a found limit.
-    expect(onConcurrencyRefused(admitted, rules, 0, 3)).toMatchObject({ limit: 3, recoverTo: undefined, probeAfter: 80 });
+    expect(onConcurrencyRefused(admitted, rules, 0, 3)).toMatchObject({
+      limit: 3,
+      recoverTo: undefined,
+      probeAfter: 80,
+    });
     // Never above what was in flight when it came back.
     expect(onConcurrencyRefused(proven, rules, 0, 1).limit).toBe(1);
   });

@@ -1,9 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { chooseAccounts, type AccountLoad, type ChooseInput, type QuotaView } from "../../src/routing/choose-account.js";
+import {
+  chooseAccounts,
+  type AccountLoad,
+  type ChooseInput,
+  type QuotaView,
+} from "../../src/routing/choose-account.js";
 
 const ACCOUNTS = ["a", "b", "c"];
 
-function input(over: Partial<ChooseInput> & { loads?: Record<string, AccountLoad>; quotas?: Record<string, QuotaView> } = {}): ChooseInput {
+function input(
+  over: Partial<ChooseInput> & { loads?: Record<string, AccountLoad>; quotas?: Record<string, QuotaView> } = {},
+): ChooseInput {
   const { loads = {}, quotas, ...rest } = over;
   return {
     usable: ACCOUNTS,
@@ -29,9 +36,17 @@ describe("chooseAccounts", () => {
     const sessions: Record<string, number> = { a: 4, b: 2, c: 3 };
     const loads = { a: { inFlight: 0, cap: 4 }, b: { inFlight: 4, cap: 4 }, c: { inFlight: 1, cap: 2 } };
     // Per slot: a 1, b 0.5, c 1.5.
-    expect(chooseAccounts(input({ loads, newSession: true, sessions: (x) => sessions[x]! })).order).toEqual(["b", "a", "c"]);
+    expect(chooseAccounts(input({ loads, newSession: true, sessions: (x) => sessions[x]! })).order).toEqual([
+      "b",
+      "a",
+      "c",
+    ]);
     const even = { a: 2, b: 2, c: 2 }; // per slot: a 0.5, b 0.5 (a less loaded), c 1
-    expect(chooseAccounts(input({ loads, newSession: true, sessions: (x) => even[x as "a"] })).order).toEqual(["a", "b", "c"]);
+    expect(chooseAccounts(input({ loads, newSession: true, sessions: (x) => even[x as "a"] })).order).toEqual([
+      "a",
+      "b",
+      "c",
+    ]);
   });
 
   it("sends a new session to the least-loaded account", () => {
@@ -63,7 +78,9 @@ describe("chooseAccounts", () => {
 
   it("holds a turn briefly for its full account while the queue is shorter than all slots", () => {
     const loads = { c: { inFlight: 4, cap: 4 } };
-    const choice = chooseAccounts(input({ loads, sticky: { account: "c", waitedMs: 500, maxWaitMs: 2000, othersWaiting: 0 } }));
+    const choice = chooseAccounts(
+      input({ loads, sticky: { account: "c", waitedMs: 500, maxWaitMs: 2000, othersWaiting: 0 } }),
+    );
     expect(choice.order).toEqual(["c"]);
     expect(choice.holdForSticky).toEqual({ account: "c", recheckInMs: 1500 });
   });

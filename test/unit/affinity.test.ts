@@ -5,8 +5,14 @@ const T0 = Date.UTC(2026, 10, 30, 8, 0, 0);
 
 describe("sessionOf", () => {
   it("reads x-session-affinity first, then x-session-id, and the parent session", () => {
-    expect(sessionOf(new Headers({ "x-session-affinity": "ses_a", "X-Session-Id": "ses_b" }))).toEqual({ id: "ses_a", parent: undefined });
-    expect(sessionOf(new Headers({ "X-Session-Id": "ses_b", "x-parent-session-id": "ses_p" }))).toEqual({ id: "ses_b", parent: "ses_p" });
+    expect(sessionOf(new Headers({ "x-session-affinity": "ses_a", "X-Session-Id": "ses_b" }))).toEqual({
+      id: "ses_a",
+      parent: undefined,
+    });
+    expect(sessionOf(new Headers({ "X-Session-Id": "ses_b", "x-parent-session-id": "ses_p" }))).toEqual({
+      id: "ses_b",
+      parent: "ses_p",
+    });
     expect(sessionOf(new Headers({ "x-session-id": "  " }))).toEqual({ id: undefined, parent: undefined });
     expect(sessionOf(new Headers({ "x-session-id": "x".repeat(500) })).id).toBeUndefined();
   });
@@ -22,7 +28,12 @@ describe("sessionOf", () => {
       "x-opencode-session": "ses_parent",
     });
     expect(sessionOf(subagent)).toEqual({ id: "ses_child", parent: "ses_parent" });
-    const primary = new Headers({ "x-opencode-session-id": "ses_p", "x-session-affinity": "ses_p", "X-Session-Id": "ses_p", "x-opencode-session": "ses_p" });
+    const primary = new Headers({
+      "x-opencode-session-id": "ses_p",
+      "x-session-affinity": "ses_p",
+      "X-Session-Id": "ses_p",
+      "x-opencode-session": "ses_p",
+    });
     expect(sessionOf(primary)).toEqual({ id: "ses_p", parent: undefined });
   });
 });
@@ -31,7 +42,11 @@ describe("SessionAffinity", () => {
   it("remembers where a session's previous turn went", () => {
     const a = new SessionAffinity({ maxSessions: 10, ttlMs: 60_000 });
     a.place("ses_1", "acct-a", "a-1", T0);
-    expect(a.lookup({ id: "ses_1", parent: undefined }, T0 + 1000)).toEqual({ account: "acct-a", keyId: "a-1", at: T0 });
+    expect(a.lookup({ id: "ses_1", parent: undefined }, T0 + 1000)).toEqual({
+      account: "acct-a",
+      keyId: "a-1",
+      at: T0,
+    });
     expect(a.lookup({ id: "ses_2", parent: undefined }, T0 + 1000)).toBeUndefined();
   });
 

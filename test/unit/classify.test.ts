@@ -23,7 +23,10 @@ describe("parseUpstreamError", () => {
     });
   });
   it("reads the Anthropic shape where the code is only inside the message brackets", () => {
-    const body = JSON.stringify({ type: "error", error: { type: "rate_limit_error", message: "[1308][Usage limit reached][req-1]" } });
+    const body = JSON.stringify({
+      type: "error",
+      error: { type: "rate_limit_error", message: "[1308][Usage limit reached][req-1]" },
+    });
     expect(parseUpstreamError(body).code).toBe("1308");
   });
   it("finds a code in plain text and gives none for a body without one", () => {

@@ -33,7 +33,10 @@ describe("final answers read as final to OpenCode", () => {
 
   it.each([
     ["1211", () => zaiError(400, "1211", "Unknown Model, please check the model code")],
-    ["1313 quoting an upstream text that says rate limit", () => zaiError(429, "1313", "Rate limit reached: usage pattern violates the Fair Usage Policy")],
+    [
+      "1313 quoting an upstream text that says rate limit",
+      () => zaiError(429, "1313", "Rate limit reached: usage pattern violates the Fair Usage Policy"),
+    ],
     ["an unknown code inside a stream", () => sseError("1261")],
   ])("%s", async (_name, answer) => {
     const upstream = scriptedUpstream(answer);

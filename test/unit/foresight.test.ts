@@ -10,13 +10,24 @@ import { recordingSink } from "../helpers/sink.js";
 
 const URL = "http://127.0.0.1:9/api/coding/paas/v4/chat/completions";
 const MODEL = "glm-4.7";
-const key = (id: string, account: string): ApiKey => ({ id, label: id, apiKey: `sk-${id}-0123456789abcdef`, account, provider: "zai-coding-plan", source: "file" });
+const key = (id: string, account: string): ApiKey => ({
+  id,
+  label: id,
+  apiKey: `sk-${id}-0123456789abcdef`,
+  account,
+  provider: "zai-coding-plan",
+  source: "file",
+});
 const KEYS = [key("a1", "a"), key("a2", "a"), key("b1", "b"), key("c1", "c")];
 /** Runs quota reads at once. */
 const direct: TaskQueue = { add: (task) => task(), clear: () => {} };
 
 function rig(options: { settings?: object; percentage?: (account: string) => number; resetAt?: number } = {}) {
-  const { keys: _k, $schema: _s, ...settings } = keysFileSchema.parse({ quota: { pollIntervalMs: 60_000 }, ...options.settings });
+  const {
+    keys: _k,
+    $schema: _s,
+    ...settings
+  } = keysFileSchema.parse({ quota: { pollIntervalMs: 60_000 }, ...options.settings });
   const clock = new FakeClock(Date.UTC(2026, 10, 30, 8, 0, 0), { autoAdvance: false });
   const { sink, toasts } = recordingSink();
   const notifier = new Notifier({ clock, sink, redactor: new Redactor(), toasts: true, intervalMs: 0 });
@@ -33,7 +44,15 @@ function rig(options: { settings?: object; percentage?: (account: string) => num
     const auth = new Headers(init?.headers).get("authorization") ?? "";
     const account = KEYS.find((k) => auth.endsWith(k.apiKey))?.account ?? "?";
     const percentage = options.percentage?.(account) ?? 10;
-    const limits = [{ type: "TOKENS_LIMIT", unit: 3, number: 5, percentage, ...(options.resetAt ? { nextResetTime: options.resetAt } : {}) }];
+    const limits = [
+      {
+        type: "TOKENS_LIMIT",
+        unit: 3,
+        number: 5,
+        percentage,
+        ...(options.resetAt ? { nextResetTime: options.resetAt } : {}),
+      },
+    ];
     return new Response(JSON.stringify({ code: 200, success: true, data: { level: "pro", limits } }), { status: 200 });
   }) as typeof globalThis.fetch;
   const foresight = new Foresight({ pool, slots, settings, clock, quotaFetch, notifier, queue: direct });
@@ -75,11 +94,18 @@ describe("Foresight", () => {
   });
 
   it("a window read at 100% with a known reset cools the account until then, as a 1308 would", async () => {
-    const { foresight, pool, toasts, wakes, clock } = rig({ percentage: (a) => (a === "b" ? 100 : 10), resetAt: Date.UTC(2026, 10, 30, 10, 0, 0) });
+    const { foresight, pool, toasts, wakes, clock } = rig({
+      percentage: (a) => (a === "b" ? 100 : 10),
+      resetAt: Date.UTC(2026, 10, 30, 10, 0, 0),
+    });
     foresight.turn(URL, session(), MODEL);
     await foresight.poller.poll("b");
     const until = Date.UTC(2026, 10, 30, 10, 0, 0);
-    expect(pool.state.accountCooldowns.get("b")).toMatchObject({ until, code: "1308", reason: "5-hour usage window spent (quota endpoint: 100%)" });
+    expect(pool.state.accountCooldowns.get("b")).toMatchObject({
+      until,
+      code: "1308",
+      reason: "5-hour usage window spent (quota endpoint: 100%)",
+    });
     expect(wakes).toContain(until);
     expect(toasts.at(-1)?.message).toMatch(/^Account "b" used up its 5-hour usage window \(quota endpoint: 100%\)/);
     expect(pool.usableAccounts(MODEL, clock.now())).toEqual(["a", "c"]);

@@ -61,7 +61,11 @@ describe("content-encoding on rebuilt answers", () => {
 
   it("answers.rebuilt drops content-encoding, content-length and transfer-encoding, keeps the rest", async () => {
     const answers = createAnswers(new Redactor(["sk-test-secret-key-0001"]));
-    const upstream = new Response("ignored", { status: 400, statusText: "Bad Request", headers: { ...encoded, "x-request-id": "r1" } });
+    const upstream = new Response("ignored", {
+      status: 400,
+      statusText: "Bad Request",
+      headers: { ...encoded, "x-request-id": "r1" },
+    });
     const res = answers.rebuilt(upstream, '{"error":{"code":"1210","message":"bad"}}');
     expect(res.status).toBe(400);
     expect(res.statusText).toBe("Bad Request");
@@ -73,9 +77,30 @@ describe("content-encoding on rebuilt answers", () => {
   });
 
   it.each([
-    ["a passed-through 4xx", () => zaiError(400, "1210", "Invalid API parameter", { "content-encoding": "gzip", "content-length": "41" }), 400],
-    ["a served JSON completion", () => new Response('{"choices":[{"message":{"content":"hi"}}]}', { headers: { "content-type": "application/json", "content-encoding": "br", "content-length": "7" } }), 200],
-    ["a served stream", () => { const r = sseOk(); const h = new Headers(r.headers); h.set("content-encoding", "gzip"); h.set("content-length", "3"); return new Response(r.body, { headers: h }); }, 200],
+    [
+      "a passed-through 4xx",
+      () => zaiError(400, "1210", "Invalid API parameter", { "content-encoding": "gzip", "content-length": "41" }),
+      400,
+    ],
+    [
+      "a served JSON completion",
+      () =>
+        new Response('{"choices":[{"message":{"content":"hi"}}]}', {
+          headers: { "content-type": "application/json", "content-encoding": "br", "content-length": "7" },
+        }),
+      200,
+    ],
+    [
+      "a served stream",
+      () => {
+        const r = sseOk();
+        const h = new Headers(r.headers);
+        h.set("content-encoding", "gzip");
+        h.set("content-length", "3");
+        return new Response(r.body, { headers: h });
+      },
+      200,
+    ],
   ])("the fetch hands on %s decoded, without its encoding or length", async (_name, answer, status) => {
     const h = harness({ keys: keys("A:sk-a"), upstream: scriptedUpstream(answer) });
     const res = await h.call();
@@ -99,7 +124,11 @@ describe("next chance: the retry-after of all_cooling and retries_exhausted", ()
   });
 
   it("retries_exhausted with nothing cooling: 1 s", async () => {
-    const h = harness({ keys: keys("A:sk-a"), upstream: scriptedUpstream(() => new Response("bad gateway", { status: 502 })), settings: { retry: { maxAttempts: 2 } } });
+    const h = harness({
+      keys: keys("A:sk-a"),
+      upstream: scriptedUpstream(() => new Response("bad gateway", { status: 502 })),
+      settings: { retry: { maxAttempts: 2 } },
+    });
     const res = await h.call();
     expect(res.headers.get("x-zai-multi-account")).toBe("retries_exhausted");
     expect(res.headers.get("retry-after-ms")).toBe("1000");
@@ -107,8 +136,15 @@ describe("next chance: the retry-after of all_cooling and retries_exhausted", ()
 
   it("retries_exhausted while another account cools briefly: the end of that cooldown, never under 1 s", async () => {
     const clock = new FakeClock();
-    const upstream = scriptedUpstream((c) => (c.key === "sk-a" ? zaiError(429, "", "slow down", { "retry-after": "4" }) : new Response("down", { status: 503 })));
-    const h = harness({ keys: keys("A:sk-a", "B:sk-b"), upstream, clock, settings: { retry: { maxAttempts: 3, maxCooldownWaitMs: 0 } } });
+    const upstream = scriptedUpstream((c) =>
+      c.key === "sk-a" ? zaiError(429, "", "slow down", { "retry-after": "4" }) : new Response("down", { status: 503 }),
+    );
+    const h = harness({
+      keys: keys("A:sk-a", "B:sk-b"),
+      upstream,
+      clock,
+      settings: { retry: { maxAttempts: 3, maxCooldownWaitMs: 0 } },
+    });
     const res = await h.call();
     expect(res.headers.get("x-zai-multi-account")).toBe("retries_exhausted");
     const wait = Number(res.headers.get("retry-after-ms"));

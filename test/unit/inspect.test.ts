@@ -34,14 +34,22 @@ function recordingLease() {
 }
 
 function deps(): InspectDeps {
-  const key: ApiKey = { id: "a1", label: "a1", apiKey: SECRET, account: "A", provider: "zai-coding-plan", source: "file" };
+  const key: ApiKey = {
+    id: "a1",
+    label: "a1",
+    apiKey: SECRET,
+    account: "A",
+    provider: "zai-coding-plan",
+    source: "file",
+  };
   const redactor = new Redactor([SECRET]);
   return { clock: new FakeClock(0), pool: new KeyPool([key]), redactor, answers: createAnswers(redactor) };
 }
 
 const sse = (...frames: string[]) =>
   new Response(frames.join(""), { status: 200, headers: { "content-type": "text/event-stream" } });
-const json = (status: number, body: string, type = "application/json") => new Response(body, { status, headers: { "content-type": type } });
+const json = (status: number, body: string, type = "application/json") =>
+  new Response(body, { status, headers: { "content-type": type } });
 
 describe("inspect()", () => {
   it("a served stream: admitted at once, the lease ends when the stream does", async () => {
@@ -50,27 +58,51 @@ describe("inspect()", () => {
     expect(examined.kind).toBe("deliver");
     expect(admitted()).toBe(1);
     expect(ends).toEqual([]);
-    if (examined.kind === "deliver") expect(await examined.response.text()).toBe('data: {"choices":[]}\n\ndata: [DONE]\n\n');
+    if (examined.kind === "deliver")
+      expect(await examined.response.text()).toBe('data: {"choices":[]}\n\ndata: [DONE]\n\n');
     expect(ends).toEqual([["completed", false]]);
   });
 
   it("a 1302 at a stream's start: refused, and the slot is kept for the cancel grace (closed early)", async () => {
     const { lease, ends } = recordingLease();
-    const examined = await inspect(deps(), lease, URL, undefined, sse('data: {"error":{"code":"1302","message":"High concurrency"}}\n\n'));
-    expect(examined).toMatchObject({ kind: "failure", status: 200, verdict: { kind: "concurrency", code: "1302" }, release: { limitLowered: true } });
+    const examined = await inspect(
+      deps(),
+      lease,
+      URL,
+      undefined,
+      sse('data: {"error":{"code":"1302","message":"High concurrency"}}\n\n'),
+    );
+    expect(examined).toMatchObject({
+      kind: "failure",
+      status: 200,
+      verdict: { kind: "concurrency", code: "1302" },
+      release: { limitLowered: true },
+    });
     expect(ends).toEqual([["refused", true]]);
   });
 
   it("an error event in CR-only framing goes through the parser and is still found", async () => {
     const { lease, ends } = recordingLease();
-    const examined = await inspect(deps(), lease, URL, undefined, sse('event: error\rdata: {"error":{"code":"1305","message":"busy"}}\r\r'));
+    const examined = await inspect(
+      deps(),
+      lease,
+      URL,
+      undefined,
+      sse('event: error\rdata: {"error":{"code":"1305","message":"busy"}}\r\r'),
+    );
     expect(examined).toMatchObject({ kind: "failure", verdict: { kind: "transient", code: "1305" } });
     expect(ends).toEqual([["failed", true]]);
   });
 
   it("a 1302 as an HTTP status: refused, handed on at once (the body was read to its end)", async () => {
     const { lease, ends } = recordingLease();
-    const examined = await inspect(deps(), lease, URL, undefined, json(429, '{"error":{"code":"1302","message":"High concurrency"}}'));
+    const examined = await inspect(
+      deps(),
+      lease,
+      URL,
+      undefined,
+      json(429, '{"error":{"code":"1302","message":"High concurrency"}}'),
+    );
     expect(examined).toMatchObject({ kind: "failure", status: 429, verdict: { kind: "concurrency" } });
     expect(ends).toEqual([["refused", false]]);
   });
@@ -84,17 +116,32 @@ describe("inspect()", () => {
 
   it("a JSON body cut short is retried; a 1302 inside a 200 JSON body is a refusal", async () => {
     const cut = recordingLease();
-    expect(await inspect(deps(), cut.lease, URL, undefined, json(200, '{"choices":[{"mess'))).toMatchObject({ kind: "failure", verdict: { kind: "transient" } });
+    expect(await inspect(deps(), cut.lease, URL, undefined, json(200, '{"choices":[{"mess'))).toMatchObject({
+      kind: "failure",
+      verdict: { kind: "transient" },
+    });
     expect(cut.ends).toEqual([["failed", false]]);
     const inBody = recordingLease();
-    const examined = await inspect(deps(), inBody.lease, URL, undefined, json(200, '{"error":{"code":1302,"message":"busy"}}'));
+    const examined = await inspect(
+      deps(),
+      inBody.lease,
+      URL,
+      undefined,
+      json(200, '{"error":{"code":1302,"message":"busy"}}'),
+    );
     expect(examined).toMatchObject({ kind: "failure", verdict: { kind: "concurrency" } });
     expect(inBody.ends).toEqual([["refused", false]]);
   });
 
   it("a 4xx it has no rule for is delivered as Z.AI gave it, redacted", async () => {
     const { lease, ends } = recordingLease();
-    const examined = await inspect(deps(), lease, URL, undefined, json(400, `{"error":{"code":"1214","message":"bad field; key ${SECRET}"}}`));
+    const examined = await inspect(
+      deps(),
+      lease,
+      URL,
+      undefined,
+      json(400, `{"error":{"code":"1214","message":"bad field; key ${SECRET}"}}`),
+    );
     expect(examined.kind).toBe("deliver");
     if (examined.kind === "deliver") expect(await examined.response.text()).not.toContain(SECRET);
     expect(ends).toEqual([["failed", false]]);
@@ -103,19 +150,33 @@ describe("inspect()", () => {
   it("no answer: a network error is transient; with the caller gone, the lease is cancelled and the abort thrown", async () => {
     const { lease, ends } = recordingLease();
     const refused = Object.assign(new TypeError("fetch failed"), { cause: { code: "ECONNREFUSED" } });
-    expect(await inspect(deps(), lease, URL, undefined, { error: refused })).toMatchObject({ kind: "failure", status: 0, verdict: { kind: "transient" } });
+    expect(await inspect(deps(), lease, URL, undefined, { error: refused })).toMatchObject({
+      kind: "failure",
+      status: 0,
+      verdict: { kind: "transient" },
+    });
     expect(ends).toEqual([["failed", false]]);
     const gone = recordingLease();
     const controller = new AbortController();
     controller.abort(new Error("caller left"));
-    await expect(inspect(deps(), gone.lease, URL, controller.signal, { error: refused })).rejects.toThrow("caller left");
+    await expect(inspect(deps(), gone.lease, URL, controller.signal, { error: refused })).rejects.toThrow(
+      "caller left",
+    );
     expect(gone.ends).toEqual([["cancelled", false]]);
   });
 
   it("messages that echo a key are redacted before anyone sees them", async () => {
     const { lease } = recordingLease();
-    const examined = await inspect(deps(), lease, URL, undefined, json(500, `{"error":{"code":"1234","message":"upstream saw ${SECRET}"}}`));
-    expect(examined.kind === "failure" && "message" in examined.verdict ? examined.verdict.message : "").not.toContain(SECRET);
+    const examined = await inspect(
+      deps(),
+      lease,
+      URL,
+      undefined,
+      json(500, `{"error":{"code":"1234","message":"upstream saw ${SECRET}"}}`),
+    );
+    expect(examined.kind === "failure" && "message" in examined.verdict ? examined.verdict.message : "").not.toContain(
+      SECRET,
+    );
   });
 });
 
@@ -128,7 +189,13 @@ describe("inspect(): error bodies cut short", () => {
         controller.error(new TypeError("terminated"));
       },
     });
-    const examined = await inspect(deps(), lease, URL, undefined, new Response(body, { status: 500, headers: { "content-type": "application/json" } }));
+    const examined = await inspect(
+      deps(),
+      lease,
+      URL,
+      undefined,
+      new Response(body, { status: 500, headers: { "content-type": "application/json" } }),
+    );
     expect(examined).toMatchObject({ kind: "failure", status: 500, verdict: { kind: "transient" } });
     expect(ends).toEqual([["failed", true]]);
   });

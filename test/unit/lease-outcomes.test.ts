@@ -7,7 +7,11 @@ import { Leases, type Lease } from "../../src/leases/leases.js";
 import { FakeClock } from "../helpers/fake-clock.js";
 
 function setup(options: { maxConcurrency?: number; graceMs?: number; adaptive?: Record<string, unknown> } = {}) {
-  const { keys: _k, $schema: _s, ...settings } = keysFileSchema.parse({
+  const {
+    keys: _k,
+    $schema: _s,
+    ...settings
+  } = keysFileSchema.parse({
     models: { m: { maxConcurrency: options.maxConcurrency ?? 2 } },
     adaptive: { enabled: true, ...options.adaptive },
   });
@@ -20,7 +24,11 @@ const req = (seq: number) => ({ model: "m", seq, candidates: () => ["A"], timeou
 
 describe("lease outcomes", () => {
   it("the table: only cancels wait out a grace; only completions and refusals teach the limit", () => {
-    expect(Object.entries(LEASE_ENDINGS).filter(([, e]) => e.grace).map(([o]) => o)).toEqual(["cancelled"]);
+    expect(
+      Object.entries(LEASE_ENDINGS)
+        .filter(([, e]) => e.grace)
+        .map(([o]) => o),
+    ).toEqual(["cancelled"]);
     expect(LEASE_ENDINGS.refused.learn).toBe("refused");
     expect(LEASE_ENDINGS.failed.learn).toBe("nothing");
   });

@@ -5,13 +5,20 @@ import { Limits } from "../../src/limits/limits.js";
 import { Leases, type Lease } from "../../src/leases/leases.js";
 import { FakeClock } from "../helpers/fake-clock.js";
 
-function setup(models: Record<string, { maxConcurrency: number; ceiling?: number }> = { m: { maxConcurrency: 2 } }, adaptive = false) {
+function setup(
+  models: Record<string, { maxConcurrency: number; ceiling?: number }> = { m: { maxConcurrency: 2 } },
+  adaptive = false,
+) {
   const { keys: _k, $schema: _s, ...settings } = keysFileSchema.parse({ models, adaptive: { enabled: adaptive } });
   const clock = new FakeClock(0, { autoAdvance: false });
   const limits = new Limits(settings);
   return { clock, limits, leases: new Leases(clock, limits) };
 }
-const req = (seq: number, candidates: string[] | (() => string[]), extra: Partial<{ signal: AbortSignal; timeoutMs: number }> = {}) => ({
+const req = (
+  seq: number,
+  candidates: string[] | (() => string[]),
+  extra: Partial<{ signal: AbortSignal; timeoutMs: number }> = {},
+) => ({
   model: "m",
   seq,
   candidates: typeof candidates === "function" ? candidates : () => candidates,

@@ -14,7 +14,10 @@ const io = (files: Record<string, string> = {}, env: Record<string, string> = {}
 
 describe("keys stored at opencode providers login", () => {
   it("each key its own account: commas, spaces, new lines and semicolons separate; repeats and the placeholder drop", () => {
-    const { keys } = keysFromLogin(login(`sk-test-a, sk-test-b\nsk-test-c;sk-test-a ${PLACEHOLDER_KEY}`, "each"), "zai-coding-plan");
+    const { keys } = keysFromLogin(
+      login(`sk-test-a, sk-test-b\nsk-test-c;sk-test-a ${PLACEHOLDER_KEY}`, "each"),
+      "zai-coding-plan",
+    );
     expect(keys.map((k) => [k.id, k.account, k.apiKey, k.source])).toEqual([
       ["login-1", "login-1", "sk-test-a", "auth"],
       ["login-2", "login-2", "sk-test-b", "auth"],
@@ -28,7 +31,10 @@ describe("keys stored at opencode providers login", () => {
   });
 
   it("named account=key; an entry without a valid name is its own account, reported by position only", () => {
-    const { keys, problems } = keysFromLogin(login("work=sk-test-a,work=sk-test-b home=sk-test-c sk-test-d", "named"), "zai-coding-plan");
+    const { keys, problems } = keysFromLogin(
+      login("work=sk-test-a,work=sk-test-b home=sk-test-c sk-test-d", "named"),
+      "zai-coding-plan",
+    );
     expect(keys.map((k) => [k.id, k.account])).toEqual([
       ["login-1", "work"],
       ["login-2", "work"],
@@ -46,9 +52,13 @@ describe("keys stored at opencode providers login", () => {
   });
 
   it("is the third source: ZAI_API_KEYS, then the keys file, then the login", async () => {
-    const file = { "/home/u/.config/opencode/zai-keys.json": JSON.stringify({ keys: [{ id: "f", apiKey: "sk-test-file" }] }) };
+    const file = {
+      "/home/u/.config/opencode/zai-keys.json": JSON.stringify({ keys: [{ id: "f", apiKey: "sk-test-file" }] }),
+    };
     const both = login("sk-test-a,sk-test-b", "each");
-    expect((await loadConfig(io(file, { ZAI_API_KEYS: "sk-test-env" }), "zai-coding-plan", both)).keySource).toBe("env");
+    expect((await loadConfig(io(file, { ZAI_API_KEYS: "sk-test-env" }), "zai-coding-plan", both)).keySource).toBe(
+      "env",
+    );
     const fromFile = await loadConfig(io(file), "zai-coding-plan", both);
     expect([fromFile.keySource, fromFile.loginKeys]).toEqual(["file", 2]);
     const fromLogin = await loadConfig(io(), "zai-coding-plan", both);
@@ -58,7 +68,12 @@ describe("keys stored at opencode providers login", () => {
 });
 
 describe("the key check toast", () => {
-  const who = (position: number) => ({ position, id: `login-${position}`, account: `login-${position}`, fingerprint: `fp${position}` });
+  const who = (position: number) => ({
+    position,
+    id: `login-${position}`,
+    account: `login-${position}`,
+    fingerprint: `fp${position}`,
+  });
   it("names a refused key by position and fingerprint, plan and use of the others", () => {
     const results: KeyResult[] = [
       { ...who(1), result: "ok", level: "pro", fiveHour: 12.4, weekly: 3 },
@@ -66,7 +81,9 @@ describe("the key check toast", () => {
     ];
     const toast = keyCheckToast(results);
     expect(toast.variant).toBe("error");
-    expect(toast.message).toBe("1 of 2 key(s) refused: key 1 (login-1): plan pro, 5-hour 12%, weekly 3%; key 2 (login-2, fp fp2): refused by Z.AI (401)");
+    expect(toast.message).toBe(
+      "1 of 2 key(s) refused: key 1 (login-1): plan pro, 5-hour 12%, weekly 3%; key 2 (login-2, fp fp2): refused by Z.AI (401)",
+    );
   });
 
   it("offline is a warning that says could not check, never a failure", () => {

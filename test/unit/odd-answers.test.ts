@@ -3,7 +3,15 @@ import { formatBeijingStamp } from "../../simulator/stamp.js";
 import { looksRetryableToOpenCode } from "../../src/fetch/opencode-retry.js";
 import { Redactor } from "../../src/util/redact.js";
 import { FakeClock } from "../helpers/fake-clock.js";
-import { harness, keys, rateLimited1302, scriptedUpstream, sseOk, usageLimit1308, zaiError } from "../helpers/scripted.js";
+import {
+  harness,
+  keys,
+  rateLimited1302,
+  scriptedUpstream,
+  sseOk,
+  usageLimit1308,
+  zaiError,
+} from "../helpers/scripted.js";
 
 const sse = (text: string) => new Response(text, { headers: { "content-type": "text/event-stream" } });
 const json200 = (text: string) => new Response(text, { headers: { "content-type": "application/json" } });
@@ -26,11 +34,18 @@ async function errorOf(response: Response) {
 describe("in-body business codes are the same as HTTP ones", () => {
   it("a 1302 inside a 200 SSE stream lowers the learned limit exactly like a 429 1302", async () => {
     const limitsAfter: number[] = [];
-    for (const refusal of [() => sse(`data: {"error":{"code":"1302","message":"High concurrency"}}\n\n`), rateLimited1302]) {
+    for (const refusal of [
+      () => sse(`data: {"error":{"code":"1302","message":"High concurrency"}}\n\n`),
+      rateLimited1302,
+    ]) {
       const upstream = scriptedUpstream((_c, n) => (n === 1 ? refusal() : sseOk()));
       // No cancel grace (the in-stream refusal's stream is cut; lease-outcomes.test.ts covers that grace): the fake
       // clock would never reach its end.
-      const h = harness({ keys: keys("A:sk-a"), upstream, settings: { models: { "glm-4.7": { maxConcurrency: 4 } }, retry: { cancelGraceMs: 0 } } });
+      const h = harness({
+        keys: keys("A:sk-a"),
+        upstream,
+        settings: { models: { "glm-4.7": { maxConcurrency: 4 } }, retry: { cancelGraceMs: 0 } },
+      });
       const res = await h.call();
       expect(res.status).toBe(200);
       await res.text();
@@ -55,7 +70,9 @@ describe("in-body business codes are the same as HTTP ones", () => {
   });
 
   it("a 1302 inside a 200 JSON body is retried, not handed over as a success", async () => {
-    const upstream = scriptedUpstream((_c, n) => (n === 1 ? json200(`{"error":{"code":1302,"message":"High concurrency"}}`) : json200(`{"choices":[]}`)));
+    const upstream = scriptedUpstream((_c, n) =>
+      n === 1 ? json200(`{"error":{"code":1302,"message":"High concurrency"}}`) : json200(`{"choices":[]}`),
+    );
     const h = harness({ keys: keys("A:sk-a", "B:sk-b"), upstream });
     const res = await h.call();
     expect(res.status).toBe(200);
@@ -66,7 +83,8 @@ describe("in-body business codes are the same as HTTP ones", () => {
 
 describe("broken successes are retried before any byte reaches the caller", () => {
   it("a 200 HTML gateway page is a retryable upstream failure", async () => {
-    const html = () => new Response("<html><body>502 Bad Gateway</body></html>", { headers: { "content-type": "text/html" } });
+    const html = () =>
+      new Response("<html><body>502 Bad Gateway</body></html>", { headers: { "content-type": "text/html" } });
     const upstream = scriptedUpstream((_c, n) => (n === 1 ? html() : sseOk()));
     const h = harness({ keys: keys("A:sk-a", "B:sk-b"), upstream });
     const res = await h.call();
@@ -76,7 +94,10 @@ describe("broken successes are retried before any byte reaches the caller", () =
   });
 
   it("answers a clear retryable 429 when only HTML pages come back", async () => {
-    const upstream = scriptedUpstream(() => new Response("<!doctype html><title>oops</title>", { headers: { "content-type": "text/html; charset=utf-8" } }));
+    const upstream = scriptedUpstream(
+      () =>
+        new Response("<!doctype html><title>oops</title>", { headers: { "content-type": "text/html; charset=utf-8" } }),
+    );
     const h = harness({ keys: keys("A:sk-a"), upstream, settings: { retry: { maxAttempts: 2 } } });
     const res = await h.call();
     expect(res.status).toBe(429);
@@ -84,7 +105,9 @@ describe("broken successes are retried before any byte reaches the caller", () =
   });
 
   it("a non-streaming JSON body cut by a reset mid-body is retried", async () => {
-    const upstream = scriptedUpstream((_c, n) => (n === 1 ? cutJson(`{"choices":[{"message":{"content":"hal`) : json200(`{"choices":[]}`)));
+    const upstream = scriptedUpstream((_c, n) =>
+      n === 1 ? cutJson(`{"choices":[{"message":{"content":"hal`) : json200(`{"choices":[]}`),
+    );
     const h = harness({ keys: keys("A:sk-a", "B:sk-b"), upstream });
     const res = await h.call("glm-4.7", undefined, { body: JSON.stringify({ model: "glm-4.7", stream: false }) });
     expect(res.status).toBe(200);
@@ -179,7 +202,9 @@ describe("retries_exhausted tells OpenCode when to come back", () => {
   it("after 1 s while another account can still serve, not when a cooling account's window resets", async () => {
     const clock = new FakeClock();
     const reset = clock.now() + 90 * 60_000;
-    const upstream = scriptedUpstream((c) => (c.key === "sk-a" ? usageLimit1308(formatBeijingStamp(reset)) : zaiError(503, "", "unavailable")));
+    const upstream = scriptedUpstream((c) =>
+      c.key === "sk-a" ? usageLimit1308(formatBeijingStamp(reset)) : zaiError(503, "", "unavailable"),
+    );
     const h = harness({ keys: keys("A:sk-a", "B:sk-b"), upstream, clock, settings: { retry: { maxAttempts: 3 } } });
     const res = await h.call();
     expect(res.status).toBe(429);

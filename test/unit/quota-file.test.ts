@@ -5,7 +5,11 @@ import { describe, expect, it } from "vitest";
 import { quotaFilePath, readQuotaFile, writeQuotaReading } from "../../src/quota/quota-file.js";
 import { nodeStateFs } from "../../src/state/state-fs.js";
 
-const reading = (at: number, percentage: number) => ({ at, level: "pro", fiveHour: { type: "TOKENS_LIMIT", percentage } });
+const reading = (at: number, percentage: number) => ({
+  at,
+  level: "pro",
+  fiveHour: { type: "TOKENS_LIMIT", percentage },
+});
 
 describe("quota file", () => {
   it("sits beside the state file and keeps the newest reading per account", async () => {

@@ -19,7 +19,14 @@ describe("parseQuotaAnswer", () => {
     expect(ignoredRows).toBe(0);
     expect(r.level).toBe("pro");
     expect(r.at).toBe(AT);
-    expect(r.fiveHour).toEqual({ type: "TOKENS_LIMIT", percentage: expect.closeTo(42.765, 3), used: 342118003, limit: 800000000, remaining: 457881997, resetAt: 1796038708000 });
+    expect(r.fiveHour).toEqual({
+      type: "TOKENS_LIMIT",
+      percentage: expect.closeTo(42.765, 3),
+      used: 342118003,
+      limit: 800000000,
+      remaining: 457881997,
+      resetAt: 1796038708000,
+    });
     expect(r.weekly?.percentage).toBeCloseTo(30.11, 2);
     expect(r.weekly?.resetAt).toBe(1796313600000);
     expect(r.tools?.type).toBe("TIME_LIMIT");
@@ -55,7 +62,10 @@ describe("parseQuotaAnswer", () => {
   });
 
   it("reports a bad key given by the HTTP status, JSON or not", () => {
-    expect(parseQuotaAnswer(401, '{"code":1001,"msg":"Invalid API key"}', AT)).toMatchObject({ kind: "bad-key", code: "1001" });
+    expect(parseQuotaAnswer(401, '{"code":1001,"msg":"Invalid API key"}', AT)).toMatchObject({
+      kind: "bad-key",
+      code: "1001",
+    });
     expect(parseQuotaAnswer(401, "Unauthorized", AT)).toMatchObject({ kind: "bad-key" });
   });
 
@@ -68,15 +78,23 @@ describe("parseQuotaAnswer", () => {
   });
 
   it("keeps the given percentage when used/limit disagree with it by a point or more", () => {
-    const text = JSON.stringify({ success: true, data: { limits: [{ type: "CREDIT_LIMIT", unit: 3, number: 5, usage: 2000, currentValue: 100, percentage: 40 }] } });
+    const text = JSON.stringify({
+      success: true,
+      data: { limits: [{ type: "CREDIT_LIMIT", unit: 3, number: 5, usage: 2000, currentValue: 100, percentage: 40 }] },
+    });
     expect(reading2(text).fiveHour?.percentage).toBe(40);
   });
 
   it("derives a percentage from used and limit when it is missing, and clamps it to 0–100", () => {
-    const body = (row: object) => JSON.stringify({ success: true, data: { limits: [{ type: "CREDIT_LIMIT", unit: 3, number: 5, ...row }] } });
+    const body = (row: object) =>
+      JSON.stringify({ success: true, data: { limits: [{ type: "CREDIT_LIMIT", unit: 3, number: 5, ...row }] } });
     expect(reading2(body({ usage: 2000, currentValue: 500 })).fiveHour?.percentage).toBe(25);
     expect(reading2(body({ percentage: 130 })).fiveHour?.percentage).toBe(100);
-    expect(reading2(body({ percentage: "7", nextResetTime: 1796038708 })).fiveHour).toEqual({ type: "CREDIT_LIMIT", percentage: 7, resetAt: 1796038708000 });
+    expect(reading2(body({ percentage: "7", nextResetTime: 1796038708 })).fiveHour).toEqual({
+      type: "CREDIT_LIMIT",
+      percentage: 7,
+      resetAt: 1796038708000,
+    });
   });
 });
 

@@ -5,11 +5,23 @@ import { MIN_POLL_GAP_MS, QuotaPoller, type TaskQueue } from "../../src/quota/po
 import { FakeClock } from "../helpers/fake-clock.js";
 
 const BASE = "http://127.0.0.1:9/api/coding/paas/v4";
-const settings = (over: object = {}) => keysFileSchema.parse({ quota: { pollIntervalMs: 60_000, pollEveryCompletions: 3, ...over } }).quota;
-const key = (account: string): ApiKey => ({ id: `${account}-1`, label: `${account}-1`, apiKey: `sk-test-${account}`, account, provider: "zai-coding-plan", source: "file" });
+const settings = (over: object = {}) =>
+  keysFileSchema.parse({ quota: { pollIntervalMs: 60_000, pollEveryCompletions: 3, ...over } }).quota;
+const key = (account: string): ApiKey => ({
+  id: `${account}-1`,
+  label: `${account}-1`,
+  apiKey: `sk-test-${account}`,
+  account,
+  provider: "zai-coding-plan",
+  source: "file",
+});
 
 function answer(percentage: number): string {
-  return JSON.stringify({ code: 200, success: true, data: { level: "pro", limits: [{ type: "TOKENS_LIMIT", unit: 3, number: 5, percentage }] } });
+  return JSON.stringify({
+    code: 200,
+    success: true,
+    data: { level: "pro", limits: [{ type: "TOKENS_LIMIT", unit: 3, number: 5, percentage }] },
+  });
 }
 
 /** Runs tasks at once, no rate limit: the poller's own rules are what is under test. */
@@ -143,7 +155,9 @@ describe("QuotaPoller", () => {
   it("reports a key refused in a 200 body, and logs unknown shapes in one line", async () => {
     const { badKeys, debug, poller } = rig({
       respond: async (_url, auth) =>
-        auth === "sk-test-a" ? new Response('{"code":401,"msg":"token expired or incorrect","success":false}') : new Response("<html>502</html>", { status: 502 }),
+        auth === "sk-test-a"
+          ? new Response('{"code":401,"msg":"token expired or incorrect","success":false}')
+          : new Response("<html>502</html>", { status: 502 }),
     });
     poller.start(BASE);
     await settle();

@@ -44,6 +44,8 @@ describe("quota projection", () => {
   it("without a rate, or with nothing used since, is the reading itself", () => {
     const r = reading(50);
     expect(project(r, {}, used(10))).toEqual(r);
-    expect(project(r, { fiveHour: { perRequest: 1, perToken: undefined, requestMiss: 0, tokenMiss: Infinity } }, used(0))).toBe(r);
+    expect(
+      project(r, { fiveHour: { perRequest: 1, perToken: undefined, requestMiss: 0, tokenMiss: Infinity } }, used(0)),
+    ).toBe(r);
   });
 });

@@ -21,7 +21,15 @@ describe("status: the projection of a quota reading (issue 18)", () => {
     const ids = stateIds([]);
     const file: QuotaFile = {
       version: 1,
-      providers: { "zai-coding-plan": { [ids.storedAccount("a")]: { reading: { at: T0, fiveHour: { type: "TOKENS_LIMIT", percentage: 90 } }, sessions: 1, pace: { fiveHour: 1 } } } },
+      providers: {
+        "zai-coding-plan": {
+          [ids.storedAccount("a")]: {
+            reading: { at: T0, fiveHour: { type: "TOKENS_LIMIT", percentage: 90 } },
+            sessions: 1,
+            pace: { fiveHour: 1 },
+          },
+        },
+      },
     };
     const status = quotaStatus(file, "zai-coding-plan", "a", ids, { threshold: 0.95, now: T0 + 2 * MIN })!;
     expect(status.fiveHour?.projectedPercent).toBe(92);

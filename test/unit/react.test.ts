@@ -13,7 +13,14 @@ import { FakeClock } from "../helpers/fake-clock.js";
 import { recordingSink } from "../helpers/sink.js";
 
 const MODEL = "glm-4.7";
-const key = (id: string, account: string): ApiKey => ({ id, label: id, apiKey: `sk-${id}-0123456789abcdef`, account, provider: "zai-coding-plan", source: "file" });
+const key = (id: string, account: string): ApiKey => ({
+  id,
+  label: id,
+  apiKey: `sk-${id}-0123456789abcdef`,
+  account,
+  provider: "zai-coding-plan",
+  source: "file",
+});
 const KEYS = [key("a1", "A"), key("a2", "A"), key("b1", "B")];
 
 function setup() {
@@ -56,14 +63,22 @@ const SAMPLES: Record<Exclude<VerdictKind, "ok" | "pass">, Verdict> = {
   transient: { kind: "transient", code: "1303", message: "busy", retryAfterMs: 2_000, accountWide: true },
   "key-rate-limited": { kind: "key-rate-limited", code: undefined, message: "slow down", retryAfterMs: 3_000 },
   "usage-window": { kind: "usage-window", code: "1308", message: "spent", resetAt: 1_000_000 + 3_600_000 },
-  "model-unavailable": { kind: "model-unavailable", code: "1113", message: "Insufficient balance", wrongEndpoint: false },
+  "model-unavailable": {
+    kind: "model-unavailable",
+    code: "1113",
+    message: "Insufficient balance",
+    wrongEndpoint: false,
+  },
   fatal: { kind: "fatal", code: "1313", message: "fair use", reason: "fair-use" },
 };
 
 describe("the outcome table", () => {
   it("lists exactly the codes classify.ts turns into each verdict", () => {
     const listed = Object.entries(OUTCOMES).flatMap(([kind, rule]) => rule.codes.map((code) => [code, kind]));
-    const classified = Object.keys(CODE_RULES).map((code) => [code, classify({ status: 429, code, message: "", retryAfterMs: undefined, url: "" }).kind]);
+    const classified = Object.keys(CODE_RULES).map((code) => [
+      code,
+      classify({ status: 429, code, message: "", retryAfterMs: undefined, url: "" }).kind,
+    ]);
     expect(Object.fromEntries(listed)).toEqual(Object.fromEntries(classified));
   });
 });
@@ -82,7 +97,9 @@ describe("react() applies the table", () => {
       expect(s.accountCooldowns.has("A")).toBe(rule.account === "cool-until-reset");
       expect(s.unavailable.has(pairKey("A", MODEL))).toBe(rule.account === "mark-model-unavailable");
       const held = s.holds.get(pairKey("A", MODEL));
-      expect(held !== undefined).toBe(rule.account === "hold-unless-limit-lowered" || rule.account === "hold-if-account-wide");
+      expect(held !== undefined).toBe(
+        rule.account === "hold-unless-limit-lowered" || rule.account === "hold-if-account-wide",
+      );
       if (held !== undefined) expect(held).toBeGreaterThan(now);
       expect(step.kind).toBe(rule.caller === "answer" ? "return" : "retry");
       close();
@@ -98,7 +115,13 @@ describe("react() applies the table", () => {
 
   it("transient: retried at once when another account has a free slot, after Retry-After when none has", () => {
     const { ctx, pool, failure, close } = setup();
-    const verdict: Verdict = { kind: "transient", code: "1305", message: "busy", retryAfterMs: 2_000, accountWide: false };
+    const verdict: Verdict = {
+      kind: "transient",
+      code: "1305",
+      message: "busy",
+      retryAfterMs: 2_000,
+      accountWide: false,
+    };
     const first = failure(verdict);
     expect(react(ctx, first)).toEqual({ kind: "retry", delayMs: 0 });
     expect(first.avoid).toEqual(new Set(["A"]));
@@ -111,14 +134,23 @@ describe("react() applies the table", () => {
   it("usage window: cools the account until the stated reset and says when", () => {
     const { ctx, pool, toasts, failure, close } = setup();
     react(ctx, failure(SAMPLES["usage-window"]));
-    expect(pool.state.accountCooldowns.get("A")).toMatchObject({ until: 1_000_000 + 3_600_000, code: "1308", reason: "5-hour usage window spent" });
-    expect(toasts.at(-1)?.message).toMatch(/^Account "A" used up its 5-hour usage window \(1308\); it resets at .* \(in 60 min\)\. Other accounts serve meanwhile\.$/);
+    expect(pool.state.accountCooldowns.get("A")).toMatchObject({
+      until: 1_000_000 + 3_600_000,
+      code: "1308",
+      reason: "5-hour usage window spent",
+    });
+    expect(toasts.at(-1)?.message).toMatch(
+      /^Account "A" used up its 5-hour usage window \(1308\); it resets at .* \(in 60 min\)\. Other accounts serve meanwhile\.$/,
+    );
     close();
   });
 
   it("fatal: answers at once, 1211 naming the models the account can be asked for", async () => {
     const { ctx, failure, close } = setup();
-    const step = react(ctx, failure({ kind: "fatal", code: "1211", message: "Unknown Model", reason: "unknown-model" }));
+    const step = react(
+      ctx,
+      failure({ kind: "fatal", code: "1211", message: "Unknown Model", reason: "unknown-model" }),
+    );
     expect(step.kind).toBe("return");
     if (step.kind === "return") expect(await step.response.text()).toContain("glm-4.5-air");
     close();

@@ -9,7 +9,11 @@ describe("zai fetch accepts every fetch input shape", () => {
     const seen: Array<{ url: string; headers: Headers; body: string }> = [];
     const upstream = scriptedUpstream(() => sseOk());
     const recording = (async (url: string | URL | Request, init?: RequestInit) => {
-      seen.push({ url: String(url), headers: new Headers(init?.headers), body: typeof init?.body === "string" ? init.body : new TextDecoder().decode(init?.body as ArrayBuffer) });
+      seen.push({
+        url: String(url),
+        headers: new Headers(init?.headers),
+        body: typeof init?.body === "string" ? init.body : new TextDecoder().decode(init?.body as ArrayBuffer),
+      });
       return upstream.fetch(url, init);
     }) as typeof fetch;
     const h = harness({ keys: keys("A:sk-a"), upstream: { fetch: recording, calls: upstream.calls } });
@@ -17,10 +21,45 @@ describe("zai fetch accepts every fetch input shape", () => {
   }
 
   it.each([
-    ["a URL string with an object of headers", () => [URL_STRING, { method: "POST", headers: { "x-api-key": "old", authorization: "Bearer placeholder", "x-custom": "1" }, body: BODY }]],
-    ["a URL object with a Headers instance", () => [new URL(URL_STRING), { method: "POST", headers: new Headers({ "x-api-key": "old", "x-custom": "1" }), body: BODY }]],
-    ["an array of header pairs", () => [URL_STRING, { method: "POST", headers: [["x-custom", "1"], ["Authorization", "Bearer other"]], body: BODY }]],
-    ["a Request with its own body and headers", () => [new Request(URL_STRING, { method: "POST", headers: { "x-custom": "1", "x-api-key": "old" }, body: BODY }), undefined]],
+    [
+      "a URL string with an object of headers",
+      () => [
+        URL_STRING,
+        {
+          method: "POST",
+          headers: { "x-api-key": "old", authorization: "Bearer placeholder", "x-custom": "1" },
+          body: BODY,
+        },
+      ],
+    ],
+    [
+      "a URL object with a Headers instance",
+      () => [
+        new URL(URL_STRING),
+        { method: "POST", headers: new Headers({ "x-api-key": "old", "x-custom": "1" }), body: BODY },
+      ],
+    ],
+    [
+      "an array of header pairs",
+      () => [
+        URL_STRING,
+        {
+          method: "POST",
+          headers: [
+            ["x-custom", "1"],
+            ["Authorization", "Bearer other"],
+          ],
+          body: BODY,
+        },
+      ],
+    ],
+    [
+      "a Request with its own body and headers",
+      () => [
+        new Request(URL_STRING, { method: "POST", headers: { "x-custom": "1", "x-api-key": "old" }, body: BODY }),
+        undefined,
+      ],
+    ],
   ] as const)("%s", async (_name, args) => {
     const { h, seen } = setup();
     const [input, init] = args() as unknown as [string | URL | Request, RequestInit | undefined];

@@ -6,10 +6,18 @@ import { FakeClock } from "../helpers/fake-clock.js";
 
 describe("2.x options", () => {
   it("defaults, and errors that name the option", () => {
-    expect(parseV2Options(undefined, ["zai-coding-plan"])).toEqual({ keysFile: undefined, providers: ["zai-coding-plan"], requestBudgetMs: 240_000, leaseTtlMs: 15_000, transport: "plugin" });
+    expect(parseV2Options(undefined, ["zai-coding-plan"])).toEqual({
+      keysFile: undefined,
+      providers: ["zai-coding-plan"],
+      requestBudgetMs: 240_000,
+      leaseTtlMs: 15_000,
+      transport: "plugin",
+    });
     expect(parseV2Options({ transport: "host" }, ["zai-coding-plan"]).leaseTtlMs).toBe(330_000);
     expect(() => parseV2Options({ providers: [] }, ["zai-coding-plan"])).toThrow(/"providers"/);
-    expect(() => parseV2Options({ requestBudgetMs: 300_000 }, ["zai-coding-plan"])).toThrow(/"requestBudgetMs".*299999/);
+    expect(() => parseV2Options({ requestBudgetMs: 300_000 }, ["zai-coding-plan"])).toThrow(
+      /"requestBudgetMs".*299999/,
+    );
     expect(() => parseV2Options({ keysFile: 3 }, ["zai-coding-plan"])).toThrow(/"keysFile"/);
     expect(() => parseV2Options({ transport: "proxy" }, ["zai-coding-plan"])).toThrow(/"transport"/);
   });
@@ -59,7 +67,12 @@ describe("parking and unread bodies", () => {
     const clock = new FakeClock(0, { autoAdvance: false });
     let cancelled = 0;
     const source = () =>
-      new Response(new ReadableStream<Uint8Array>({ pull: (c) => c.enqueue(new TextEncoder().encode("x")), cancel: () => void cancelled++ }, { highWaterMark: 0 }));
+      new Response(
+        new ReadableStream<Uint8Array>(
+          { pull: (c) => c.enqueue(new TextEncoder().encode("x")), cancel: () => void cancelled++ },
+          { highWaterMark: 0 },
+        ),
+      );
     let expired = 0;
     guardUnread(source(), clock, 1000, () => expired++);
     const read = guardUnread(source(), clock, 1000, () => expired++);

@@ -8,7 +8,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createV2Setup, type V2Deps, type V2LogLevel } from "../../src/hosts/opencode-v2.js";
-import { EngineRegistry, nodeConfigIO, PLACEHOLDER_KEY, systemClock, type KeysFileInput, type ProviderId } from "../../src/lib.js";
+import {
+  EngineRegistry,
+  nodeConfigIO,
+  PLACEHOLDER_KEY,
+  systemClock,
+  type KeysFileInput,
+  type ProviderId,
+} from "../../src/lib.js";
 import { startSimulator } from "../../simulator/server.js";
 import type { Simulator, SimulatorConfig } from "../../simulator/types.js";
 import { FakeClock } from "../helpers/fake-clock.js";
@@ -66,7 +73,13 @@ export async function v2Env(options: V2EnvOptions): Promise<V2Env> {
     ...options.deps,
   };
   // Decoded as 2.x decodes any module default (load.ts), from an object shaped like the package's.
-  const plugin = decodeDefault({ default: { id: "oc-zai-multi-account", server: () => ({}), setup: createV2Setup(options.providers ?? ["zai-coding-plan"], deps) } });
+  const plugin = decodeDefault({
+    default: {
+      id: "oc-zai-multi-account",
+      server: () => ({}),
+      setup: createV2Setup(options.providers ?? ["zai-coding-plan"], deps),
+    },
+  });
   const revision = options.revision ?? "later";
   const newHost = async () => {
     const host = new V2Host({ revision, clock });

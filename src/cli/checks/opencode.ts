@@ -11,10 +11,16 @@ import type { DoctorFacts } from "./types.js";
 export function configCheck({ setup }: DoctorFacts): Check[] {
   return setup.configs
     .filter((c) => c.error !== undefined)
-    .map((c) => ({ id: "config", level: "fail", message: `${c.path} ${c.error}`, fix: "correct the file: OpenCode cannot load it (comments and trailing commas are fine)" }));
+    .map((c) => ({
+      id: "config",
+      level: "fail",
+      message: `${c.path} ${c.error}`,
+      fix: "correct the file: OpenCode cannot load it (comments and trailing commas are fine)",
+    }));
 }
 
-const CHECKOUT_FIX = "or install from a checkout: `npm ci && npm run build` there, then list the checkout directory (README, Install)";
+const CHECKOUT_FIX =
+  "or install from a checkout: `npm ci && npm run build` there, then list the checkout directory (README, Install)";
 
 export function pluginCheck({ setup, pluginTarget }: DoctorFacts): Check {
   const { plugin, nearMiss, configs, globalConfig } = setup;
@@ -24,7 +30,11 @@ export function pluginCheck({ setup, pluginTarget }: DoctorFacts): Check {
       case undefined:
         break;
       case "loads":
-        return { id: "plugin", level: "ok", message: `${listed}: OpenCode loads ${pluginTarget.entry} (exports ${pluginTarget.exports.join(", ")})` };
+        return {
+          id: "plugin",
+          level: "ok",
+          message: `${listed}: OpenCode loads ${pluginTarget.entry} (exports ${pluginTarget.exports.join(", ")})`,
+        };
       case "not-installed":
         return {
           id: "plugin",
@@ -47,7 +57,12 @@ export function pluginCheck({ setup, pluginTarget }: DoctorFacts): Check {
           fix: `unpack it (\`tar xzf ${pluginTarget.path}\` gives package/, then \`npm install --omit=dev\` in it) and list that directory, ${CHECKOUT_FIX}`,
         };
       case "not-a-plugin":
-        return { id: "plugin", level: "fail", message: `${listed}, but ${pluginTarget.problem}`, fix: `rebuild (\`npm run build\`) or reinstall it; ${CHECKOUT_FIX}` };
+        return {
+          id: "plugin",
+          level: "fail",
+          message: `${listed}, but ${pluginTarget.problem}`,
+          fix: `rebuild (\`npm run build\`) or reinstall it; ${CHECKOUT_FIX}`,
+        };
       default:
         return pluginTarget satisfies never;
     }
@@ -114,9 +129,19 @@ export function authCheck({ setup }: DoctorFacts): Check {
         fix: login,
       };
     case "invalid":
-      return { id: "auth", level: "fail", message: `${auth.where} ${auth.problem ?? "is invalid"}`, fix: `repair it, or move it away and ${login}` };
+      return {
+        id: "auth",
+        level: "fail",
+        message: `${auth.where} ${auth.problem ?? "is invalid"}`,
+        fix: `repair it, or move it away and ${login}`,
+      };
     case "not-api":
-      return { id: "auth", level: "fail", message: `${auth.where}: the ${provider} ${auth.problem ?? "entry is not an API key"}`, fix: login };
+      return {
+        id: "auth",
+        level: "fail",
+        message: `${auth.where}: the ${provider} ${auth.problem ?? "entry is not an API key"}`,
+        fix: login,
+      };
     default:
       return auth.status satisfies never;
   }

@@ -8,7 +8,11 @@ import type { DoctorFacts } from "./types.js";
 export function stateFileCheck({ setup, state }: DoctorFacts): Check {
   const { statePath } = setup;
   if (statePath === undefined || state === undefined) {
-    return { id: "state", level: "info", message: `state file: off (ZAI_STATE_FILE=${STATE_FILE_OFF}); cooldowns are not shared between OpenCode processes` };
+    return {
+      id: "state",
+      level: "info",
+      message: `state file: off (ZAI_STATE_FILE=${STATE_FILE_OFF}); cooldowns are not shared between OpenCode processes`,
+    };
   }
   switch (state.kind) {
     case "ok":
@@ -16,9 +20,19 @@ export function stateFileCheck({ setup, state }: DoctorFacts): Check {
     case "missing":
       return { id: "state", level: "info", message: `state file: ${statePath} (created on first use)` };
     case "corrupt":
-      return { id: "state", level: "warn", message: `state file ${statePath} is corrupt (${state.problem}); the plugin starts fresh and replaces it`, fix: `nothing needed; or delete ${statePath}` };
+      return {
+        id: "state",
+        level: "warn",
+        message: `state file ${statePath} is corrupt (${state.problem}); the plugin starts fresh and replaces it`,
+        fix: `nothing needed; or delete ${statePath}`,
+      };
     case "unreadable":
-      return { id: "state", level: "warn", message: `${state.problem}: cooldowns are kept in memory only`, fix: `check the permissions of ${statePath}` };
+      return {
+        id: "state",
+        level: "warn",
+        message: `${state.problem}: cooldowns are kept in memory only`,
+        fix: `check the permissions of ${statePath}`,
+      };
     default:
       return state satisfies never;
   }

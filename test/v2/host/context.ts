@@ -44,5 +44,15 @@ export function fullContext(input: { hooks: HookRegistry; options?: Record<strin
 
 /** What 1.18.33's embedded 2.x loader passes to `setup`: no `session`. */
 export function reducedV1Context(options: Record<string, unknown> = {}) {
-  return { options, agent: domain(), aisdk: domain(), catalog: domain(), command: domain(), integration: domain(), plugin: { list: async () => [] }, reference: domain(), skill: domain() };
+  return {
+    options,
+    agent: domain(),
+    aisdk: domain(),
+    catalog: domain(),
+    command: domain(),
+    integration: domain(),
+    plugin: { list: async () => [] },
+    reference: domain(),
+    skill: domain(),
+  };
 }

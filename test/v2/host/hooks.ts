@@ -7,7 +7,10 @@
  * - Every registration returns `{ dispose }`.
  */
 export class HookDefect extends Error {
-  constructor(readonly hook: string, override readonly cause: unknown) {
+  constructor(
+    readonly hook: string,
+    override readonly cause: unknown,
+  ) {
     super(`hook ${hook} failed: ${String(cause)}`);
   }
 }

@@ -52,7 +52,12 @@ export interface TurnResult {
 /** What the host keeps about requests: every request it sent and every failure record (executor.ts HttpContext). */
 export interface HostRecords {
   sent: Array<{ method: string; url: string; headers: Record<string, string> }>;
-  failures: Array<{ request: { method: string; url: string; headers: Record<string, string> }; response: { status: number; headers: Record<string, string> }; body: string; message: string }>;
+  failures: Array<{
+    request: { method: string; url: string; headers: Record<string, string> };
+    response: { status: number; headers: Record<string, string> };
+    body: string;
+    message: string;
+  }>;
 }
 
 class Interrupted extends Error {}
@@ -63,7 +68,9 @@ export class V2Host {
   readonly records: HostRecords = { sent: [], failures: [] };
   private cleanup: (() => Promise<void> | void) | undefined;
 
-  constructor(private readonly opts: { revision: Revision; clock: Clock; random?: () => number; headerTimeoutMs?: number }) {}
+  constructor(
+    private readonly opts: { revision: Revision; clock: Clock; random?: () => number; headerTimeoutMs?: number },
+  ) {}
 
   /** Runs the decoded plugin's `setup` once with a full context (one instance per location). */
   async load(plugin: Decoded, options: Record<string, unknown> = {}, directory?: string): Promise<void> {
@@ -81,7 +88,16 @@ export class V2Host {
     const { clock } = this.opts;
     const model = { id: input.model ?? "glm-4.7", providerID: input.providerID ?? "zai-coding-plan" };
     const common = { sessionID: input.sessionID ?? "ses_1", agent: "build", model, kind: input.kind ?? "primary" };
-    const result: TurnResult = { ok: false, text: "", error: undefined, defect: undefined, interrupted: false, attempts: 0, retries: [], decisions: [] };
+    const result: TurnResult = {
+      ok: false,
+      text: "",
+      error: undefined,
+      defect: undefined,
+      interrupted: false,
+      attempts: 0,
+      retries: [],
+      decisions: [],
+    };
     for (;;) {
       result.attempts++;
       let outcome: { error: HostError } | { text: string };
@@ -98,7 +114,15 @@ export class V2Host {
           return result;
         }
         const timeout = error instanceof HeaderTimeout;
-        outcome = { error: { cls: "Transport", message: timeout ? "HTTP transport timed out" : String(error), status: undefined, retryAfterMs: undefined, shouldRetry: timeout && this.opts.revision === "later" ? false : undefined } };
+        outcome = {
+          error: {
+            cls: "Transport",
+            message: timeout ? "HTTP transport timed out" : String(error),
+            status: undefined,
+            retryAfterMs: undefined,
+            shouldRetry: timeout && this.opts.revision === "later" ? false : undefined,
+          },
+        };
       }
       if ("text" in outcome) {
         result.ok = true;
@@ -110,7 +134,12 @@ export class V2Host {
       const proposed = proposeRetry(this.opts.revision, error, result.retries.length, this.opts.random ?? (() => 0.5));
       let final: Decision = proposed;
       try {
-        const event = await this.hooks.trigger("retry", { ...common, error: result.error, attempt: result.retries.length + 1, decision: proposed });
+        const event = await this.hooks.trigger("retry", {
+          ...common,
+          error: result.error,
+          attempt: result.retries.length + 1,
+          decision: proposed,
+        });
         final = settleDecision(proposed, event.decision);
       } catch (e) {
         result.defect = e instanceof Error ? e.message : String(e);
@@ -123,10 +152,19 @@ export class V2Host {
     }
   }
 
-  private async exchange(input: TurnInput, common: { sessionID: string; agent: string; model: { id: string; providerID: string }; kind: string }, n: number) {
+  private async exchange(
+    input: TurnInput,
+    common: { sessionID: string; agent: string; model: { id: string; providerID: string }; kind: string },
+    n: number,
+  ) {
     const request = new Request(`${input.baseURL}/chat/completions`, {
       method: "POST",
-      headers: { "content-type": "application/json", "user-agent": "opencode/2.0.24", authorization: `Bearer ${input.credential}`, ...sessionHeaders(common.sessionID, input.parentSessionID) },
+      headers: {
+        "content-type": "application/json",
+        "user-agent": "opencode/2.0.24",
+        authorization: `Bearer ${input.credential}`,
+        ...sessionHeaders(common.sessionID, input.parentSessionID),
+      },
       body: JSON.stringify({ model: common.model.id, messages: [{ role: "user", content: "hi" }], stream: true }),
     });
     const pid = common.model.providerID;
@@ -137,31 +175,69 @@ export class V2Host {
     const bytes = sent.body ? new Uint8Array(await sent.clone().arrayBuffer()) : undefined;
     const headers = Object.fromEntries(sent.headers);
     this.records.sent.push({ method: sent.method, url: sent.url, headers });
-    const upstream = await fetch(sent.url, { method: sent.method, headers: sent.headers, ...(bytes ? { body: bytes } : {}) });
-    let response = new Response([204, 205, 304].includes(upstream.status) ? null : upstream.body, { status: upstream.status, headers: upstream.headers });
-    if (middleware) response = (await this.hooks.trigger("http.response", { ...common, request: sent, response })).response;
+    const upstream = await fetch(sent.url, {
+      method: sent.method,
+      headers: sent.headers,
+      ...(bytes ? { body: bytes } : {}),
+    });
+    let response = new Response([204, 205, 304].includes(upstream.status) ? null : upstream.body, {
+      status: upstream.status,
+      headers: upstream.headers,
+    });
+    if (middleware)
+      response = (await this.hooks.trigger("http.response", { ...common, request: sent, response })).response;
     return { response, sent, headers };
   }
 
   /** After the header timeout's scope: the body of an error, or the stream. */
-  private async read({ response, sent, headers }: { response: Response; sent: Request; headers: Record<string, string> }): Promise<{ error: HostError } | { text: string }> {
+  private async read({
+    response,
+    sent,
+    headers,
+  }: {
+    response: Response;
+    sent: Request;
+    headers: Record<string, string>;
+  }): Promise<{ error: HostError } | { text: string }> {
     if (response.status >= 400) {
       const body = await response.text().catch(() => "");
-      const error = classifyResponse(this.opts.revision, response.status, response.headers, body, this.opts.clock.now());
-      this.records.failures.push({ request: { method: sent.method, url: sent.url, headers }, response: { status: response.status, headers: Object.fromEntries(response.headers) }, body, message: error.message });
+      const error = classifyResponse(
+        this.opts.revision,
+        response.status,
+        response.headers,
+        body,
+        this.opts.clock.now(),
+      );
+      this.records.failures.push({
+        request: { method: sent.method, url: sent.url, headers },
+        response: { status: response.status, headers: Object.fromEntries(response.headers) },
+        body,
+        message: error.message,
+      });
       return { error };
     }
     const read = await readChatStream(response.body);
     if (read.error) {
       // A provider error event inside a 200 stream fails the step; it is not retried (runner/step.ts).
-      return { error: { cls: "UnknownProvider" as const, message: read.error.message, status: undefined, retryAfterMs: undefined, shouldRetry: false } };
+      return {
+        error: {
+          cls: "UnknownProvider" as const,
+          message: read.error.message,
+          status: undefined,
+          retryAfterMs: undefined,
+          shouldRetry: false,
+        },
+      };
     }
     return { text: read.text };
   }
 
   private withHeaderTimeout<T>(run: () => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const cancel = this.opts.clock.setTimer(() => reject(new HeaderTimeout()), this.opts.headerTimeoutMs ?? HEADER_TIMEOUT_MS);
+      const cancel = this.opts.clock.setTimer(
+        () => reject(new HeaderTimeout()),
+        this.opts.headerTimeoutMs ?? HEADER_TIMEOUT_MS,
+      );
       run().then(
         (value) => {
           cancel();

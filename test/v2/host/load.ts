@@ -18,11 +18,18 @@ export type Decoded =
 
 /** The entry file 2.x imports for an installed package directory, by its `exports` (or `main`). */
 export async function resolvePackageEntry(dir: string): Promise<string> {
-  const pkg = JSON.parse(await readFile(join(dir, "package.json"), "utf8")) as { exports?: Record<string, unknown>; main?: string };
+  const pkg = JSON.parse(await readFile(join(dir, "package.json"), "utf8")) as {
+    exports?: Record<string, unknown>;
+    main?: string;
+  };
   for (const subpath of ["server", ""]) {
     const key = subpath ? `./${subpath}` : ".";
     const target = pkg.exports ? pkg.exports[key] : subpath === "" ? pkg.main : undefined;
-    const file = typeof target === "string" ? target : (target as { import?: string; default?: string } | undefined)?.import ?? (target as { default?: string } | undefined)?.default;
+    const file =
+      typeof target === "string"
+        ? target
+        : ((target as { import?: string; default?: string } | undefined)?.import ??
+          (target as { default?: string } | undefined)?.default);
     if (file) return join(dir, file);
   }
   throw new Error(`no entry point in ${dir}`);

@@ -31,11 +31,18 @@ export interface HostError {
 }
 
 const QUOTA_CODES = new Set(["insufficient_quota", "usage_not_included", "billing_error"]);
-const SERVER_CODES = new Set(["api_error", "internal_error", "overloaded_error", "server_error", "server_is_overloaded"]);
+const SERVER_CODES = new Set([
+  "api_error",
+  "internal_error",
+  "overloaded_error",
+  "server_error",
+  "server_is_overloaded",
+]);
 const RATE_LIMIT_TEXT = /rate increased too quickly|rate[-_\s]?limit|too[_\s]?many[_\s]?requests/i;
 const QUOTA_TEXT: Record<Revision, RegExp> = {
   older: /insufficient[-_\s]?quota|quota[-_\s]?exceeded/i,
-  later: /insufficient[-_\s]?quota|quota[-_\s]?exceeded|insufficient balance|usage limit|package has expired|plan does not yet include/i,
+  later:
+    /insufficient[-_\s]?quota|quota[-_\s]?exceeded|insufficient balance|usage limit|package has expired|plan does not yet include/i,
 };
 const CONTENT_POLICY_TEXT = /content[-_\s]?policy|content_filter|safety/i;
 const PAYLOAD_TEXT = /request_too_large|request entity too large|payload too large|request too large/i;
@@ -66,25 +73,45 @@ export function providerMessage(status: number, body: string): string {
 function codesOf(body: string): string[] {
   try {
     const json = JSON.parse(body) as { code?: unknown; error?: { code?: unknown; type?: unknown } };
-    return [json.code, json.error?.code, json.error?.type].filter((c): c is string => typeof c === "string").map((c) => c.toLowerCase());
+    return [json.code, json.error?.code, json.error?.type]
+      .filter((c): c is string => typeof c === "string")
+      .map((c) => c.toLowerCase());
   } catch {
     return [];
   }
 }
 
-export function classifyResponse(revision: Revision, status: number, headers: Headers, body: string, now: number): HostError {
+export function classifyResponse(
+  revision: Revision,
+  status: number,
+  headers: Headers,
+  body: string,
+  now: number,
+): HostError {
   const message = providerMessage(status, body);
   const text = body || message;
   const codes = codesOf(body);
   const header = headers.get("x-should-retry");
-  const base = { message, status, retryAfterMs: retryAfterOf(headers, now), shouldRetry: header === "true" ? true : header === "false" ? false : undefined };
+  const base = {
+    message,
+    status,
+    retryAfterMs: retryAfterOf(headers, now),
+    shouldRetry: header === "true" ? true : header === "false" ? false : undefined,
+  };
   const cls = ((): ErrorClass => {
     if (status === 413 || PAYLOAD_TEXT.test(text)) return "InvalidRequest";
     if (CONTENT_POLICY_TEXT.test(text)) return "ContentPolicy";
-    if (codes.some((c) => QUOTA_CODES.has(c)) || (status === 429 && QUOTA_TEXT[revision].test(text)) || (revision === "later" && status === 402)) return "QuotaExceeded";
+    if (
+      codes.some((c) => QUOTA_CODES.has(c)) ||
+      (status === 429 && QUOTA_TEXT[revision].test(text)) ||
+      (revision === "later" && status === 402)
+    )
+      return "QuotaExceeded";
     if (status === 401 || status === 403) return "Authentication";
-    if (codes.some((c) => c.includes("rate_limit") || c === "too_many_requests") || RATE_LIMIT_TEXT.test(text)) return "RateLimit";
-    if (codes.some((c) => SERVER_CODES.has(c) || c.includes("exhausted") || c.includes("unavailable"))) return "ProviderInternal";
+    if (codes.some((c) => c.includes("rate_limit") || c === "too_many_requests") || RATE_LIMIT_TEXT.test(text))
+      return "RateLimit";
+    if (codes.some((c) => SERVER_CODES.has(c) || c.includes("exhausted") || c.includes("unavailable")))
+      return "ProviderInternal";
     if (status === 429) return "RateLimit";
     if (status === 408 || status === 409 || status >= 500) return "ProviderInternal";
     if (status === 400 || status === 404 || status === 422) return "InvalidRequest";
@@ -96,5 +123,10 @@ export function classifyResponse(revision: Revision, status: number, headers: He
 /** `isRetryable`: the response header decides first; else by class. */
 export function isRetryable(error: HostError): boolean {
   if (error.shouldRetry !== undefined) return error.shouldRetry;
-  return error.cls === "RateLimit" || error.cls === "ProviderInternal" || error.cls === "UnknownProvider" || error.cls === "Transport";
+  return (
+    error.cls === "RateLimit" ||
+    error.cls === "ProviderInternal" ||
+    error.cls === "UnknownProvider" ||
+    error.cls === "Transport"
+  );
 }

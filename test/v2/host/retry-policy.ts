@@ -29,6 +29,7 @@ export function proposeRetry(revision: Revision, error: HostError, attempt: numb
 /** What the host does with the decision a `retry` callback left. */
 export function settleDecision(proposed: Decision, after: Decision): Decision {
   if (!after.retry) return after;
-  if (!Number.isFinite(after.delay) || after.delay < 0) return { retry: true, delay: proposed.retry ? proposed.delay : 0 };
+  if (!Number.isFinite(after.delay) || after.delay < 0)
+    return { retry: true, delay: proposed.retry ? proposed.delay : 0 };
   return after;
 }

@@ -50,7 +50,11 @@ function frameDone(frame: string, result: StreamRead): boolean {
     return false;
   }
   if (json.error) {
-    result.error = { message: String(json.error.message ?? "stream error"), code: json.error.code === undefined ? undefined : String(json.error.code), afterOutput: result.text.length > 0 };
+    result.error = {
+      message: String(json.error.message ?? "stream error"),
+      code: json.error.code === undefined ? undefined : String(json.error.code),
+      afterOutput: result.text.length > 0,
+    };
     return true;
   }
   result.text += json.choices?.[0]?.delta?.content ?? "";

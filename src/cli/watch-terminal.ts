@@ -15,7 +15,10 @@ export function nodeWatchTerminal(
   const interactive = stdout.isTTY === true && stdin.isTTY === true;
   // log-update reads the size from the stream it writes to; the text goes through `write` (redacted).
   const stream = {
-    write: (text: string) => (write(text), true),
+    write: (text: string) => {
+      write(text);
+      return true;
+    },
     get columns() {
       return stdout.columns ?? 80;
     },

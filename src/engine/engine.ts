@@ -90,7 +90,7 @@ export async function createEngine(
     const idle = { checkLogin: nothing, persist: nothing, close: nothing };
     return { kind: "refused", provider, refusal, notifier, redactor, answers, ...idle };
   };
-  let loaded;
+  let loaded: Awaited<ReturnType<typeof loadConfig>>;
   try {
     loaded = await loadConfig(deps.io, provider, credential);
   } catch (error) {

@@ -70,7 +70,7 @@ export async function inspect(
   if (!response.body) return served(deps, lease, response.status, response, true);
 
   if (type.includes("text/event-stream")) {
-    let peek;
+    let peek: Awaited<ReturnType<typeof peekFirstEvent>>;
     try {
       peek = await peekFirstEvent(response.body);
     } catch (error) {

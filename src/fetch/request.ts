@@ -23,9 +23,9 @@ export async function normalizeRequest(
       : undefined;
   const url = request ? request.url : input instanceof URL ? input.href : String(input);
   const headers = new Headers(request ? request.headers : init?.headers);
-  if (request && init?.headers) new Headers(init.headers).forEach((value, name) => headers.set(name, value));
+  if (request && init?.headers) for (const [name, value] of new Headers(init.headers)) headers.set(name, value);
   const method = (init?.method ?? request?.method ?? "GET").toUpperCase();
-  const body = await bufferBody(init?.body ?? (request && request.body ? request : undefined));
+  const body = await bufferBody(init?.body ?? (request?.body ? request : undefined));
   const signal = init?.signal ?? request?.signal ?? undefined;
   const { method: _m, headers: _h, body: _b, signal: _s, ...rest } = init ?? {};
   return { url, method, headers, body, signal, model: modelOf(body), rest };

@@ -1,6 +1,6 @@
 import type { Hooks, Plugin, PluginInput, PluginOptions } from "@opencode-ai/plugin";
 import { PLACEHOLDER_KEY } from "../config/keys.js";
-import { ACCOUNT_MAPPINGS, ACCOUNTS_PROMPT, type LoginCredential } from "../config/login-keys.js";
+import { ACCOUNT_MAPPINGS, ACCOUNTS_PROMPT } from "../config/login-keys.js";
 import type { ProviderId } from "../config/schema.js";
 import type { Engine, EngineDeps } from "../engine/engine.js";
 import { configIO, engineFor } from "../engine/for-host.js";

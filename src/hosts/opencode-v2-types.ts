@@ -89,5 +89,6 @@ export type V2Cleanup = () => Promise<void> | void;
 /** plugin.ts `Plugin` (the `{ id, setup }` member of the default-export union; module.ts decodes it). */
 export interface V2Plugin {
   readonly id: string;
+  // biome-ignore lint/suspicious/noConfusingVoidType: the host's own signature (setup may return nothing)
   readonly setup: (ctx: V2Context) => Promise<V2Cleanup | void> | V2Cleanup | void;
 }

@@ -1,4 +1,5 @@
 import { acceptsLimit, type SharedLimit } from "./ledger.js";
+import { pairKey } from "../limits/pair-key.js";
 
 /**
  * The latest learned limit of each (account, model) known to this process, whoever learned it, and who listens:
@@ -11,7 +12,7 @@ export class LimitBook {
 
   /** The pair's latest limit (the coordinator caps every grant by it). */
   limitOf(account: string, model: string): number | undefined {
-    return this.limits.get(`${account}\u0000${model}`)?.state.limit;
+    return this.limits.get(pairKey(account, model))?.state.limit;
   }
 
   all(): SharedLimit[] {
@@ -20,7 +21,7 @@ export class LimitBook {
 
   /** Keeps `limit` as the pair's latest unless it is stale; true when kept (and so to be passed on). */
   keep(limit: SharedLimit): boolean {
-    const key = `${limit.account}\u0000${limit.model}`;
+    const key = pairKey(limit.account, limit.model);
     if (!acceptsLimit(this.limits.get(key)?.state, limit.state)) return false;
     this.limits.set(key, limit);
     return true;

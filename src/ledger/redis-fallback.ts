@@ -31,7 +31,10 @@ export class FallbackWaiters {
     return this.fallback
       .acquire({ ...request, signal: back.signal }, (g) => wrap(this.leases.outside(g)))
       .then(
-        (value) => (done(), value),
+        (value) => {
+          done();
+          return value;
+        },
         (error: unknown) => {
           done();
           if (back.signal.reason === BACK_TO_REDIS) return requeue();

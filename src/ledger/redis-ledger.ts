@@ -12,6 +12,7 @@ import { candidateSet, parseGrant, redisPairs, valuesOf, type GrantsMade, type P
 import { RedisLimits } from "./redis-limits.js";
 import { FallbackWaiters } from "./redis-fallback.js";
 import { RedisLeases } from "./redis-leases.js";
+import { pairKey } from "../limits/pair-key.js";
 
 export { redisPairs } from "./redis-status.js";
 
@@ -135,7 +136,7 @@ export class RedisLedger implements SlotLedger {
       }
       const { model } = pending.request;
       values.cands.forEach((a, i) => {
-        const key = `${a}\u0000${model}`;
+        const key = pairKey(a, model);
         if (this.caps.get(key) !== values.caps[i]) caps.set(key, [a, model, values.caps[i]!]);
       });
       const set = candidateSet(values.cands);
@@ -163,9 +164,7 @@ export class RedisLedger implements SlotLedger {
     this.options.fallback.publishLimit(limit);
     if (!this.up) return;
     // Stored and published unless it is a stale one (PUBLISH_LIMIT, acceptsLimit).
-    void this.take(
-      this.script<GrantsMade>("publishLimit", `${limit.account}\u0000${limit.model}`, JSON.stringify(limit)),
-    );
+    void this.take(this.script<GrantsMade>("publishLimit", pairKey(limit.account, limit.model), JSON.stringify(limit)));
   }
 
   /** The state file is per machine: announced to its processes on the machine ledger (Redis has its own document). */
@@ -218,8 +217,8 @@ export class RedisLedger implements SlotLedger {
     if (!values) return this.drop(pending, new NoCandidatesError());
     pending.sent = candidateSet(values.cands);
     const { id, request, at, started } = pending;
-    const known = values.cands.every((a, i) => this.caps.get(`${a}\u0000${request.model}`) === values.caps[i]);
-    values.cands.forEach((a, i) => this.caps.set(`${a}\u0000${request.model}`, values.caps[i]!));
+    const known = values.cands.every((a, i) => this.caps.get(pairKey(a, request.model)) === values.caps[i]);
+    for (const [i, a] of values.cands.entries()) this.caps.set(pairKey(a, request.model), values.caps[i] ?? 0);
     const cands = values.cands.join("\n");
     const deadline = started + request.timeoutMs;
     const caps = values.caps.join("\n");

@@ -2,6 +2,7 @@ import type { Redis } from "ioredis";
 import { withoutTry } from "../limits/adaptive-limit.js";
 import type { SharedLimit } from "./ledger.js";
 import { parseLimit } from "./redis-status.js";
+import { pairKey } from "../limits/pair-key.js";
 
 /** The learned limits other processes published through Redis, passed on to this process's listeners. */
 export class RedisLimits {
@@ -18,7 +19,7 @@ export class RedisLimits {
   receive(text: string): void {
     const limit = parseLimit(text);
     if (!limit) return;
-    this.known.set(`${limit.account}\u0000${limit.model}`, limit);
+    this.known.set(pairKey(limit.account, limit.model), limit);
     for (const listener of this.listeners) listener(limit);
   }
 
@@ -31,7 +32,7 @@ export class RedisLimits {
     const all = await redis.hgetall(`${prefix}limits`).catch(() => ({}) as Record<string, string>);
     for (const text of Object.values(all)) {
       const limit = parseLimit(text);
-      if (limit) this.known.set(`${limit.account}\u0000${limit.model}`, { ...limit, state: withoutTry(limit.state) });
+      if (limit) this.known.set(pairKey(limit.account, limit.model), { ...limit, state: withoutTry(limit.state) });
     }
   }
 }

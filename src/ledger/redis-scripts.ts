@@ -27,7 +27,7 @@ import { COMMON } from "./redis-lua.js";
  * Granted at once when no waiter of its candidates is queued and one has room; otherwise queued by `at` (a retry
  * with an earlier `at` goes before later arrivals), and the model dispatched only if one of its candidates has room.
  */
-export const ACQUIRE = String.raw`${COMMON}
+export const ACQUIRE = `${COMMON}
 local id, model, at, deadline, ch = ARGV[4], ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8]
 local cands, caps = split(ARGV[9]), split(ARGV[10])
 caller = ch
@@ -56,7 +56,7 @@ return made
 `;
 
 /** ARGV: p, now, ttl, id, account, model, ch. Frees the lease and grants what that frees. */
-export const RELEASE = String.raw`${COMMON}
+export const RELEASE = `${COMMON}
 local id, acct, model, ch = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 caller = ch
 unlease(acct, model, id)
@@ -73,7 +73,7 @@ return made
  * poke: a cap is the process's, not each waiter's, so a new cap costs one field, whatever the queue's length.
  * A waiter keeps its first arrival. Then dispatches the models touched.
  */
-export const UPDATE = String.raw`${COMMON}
+export const UPDATE = `${COMMON}
 local ch, nc = ARGV[4], tonumber(ARGV[5])
 caller = ch
 local models = {}
@@ -113,7 +113,7 @@ return made
  * restarted empty) is recorded again, counted until its holder releases it: its request may still run at Z.AI.
  * Then frees expired leases and dispatches the models. Returns {grants made, ids recorded again, grants kept for ch}.
  */
-export const TICK = String.raw`${COMMON}
+export const TICK = `${COMMON}
 local ch, nm = ARGV[4], tonumber(ARGV[5])
 caller = ch
 -- What the process keeps beside its channel lives as long as it ticks.

@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
 import type { PairStatus, SharedLimit, SlotGrant, SlotRequest } from "./ledger.js";
+import { splitPair } from "../limits/pair-key.js";
 
 /** A request of this process waiting in Redis. */
 export interface Pending {
@@ -62,7 +63,7 @@ export async function redisPairs(redis: Redis, prefix: string, now: number): Pro
   const pairs = await redis.smembers(`${prefix}pairs`);
   const out: PairStatus[] = [];
   for (const pair of pairs) {
-    const [account = "", model = ""] = pair.split("\u0000");
+    const { account, model } = splitPair(pair);
     const ids = await redis.zrangebyscore(`${prefix}l:${account}:${model}`, now, "+inf");
     const unique = new Map<string, { host: string; pid: number }>();
     for (const id of ids) {

@@ -228,7 +228,7 @@ export class SharedLedger implements SlotLedger {
     const machine = this.machine;
     if (!machine || this.closed) return;
     this.mode = { kind: "electing" };
-    let elected;
+    let elected: Awaited<ReturnType<typeof elect>>;
     try {
       elected = await elect(machine.address, undefined, undefined, suspect);
     } catch (error) {

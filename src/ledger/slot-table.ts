@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import { NoCandidatesError } from "./errors.js";
 import type { Holder, PairStatus, SlotRequest } from "./ledger.js";
+import { pairKey } from "../limits/pair-key.js";
 
 /** A waiter as the table sees it: from this process (live functions) or from another (last values it sent). */
 export interface TableWaiter {
@@ -22,8 +23,6 @@ interface TableLease {
   model: string;
   owner: string;
 }
-
-const pairOf = (account: string, model: string) => `${account}\u0000${model}`;
 
 /**
  * The slots of every (account, model): in-flight leases by owner, and one first-come-first-served queue.
@@ -59,7 +58,7 @@ export class SlotTable {
   }
 
   inFlight(account: string, model: string): number {
-    return this.counts.get(pairOf(account, model)) ?? 0;
+    return this.counts.get(pairKey(account, model)) ?? 0;
   }
 
   waiting(owner?: string, model?: string): number {
@@ -90,7 +89,7 @@ export class SlotTable {
   hold(id: string, owner: string, account: string, model: string): void {
     if (this.leases.has(id)) return;
     this.leases.set(id, { account, model, owner });
-    const pair = pairOf(account, model);
+    const pair = pairKey(account, model);
     this.counts.set(pair, (this.counts.get(pair) ?? 0) + 1);
   }
 
@@ -98,7 +97,7 @@ export class SlotTable {
     const lease = this.leases.get(id);
     if (!lease) return;
     this.leases.delete(id);
-    const pair = pairOf(lease.account, lease.model);
+    const pair = pairKey(lease.account, lease.model);
     const left = (this.counts.get(pair) ?? 1) - 1;
     if (left <= 0) this.counts.delete(pair);
     else this.counts.set(pair, left);
@@ -190,7 +189,7 @@ export class SlotTable {
   status(): PairStatus[] {
     const pairs = new Map<string, PairStatus>();
     const entry = (account: string, model: string) => {
-      const key = pairOf(account, model);
+      const key = pairKey(account, model);
       let status = pairs.get(key);
       if (!status) pairs.set(key, (status = { account, model, inFlight: 0, holders: [], queued: 0 }));
       return status;

@@ -81,10 +81,11 @@ export function chooseAccounts(input: ChooseInput): Choice {
     else if (order.length > 0) {
       allPastThreshold = true;
       order = stableSort(order, (a, b) => {
-        const va = view(a)!;
-        const vb = view(b)!;
+        const va = view(a);
+        const vb = view(b);
         return (
-          (va.usedPercent ?? 100) - (vb.usedPercent ?? 100) || (va.pastUntil ?? Infinity) - (vb.pastUntil ?? Infinity)
+          (va?.usedPercent ?? 100) - (vb?.usedPercent ?? 100) ||
+          (va?.pastUntil ?? Infinity) - (vb?.pastUntil ?? Infinity)
         );
       });
     }

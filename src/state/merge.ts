@@ -173,7 +173,7 @@ function dict<T>(): Dict<T> {
 }
 
 function own(d: object, id: string): boolean {
-  return  Object.hasOwn(d, id);
+  return Object.hasOwn(d, id);
 }
 
 /** Deep equality of JSON data, independent of key order. */

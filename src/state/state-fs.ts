@@ -32,7 +32,7 @@ export const nodeStateFs: StateFs = {
     }
   },
   createExclusive: async (path, data, mode) => {
-    let handle;
+    let handle: Awaited<ReturnType<typeof open>>;
     try {
       handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
     } catch (error) {

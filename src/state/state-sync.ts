@@ -56,9 +56,9 @@ export const DEFAULT_SYNC_INTERVAL_MS = 2_000;
  */
 export async function attachStateSync(options: StateSyncOptions): Promise<StateSync> {
   const { provider, pool, limits, clock, path, onWarning } = options;
-  if (path === undefined && options.store === undefined)
-    return { syncNow: async () => {}, syncSoon: async () => {}, close: async () => {} };
-  const store = options.store ?? fileStateStore(path!, clock, options.fs, options.lock);
+  const store =
+    options.store ?? (path === undefined ? undefined : fileStateStore(path, clock, options.fs, options.lock));
+  if (store === undefined) return { syncNow: async () => {}, syncSoon: async () => {}, close: async () => {} };
   const ids = stateIds(options.keys ?? pool.keys);
   const intervalMs = options.intervalMs ?? DEFAULT_SYNC_INTERVAL_MS;
   /** What memory held right after the last merge, with the times the file gave its entries. */

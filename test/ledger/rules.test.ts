@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { keysFileSchema } from "../../src/lib.js";
 import { acceptsLimit, type SlotGrant } from "../../src/ledger/ledger.js";
 import { SCRIPTS } from "../../src/ledger/redis-scripts.js";
-import { SharedLedger } from "../../src/ledger/shared-ledger.js";
 import { SlotTable } from "../../src/ledger/slot-table.js";
 import type { LimitState } from "../../src/limits/adaptive-limit.js";
 import { Limits } from "../../src/limits/limits.js";

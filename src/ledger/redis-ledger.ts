@@ -8,8 +8,9 @@ import type { LedgerStatus, SharedLimit, SlotGrant, SlotLedger, SlotRequest } fr
 import { redactUrl } from "../util/redact-url.js";
 import { redisOptions } from "../util/redis-options.js";
 import { SCRIPTS } from "./redis-scripts.js";
-import { candidateSet, parseGrant, redisPairs, valuesOf, type GrantsMade, type Pending } from "./redis-status.js";
+import { parseGrant, redisPairs, valuesOf, type GrantsMade, type Pending } from "./redis-status.js";
 import { RedisLimits } from "./redis-limits.js";
+import { RedisTold } from "./redis-told.js";
 import { FallbackWaiters } from "./redis-fallback.js";
 import { RedisLeases } from "./redis-leases.js";
 import { pairKey } from "../limits/pair-key.js";
@@ -45,8 +46,8 @@ export class RedisLedger implements SlotLedger {
   private readonly leases: RedisLeases;
   private readonly outside: FallbackWaiters;
   private readonly limits = new RedisLimits();
-  /** This process's caps as Redis last received them, per "<account>\0<model>". */
-  private readonly caps = new Map<string, number>();
+  /** What Redis last received from this process: its caps, each waiter's candidate set. */
+  private readonly told = new RedisTold();
   private counter = 0;
   private up = false;
   private warned = false;
@@ -126,28 +127,10 @@ export class RedisLedger implements SlotLedger {
   /** Sends what changed since last time in one script: this process's caps, and waiters' candidate sets. */
   poke(): void {
     this.options.fallback.poke();
-    const caps = new Map<string, Array<string | number>>();
-    const moved: string[] = [];
-    for (const pending of [...this.pending.values()]) {
-      const values = valuesOf(pending.request);
-      if (!values) {
-        this.drop(pending, new NoCandidatesError());
-        continue;
-      }
-      const { model } = pending.request;
-      values.cands.forEach((a, i) => {
-        const key = pairKey(a, model);
-        if (this.caps.get(key) !== values.caps[i]) caps.set(key, [a, model, values.caps[i]!]);
-      });
-      const set = candidateSet(values.cands);
-      if (set === pending.sent) continue;
-      pending.sent = set;
-      moved.push(pending.id, model, values.cands.join("\n"));
-    }
-    if (caps.size === 0 && moved.length === 0) return;
-    for (const [key, [, , cap]] of caps) this.caps.set(key, cap as number);
-    const changed = [...caps.values()].flat();
-    void this.take(this.script<GrantsMade>("updateWaiters", this.channel(), caps.size, ...changed, ...moved));
+    const changes = this.told.changes([...this.pending.values()], (p) => this.drop(p, new NoCandidatesError()));
+    if (!changes) return;
+    const { capCount, args } = changes;
+    void this.take(this.script<GrantsMade>("updateWaiters", this.channel(), capCount, ...args));
   }
 
   inFlight(account: string, model: string): number {
@@ -215,24 +198,13 @@ export class RedisLedger implements SlotLedger {
   private send(pending: Pending): void {
     const values = valuesOf(pending.request);
     if (!values) return this.drop(pending, new NoCandidatesError());
-    pending.sent = candidateSet(values.cands);
+    const known = this.told.acquire(pending, values);
     const { id, request, at, started } = pending;
-    const known = values.cands.every((a, i) => this.caps.get(pairKey(a, request.model)) === values.caps[i]);
-    for (const [i, a] of values.cands.entries()) this.caps.set(pairKey(a, request.model), values.caps[i] ?? 0);
     const cands = values.cands.join("\n");
     const deadline = started + request.timeoutMs;
     const caps = values.caps.join("\n");
-    const answer = this.script<GrantsMade>(
-      "acquireSlot",
-      id,
-      request.model,
-      at,
-      deadline,
-      this.channel(),
-      cands,
-      caps,
-      known ? "0" : "1",
-    );
+    const args = [id, request.model, at, deadline, this.channel(), cands, caps, known ? "0" : "1"];
+    const answer = this.script<GrantsMade>("acquireSlot", ...args);
     answer.then(
       (made) => this.take(Promise.resolve(made)),
       () => this.toFallback(pending),
@@ -306,7 +278,7 @@ export class RedisLedger implements SlotLedger {
     if (up) {
       if (this.warned) this.options.onWarning("Redis is reachable again: slots are shared through Redis");
       this.warned = false;
-      this.caps.clear(); // Redis may have restarted empty: caps (and the pairs they name) are sent again
+      this.told.forget();
       // First thing on the new connection: the slots held here (and on the fallback meanwhile) are counted again.
       void this.leases.tick();
       this.outside.takeBack();

@@ -67,8 +67,8 @@ export function projected(
 }
 
 /**
- * "plan pro; 5-hour 42% (resets 17:38:28); weekly 30% (resets 02.12.2026 00:00:00); read 12:01:05 (3 min ago); 2
- * sessions"
+ * "plan pro; 5-hour 42% (resets 17:38:28); weekly 30% (resets 02.12.2026 00:00:00);
+ * read 12:01:05 (3 min ago); 2 sessions"
  */
 export function quotaLine(q: QuotaStatus, now: number): string {
   const parts = [`plan ${q.level ?? "unknown"}`];

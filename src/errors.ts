@@ -1,4 +1,6 @@
-/** Errors the plugin throws or reports. Each has a literal `name` and a stable `code`; messages never hold key material. */
+/**
+ * Errors the plugin throws or reports. Each has a literal `name` and a stable `code`; messages never hold key material.
+ */
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";

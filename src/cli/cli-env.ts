@@ -20,7 +20,10 @@ export interface CliEnv {
   exists(path: string): Promise<boolean>;
   /** Imports a module by path (doctor checks that the plugin entry loads and exports only functions). */
   importModule(path: string): Promise<Record<string, unknown>>;
-  /** Creates the directory if needed and writes and removes a scratch file in it: undefined when that works, else why not. */
+  /**
+   * Creates the directory if needed and writes and removes a scratch file in it: undefined when that works, else why
+   * not.
+   */
   probeWritable(dir: string): Promise<string | undefined>;
   /** What `opencode --version` prints (OPENCODE_BIN, else `opencode` on PATH), or undefined when it cannot run. */
   opencodeVersion(): Promise<string | undefined>;

@@ -6,7 +6,10 @@ import type { CliEnv } from "./cli-env.js";
 import { resolvePluginTarget } from "./plugin-target.js";
 import { readSetup } from "./setup.js";
 
-/** Reads everything the doctor checks need, once: configs, auth, keys, the plugin's target, the state file and its directory. */
+/**
+ * Reads everything the doctor checks need, once: configs, auth, keys, the plugin's target, the state file and its
+ * directory.
+ */
 export async function gatherDoctorFacts(cli: CliEnv, provider: ProviderId): Promise<DoctorFacts> {
   const setup = await readSetup(cli, provider);
   const state = setup.statePath === undefined ? undefined : await readStateFile(cli.stateFs, setup.statePath);

@@ -88,10 +88,11 @@ export function renderDoctor(report: DoctorReport): string {
     }
   }
   const warnings = report.warnings > 0 ? ` (${plural(report.warnings, "warning")})` : "";
+  const andWarnings = report.warnings > 0 ? `, ${plural(report.warnings, "warning")}` : "";
   lines.push(
     report.ok
       ? `All good${warnings}.`
-      : `${plural(report.problems, "problem")}${report.warnings > 0 ? `, ${plural(report.warnings, "warning")}` : ""}: see the fix lines above.`,
+      : `${plural(report.problems, "problem")}${andWarnings}: see the fix lines above.`,
   );
   return `${lines.join("\n")}\n`;
 }

@@ -17,7 +17,8 @@ export function keysJsonSchema(): Record<string, unknown> {
     $id: KEYS_SCHEMA_ID,
     title: "oc-zai-multi-account keys file",
     description:
-      "API keys and settings for the oc-zai-multi-account OpenCode plugin (~/.config/opencode/zai-keys.json). Keep this file mode 0600.",
+      "API keys and settings for the oc-zai-multi-account OpenCode plugin (~/.config/opencode/zai-keys.json). " +
+      "Keep this file mode 0600.",
     ...rest,
   };
 }

@@ -141,7 +141,8 @@ function v1Check(v1: Found[], v2: Found[], provider: ProviderId, globalConfig: s
   const hint = v2.length > 0 ? ` (${v2[0]!.configPath} lists it under "plugins", which only OpenCode 2.x reads)` : "";
   const fix =
     provider === "zhipuai-coding-plan"
-      ? `add the package's zhipu entry by path, e.g. "file://<dir>/node_modules/${PACKAGE_NAME}/dist/zhipu.js" (1.x reads "${PACKAGE_NAME}/zhipu" as a GitHub repository)`
+      ? `add the package's zhipu entry by path, e.g. "file://<dir>/node_modules/${PACKAGE_NAME}/dist/zhipu.js" ` +
+        `(1.x reads "${PACKAGE_NAME}/zhipu" as a GitHub repository)`
       : `add "plugin": ["${PACKAGE_NAME}"] to ${globalConfig}`;
   return {
     id: "plugin",

@@ -15,7 +15,9 @@ export interface PluginSpec {
   localPath: string | undefined;
 }
 
-/** Pure: reads a `plugin` entry (string or `[string, options]`); relative paths resolve against the config's directory. */
+/**
+ * Pure: reads a `plugin` entry (string or `[string, options]`); relative paths resolve against the config's directory.
+ */
 export function parsePluginSpec(entry: unknown, configDir: string, homedir: string): PluginSpec | undefined {
   const [spec, rawOptions] = Array.isArray(entry) ? [entry[0], entry[1]] : [entry, undefined];
   if (typeof spec !== "string" || spec.trim() === "") return undefined;

@@ -183,7 +183,10 @@ function coolingText(c: StoredCooldown, now: number): string {
 }
 
 function disabledText(d: StoredDisabled, now: number): string {
-  return `disabled: ${d.reason}${d.code && !d.reason.includes(d.code) ? ` (${d.code})` : ""}; re-checked ${when(d.at + DISABLED_TTL_MS, now)}`;
+  return (
+    `disabled: ${d.reason}${d.code && !d.reason.includes(d.code) ? ` (${d.code})` : ""}; re-checked ` +
+    `${when(d.at + DISABLED_TTL_MS, now)}`
+  );
 }
 
 /** "17:38:28 (in 2h 10m)". */

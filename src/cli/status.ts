@@ -39,11 +39,15 @@ export interface StatusReport {
   stateProblem?: string;
   configProblem?: string;
   keysFrom: string;
-  /** The installed OpenCode (`opencode --version`, OPENCODE_BIN) and the plugin API it loads; null when it cannot run. */
+  /**
+   * The installed OpenCode (`opencode --version`, OPENCODE_BIN) and the plugin API it loads; null when it cannot run.
+   */
   opencode: { version: string; generation: Generation | null } | null;
   accounts: Array<AccountStatus & { quota?: QuotaStatus }>;
   ignoredEntries: number;
-  /** What a `--reset` cleared, and how many learned limits it left in place (only `--reset learned...` resets those). */
+  /**
+   * What a `--reset` cleared, and how many learned limits it left in place (only `--reset learned...` resets those).
+   */
   reset?: { target: string; cleared: string[]; learnedKept: number };
   /** Slots in flight across processes (and machines with Redis), from the ledger itself. */
   ledger?: LedgerView;
@@ -189,7 +193,8 @@ export function renderStatus(report: StatusReport, now: number): string {
     for (const limit of account.limits) {
       const start = limit.limit === limit.start ? "its start" : `starts at ${limit.start}`;
       lines.push(
-        `  learned limit: ${limit.model} at most ${limit.limit} in flight (${start}; learned ${formatLocalTime(Date.parse(limit.learnedAt), now)})`,
+        `  learned limit: ${limit.model} at most ${limit.limit} in flight (${start}; learned ` +
+          `${formatLocalTime(Date.parse(limit.learnedAt), now)})`,
       );
     }
     for (const u of account.unavailable) lines.push(`  unavailable: ${u.model}: ${u.why}`);
@@ -205,7 +210,8 @@ export function renderStatus(report: StatusReport, now: number): string {
   if (report.ignoredEntries > 0)
     lines.push(
       "",
-      `${report.ignoredEntries} state entr${report.ignoredEntries === 1 ? "y is" : "ies are"} for keys or accounts not configured now (ignored)`,
+      `${report.ignoredEntries} state entr${report.ignoredEntries === 1 ? "y is" : "ies are"} for keys or ` +
+        "accounts not configured now (ignored)",
     );
   return `${lines.join("\n")}\n`;
 }

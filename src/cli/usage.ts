@@ -1,8 +1,11 @@
-export const USAGE = `Usage: oc-zai-multi-account <command> [options]
+export const USAGE =
+  `Usage: oc-zai-multi-account <command> [options]
 
 Commands:
   doctor            Check the setup: plugin listed in opencode.json, provider stub, OpenCode auth entry,
-                    that the plugin entry loads (OpenCode's package cache, a path), where keys come from, the keys file (every
+` +
+  "                    that the plugin entry loads (OpenCode's package cache, a path), where keys come from, " +
+  `the keys file (every
                     problem with line/column, mode 0600), the endpoint, a writable state directory.
     --probe         Also send one tiny request per key (spends a little quota) and report what Z.AI says.
     --models a,b    Models to probe (default: glm-4.7).

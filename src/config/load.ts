@@ -66,7 +66,8 @@ export async function loadConfig(
   const fromEnv = keysFromEnv(envValue ?? "", provider, variable);
   if (envValue !== undefined && envValue !== "" && fromEnv.length === 0) {
     warnings.push(
-      `${variable} is set but holds no key (only separators, spaces or the placeholder); keys come from the next source`,
+      `${variable} is set but holds no key (only separators, spaces or the placeholder); keys come from the next ` +
+        "source",
     );
   }
   const fromFile: ApiKey[] = file.keys

@@ -54,7 +54,8 @@ export const rotationSchema = z.strictObject({
     .enum(["round-robin", "fill-first"])
     .default("round-robin")
     .describe(
-      "round-robin spreads requests over accounts; fill-first uses accounts in file order, the next only when the earlier ones are full or cooling.",
+      "round-robin spreads requests over accounts; fill-first uses accounts in file order, the next only when " +
+        "the earlier ones are full or cooling.",
     ),
   cooldownMs: z
     .number()
@@ -121,7 +122,8 @@ export const retrySchema = z.strictObject({
     .min(0)
     .default(30_000)
     .describe(
-      "Cooldowns shorter than this are waited out inside the plugin; longer ones are handed to OpenCode as 429 with retry-after-ms.",
+      "Cooldowns shorter than this are waited out inside the plugin; longer ones are handed to OpenCode as 429 " +
+        "with retry-after-ms.",
     ),
   maxWaitMs: z
     .number()
@@ -129,7 +131,8 @@ export const retrySchema = z.strictObject({
     .min(0)
     .optional()
     .describe(
-      "Fail fast: when every account is cooling for longer than this, answer at once with a final error naming the accounts and reset times, instead of waiting (for scripts and CI). Unset: wait.",
+      "Fail fast: when every account is cooling for longer than this, answer at once with a final error naming " +
+        "the accounts and reset times, instead of waiting (for scripts and CI). Unset: wait.",
     ),
   cancelGraceMs: z
     .number()
@@ -138,7 +141,9 @@ export const retrySchema = z.strictObject({
     .max(10_000)
     .default(250)
     .describe(
-      "A slot freed by a cancelled or aborted stream (or an answer the plugin stopped reading itself) is reused only after this long: Z.AI notices a closed connection a moment later and would answer the next request 1302.",
+      "A slot freed by a cancelled or aborted stream (or an answer the plugin stopped reading itself) is reused " +
+        "only after this long: Z.AI notices a closed connection a moment later and would answer the next request " +
+        "1302.",
     ),
 });
 
@@ -150,7 +155,9 @@ export const adaptiveSchema = z.strictObject({
     .lt(1)
     .default(0.5)
     .describe(
-      "On a 1302 above anything Z.AI admitted (a limit configured too high) the limit is multiplied by this (never below 1); at a level it had admitted, the limit goes down to what was in flight (one step when the account was full).",
+      "On a 1302 above anything Z.AI admitted (a limit configured too high) the limit is multiplied by this " +
+        "(never below 1); at a level it had admitted, the limit goes down to what was in flight (one step when the " +
+        "account was full).",
     ),
   increaseAfter: z
     .number()
@@ -158,7 +165,8 @@ export const adaptiveSchema = z.strictObject({
     .min(1)
     .default(20)
     .describe(
-      "Clean completions, at full use of the limit, before it rises by one (the first 3 at a new level prove it, so rises come at least 4 apart).",
+      "Clean completions, at full use of the limit, before it rises by one (the first 3 at a new level prove it, " +
+        "so rises come at least 4 apart).",
     ),
   recoverAfterMs: z
     .number()
@@ -166,7 +174,8 @@ export const adaptiveSchema = z.strictObject({
     .min(0)
     .default(1_800_000)
     .describe(
-      "A learned limit below its ceiling is tried one higher after this long without a 1302 (Z.AI raises limits off-peak). 0 disables.",
+      "A learned limit below its ceiling is tried one higher after this long without a 1302 (Z.AI raises limits " +
+        "off-peak). 0 disables.",
     ),
 });
 
@@ -202,7 +211,8 @@ export const quotaSchema = z.strictObject({
     .min(1)
     .default(5)
     .describe(
-      "Re-read an account after this many requests sent to it while that matters: its projection is near the threshold, or its last reading disagreed with the projection.",
+      "Re-read an account after this many requests sent to it while that matters: its projection is near the " +
+        "threshold, or its last reading disagreed with the projection.",
     ),
 });
 
@@ -231,7 +241,8 @@ export const affinitySchema = z.strictObject({
     .min(0)
     .default(100)
     .describe(
-      "What a prompt-cache hit saves per 1,000 prompt tokens, in ms: a turn waits for its session's account no longer than its last prompt would save (and at most maxWaitMs).",
+      "What a prompt-cache hit saves per 1,000 prompt tokens, in ms: a turn waits for its session's account no " +
+        "longer than its last prompt would save (and at most maxWaitMs).",
     ),
 });
 
@@ -256,7 +267,8 @@ export const keysFileSchema = z.strictObject({
     .regex(/^rediss?:\/\//, "must start with redis:// or rediss://")
     .optional()
     .describe(
-      "Share slots, learned limits and waiting queues with OpenCode on other machines through this Redis (ZAI_REDIS_URL overrides).",
+      "Share slots, learned limits and waiting queues with OpenCode on other machines through this Redis " +
+        "(ZAI_REDIS_URL overrides).",
     ),
 });
 

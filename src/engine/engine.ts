@@ -113,7 +113,8 @@ export async function createEngine(
   const accounts = new Set(loaded.keys.map((k) => k.account)).size;
   notifier.log(
     "info",
-    `${provider}: ${loaded.keys.length} key(s) in ${accounts} account(s) from ${loaded.keySource === "file" ? loaded.keysFile : loaded.keySource}`,
+    `${provider}: ${loaded.keys.length} key(s) in ${accounts} account(s) from ` +
+      `${loaded.keySource === "file" ? loaded.keysFile : loaded.keySource}`,
   );
   // Slots shared by every OpenCode process of the user on this machine, or through Redis (docs/ledger.md).
   const ledgerChoice = chooseLedger(deps.io.env, deps.io.homedir, statePath, provider, loaded.settings.redis);

@@ -43,8 +43,11 @@ export function outlook(
     const wrongEndpoint = unavailable.some((b) => b.wrongEndpoint);
     const codes = [...new Set(unavailable.map((b) => b.code))].join("/");
     const hint = wrongEndpoint
-      ? ` Z.AI answered ${codes} "Insufficient balance", which from a non-coding endpoint means the wrong door: Coding Plan keys work only on ${endpoint}. Remove the baseURL override or point it there.`
-      : ` Z.AI answered ${codes}: the model is not in the plan of ${unavailable.length === 1 ? "this account" : "these accounts"}. This is about the plan, not about load, so retrying cannot fix it: pick another model or upgrade the plan.`;
+      ? ` Z.AI answered ${codes} "Insufficient balance", which from a non-coding endpoint means the wrong door: ` +
+        `Coding Plan keys work only on ${endpoint}. Remove the baseURL override or point it there.`
+      : ` Z.AI answered ${codes}: the model is not in the plan of ` +
+        `${unavailable.length === 1 ? "this account" : "these accounts"}. This is about the plan, not about load, ` +
+        "so retrying cannot fix it: pick another model or upgrade the plan.";
     return {
       kind: "never",
       status: 403,

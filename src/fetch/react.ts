@@ -105,7 +105,9 @@ function onKey(ctx: Reactions, failure: Failure, action: OutcomeRule["key"]): vo
     pool.disableKey(key.id, `rejected (${code ?? "401"})`, code, now);
     notifier.toast(
       "key-disabled",
-      `Key "${key.label}" was rejected by Z.AI (${code ?? "401"}: ${message || "invalid"}); it stays disabled for 24 h in every OpenCode process on this machine. After fixing it: \`npx oc-zai-multi-account status --reset ${key.id}\`.`,
+      `Key "${key.label}" was rejected by Z.AI (${code ?? "401"}: ${message || "invalid"}); it stays disabled ` +
+        `for 24 h in every OpenCode process on this machine. After fixing it: \`npx oc-zai-multi-account status ` +
+        `--reset ${key.id}\`.`,
     );
   } else if (action === "cool") {
     const retryAfterMs = "retryAfterMs" in verdict ? verdict.retryAfterMs : undefined;
@@ -129,7 +131,9 @@ function onAccount(ctx: Reactions, failure: Failure, action: AccountAction, dela
       pool.disableAccount(account, `${code}: ${message}`, code, now);
       notifier.toast(
         "account-disabled",
-        `Account "${account}" is unusable (${code}: ${message}); its keys stay disabled for 24 h in every OpenCode process on this machine. After fixing it: \`npx oc-zai-multi-account status --reset ${account}\`.`,
+        `Account "${account}" is unusable (${code}: ${message}); its keys stay disabled for 24 h in every ` +
+          `OpenCode process on this machine. After fixing it: \`npx oc-zai-multi-account status --reset ` +
+          `${account}\`.`,
         "error",
       );
       return;
@@ -157,7 +161,8 @@ function onAccount(ctx: Reactions, failure: Failure, action: AccountAction, dela
       notifier.toast(
         "model-unavailable",
         verdict.wrongEndpoint
-          ? `Z.AI answered ${verdict.code} "Insufficient balance" on ${failure.url}: Coding Plan keys need the coding endpoint ${ctx.endpoint}.`
+          ? `Z.AI answered ${verdict.code} "Insufficient balance" on ${failure.url}: Coding Plan keys need the ` +
+              `coding endpoint ${ctx.endpoint}.`
           : `${model} is not in the plan of account "${account}" (${verdict.code}); other accounts will serve it.`,
       );
       return;
@@ -187,18 +192,22 @@ function fatal(ctx: Reactions, verdict: Extract<Verdict, { kind: "fatal" }>, mod
     return answers.giveUp(
       400,
       "1211",
-      `Z.AI does not know the model "${model}" (1211 Unknown Model), although OpenCode lists it: Z.AI has not enabled it for this endpoint yet, or renamed it. ${advice}`,
+      `Z.AI does not know the model "${model}" (1211 Unknown Model), although OpenCode lists it: Z.AI has not ` +
+        `enabled it for this endpoint yet, or renamed it. ${advice}`,
     );
   }
   notifier.toast(
     "account-disabled",
-    `Z.AI flagged usage under its Fair Usage Policy (1313). The plugin does not retry or switch accounts to get around it.`,
+    "Z.AI flagged usage under its Fair Usage Policy (1313). The plugin does not retry or switch accounts to get " +
+      "around it.",
     "error",
   );
   const said = quotable(verdict.message);
   return answers.giveUp(
     403,
     "1313",
-    `Z.AI throttled this request under its Fair Usage Policy (1313${said ? `: ${said}` : ""}). Not retried and not moved to another account: doing so deepens the violation. Reduce parallel agents and wait before continuing.`,
+    `Z.AI throttled this request under its Fair Usage Policy (1313${said ? `: ${said}` : ""}). Not retried and ` +
+      "not moved to another account: doing so deepens the violation. Reduce parallel agents and wait before " +
+      "continuing.",
   );
 }

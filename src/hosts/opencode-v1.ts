@@ -83,7 +83,9 @@ export function createProviderPlugin(provider: ProviderId, overrides: Partial<Pl
   };
 }
 
-/** OpenCode 1.x's custom fetch over the engine (with the core's pool, leases and limits beside it, for tools and tests). */
+/**
+ * OpenCode 1.x's custom fetch over the engine (with the core's pool, leases and limits beside it, for tools and tests).
+ */
 export function v1Fetch(engine: Engine): typeof globalThis.fetch {
   if (engine.kind === "refused") return async () => engine.refusal();
   const zaiFetch = overCore(engine.lifecycle, engine.core, (url) => void engine.checkLogin(url));

@@ -59,7 +59,9 @@ export function stubRequest(): Request {
   return new Request("data:application/json,%7B%7D", { method: "GET" });
 }
 
-/** Builds the 2.x `setup` for an entry whose default providers are `defaultProviders` (`options.providers` overrides). */
+/**
+ * Builds the 2.x `setup` for an entry whose default providers are `defaultProviders` (`options.providers` overrides).
+ */
 export function createV2Setup(defaultProviders: readonly ProviderId[], deps: V2Deps): V2Plugin["setup"] {
   return async (ctx: V2Context) => {
     const session = ctx.session;
@@ -133,7 +135,8 @@ async function registerProvider(
     const late = () =>
       current.answers.retryLater(
         "queue_timeout",
-        `no ${event.model.id} answer within ${Math.round(options.requestBudgetMs / 1000)} s (slots busy or accounts cooling); try again shortly`,
+        `no ${event.model.id} answer within ${Math.round(options.requestBudgetMs / 1000)} s (slots busy or ` +
+          "accounts cooling); try again shortly",
         1000,
       );
     if (options.transport === "plugin") {

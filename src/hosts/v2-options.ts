@@ -15,7 +15,10 @@ export interface V2Options {
    * header timeout (packages/ai/src/schema/options.ts `headerTimeout`, 300 000 ms) covers both HTTP hooks.
    */
   requestBudgetMs: number;
-  /** An attempt or answer parked for `http.response` (or handed back and never read) is dropped after this, freeing its slot. */
+  /**
+   * An attempt or answer parked for `http.response` (or handed back and never read) is dropped after this, freeing its
+   * slot.
+   */
   leaseTtlMs: number;
   /**
    * Who sends the upstream request. "plugin" (default): the engine sends with the real key and the host sends a

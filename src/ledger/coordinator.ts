@@ -73,7 +73,8 @@ export class Coordinator {
     return new Promise((resolve) => {
       const timer = setTimeout(resolve, 1_000);
       timer.unref?.();
-      // Closing first: Node unlinks the socket file at once, before any client, told below, re-elects and binds its own.
+      // Closing first: Node unlinks the socket file at once, before any client, told below, re-elects and binds its
+      // own.
       this.server.close(() => {
         clearTimeout(timer);
         resolve();

@@ -47,7 +47,10 @@ export interface CreateLedgerOptions {
   onWarning: (message: string) => void;
 }
 
-/** Builds the chosen ledger. Never throws: what cannot be reached degrades (Redis → machine → per process) with a warning. */
+/**
+ * Builds the chosen ledger. Never throws: what cannot be reached degrades (Redis → machine → per process) with a
+ * warning.
+ */
 export async function createLedger(choice: LedgerChoice, options: CreateLedgerOptions): Promise<SlotLedger> {
   const { clock, onWarning } = options;
   if (choice.kind === "local") return SharedLedger.local(clock);

@@ -166,6 +166,7 @@ export function ledgerCheck(view: LedgerView): {
   const fix =
     view.kind === "redis"
       ? 'check ZAI_REDIS_URL / "redis" in the keys file and that the server accepts writes from this machine'
-      : "make the state directory writable (or set ZAI_STATE_FILE to a writable place), so OpenCode processes can share slots";
+      : "make the state directory writable (or set ZAI_STATE_FILE to a writable place), so OpenCode processes can " +
+        "share slots";
   return { id: "ledger", level: "warn", message, fix };
 }

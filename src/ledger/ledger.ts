@@ -51,7 +51,9 @@ export interface PairStatus {
 
 export interface LedgerStatus {
   kind: LedgerKind;
-  /** e.g. "coordinator (this process)", "client of pid 123", "redis://127.0.0.1:6379", "per-process (socket unusable)". */
+  /**
+   * e.g. "coordinator (this process)", "client of pid 123", "redis://127.0.0.1:6379", "per-process (socket unusable)".
+   */
   detail: string;
   pairs: PairStatus[];
 }

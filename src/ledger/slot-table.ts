@@ -174,7 +174,9 @@ export class SlotTable {
     return undefined;
   }
 
-  /** Every lease counted, grouped as `[owner, account, model, count]` (for a successor, should this table go silent). */
+  /**
+   * Every lease counted, grouped as `[owner, account, model, count]` (for a successor, should this table go silent).
+   */
   owned(): Array<[string, string, string, number]> {
     const counts = new Map<string, [string, string, string, number]>();
     for (const lease of this.leases.values()) {

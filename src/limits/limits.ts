@@ -35,7 +35,9 @@ export class Limits {
     this.now = clock ? () => clock.now() : () => 0;
   }
 
-  /** Called with every state changed here (not those replaced from elsewhere), e.g. to share it with other processes. */
+  /**
+   * Called with every state changed here (not those replaced from elsewhere), e.g. to share it with other processes.
+   */
   observe(observer: (account: string, model: string, state: LimitState) => void): void {
     this.observer = observer;
   }
@@ -97,7 +99,9 @@ export class Limits {
     );
   }
 
-  /** A request granted at `grantEpoch` completed cleanly; `saturated`: the pair was at its limit when it was granted. */
+  /**
+   * A request granted at `grantEpoch` completed cleanly; `saturated`: the pair was at its limit when it was granted.
+   */
   completed(account: string, model: string, saturated: boolean, grantEpoch: number): void {
     this.update(account, model, (s, rules) => onCompleted(s, rules, saturated, grantEpoch), "clean-run");
   }

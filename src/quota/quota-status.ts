@@ -66,7 +66,10 @@ export function projected(
   return out;
 }
 
-/** "plan pro; 5-hour 42% (resets 17:38:28); weekly 30% (resets 02.12.2026 00:00:00); read 12:01:05 (3 min ago); 2 sessions" */
+/**
+ * "plan pro; 5-hour 42% (resets 17:38:28); weekly 30% (resets 02.12.2026 00:00:00);
+ * read 12:01:05 (3 min ago); 2 sessions"
+ */
 export function quotaLine(q: QuotaStatus, now: number): string {
   const parts = [`plan ${q.level ?? "unknown"}`];
   if (q.fiveHour) parts.push(`5-hour ${windowText(q.fiveHour, now)}`);

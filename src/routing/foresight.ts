@@ -134,7 +134,8 @@ export class Foresight {
       this.allPastSaid = true;
       this.deps.notifier.toast(
         "usage-window",
-        `Every account is past ${Math.round(threshold * 100)}% of its usage window; using the one with the most left (${choice.order[0] ?? "none"}) rather than stalling.`,
+        `Every account is past ${Math.round(threshold * 100)}% of its usage window; using the one with the most ` +
+          `left (${choice.order[0] ?? "none"}) rather than stalling.`,
       );
     } else if (!choice.allPastThreshold && choice.order.length > 0) this.allPastSaid = false;
     return choice.order;

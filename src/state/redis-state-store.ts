@@ -69,7 +69,9 @@ export function redisStateStore(options: RedisStateStoreOptions): StateStore {
         text: null,
         result: {
           kind: "unreadable",
-          problem: `cannot read the shared state in Redis ${where} (${error instanceof Error ? error.message : String(error)})`,
+          problem:
+            `cannot read the shared state in Redis ${where} ` +
+            `(${error instanceof Error ? error.message : String(error)})`,
         },
       };
     }

@@ -14,7 +14,9 @@ const text = z.string().max(1000);
 const cooldownSchema = z.object({ until: time, reason: text, code: z.string().optional(), at: time });
 const disabledSchema = z.object({ reason: text, code: z.string().optional(), at: time });
 const unavailableSchema = z.object({ until: time, code: z.string(), wrongEndpoint: z.boolean(), at: time });
-/** `probeAfter`: clean completions before the next try one higher (grows after each refused try; see adaptive-limit). */
+/**
+ * `probeAfter`: clean completions before the next try one higher (grows after each refused try; see adaptive-limit).
+ */
 const limitSchema = z.object({
   limit: z.number().int().min(1),
   probeAfter: z.number().int().min(1).optional(),

@@ -17,7 +17,10 @@ export interface StateStore {
     change: (read: ReadResult) => StateFile | undefined,
     options: { tryOnly: boolean; first: boolean },
   ): Promise<ReadResult | "busy">;
-  /** Tells when another process changed the store (Redis pub/sub; the state file's changes are announced over the machine ledger). */
+  /**
+   * Tells when another process changed the store (Redis pub/sub; the state file's changes are announced over the
+   * machine ledger).
+   */
   onRemoteChange?(listener: () => void): void;
   close?(): Promise<void>;
 }

@@ -68,7 +68,9 @@ export async function writeStateFile(fs: StateFs, path: string, file: StateFile)
   await fs.syncDir(dir);
 }
 
-/** Removes temp files left by a crash between write and rename. Call while holding the lock: no writer is active then. */
+/**
+ * Removes temp files left by a crash between write and rename. Call while holding the lock: no writer is active then.
+ */
 export async function cleanTempFiles(fs: StateFs, path: string): Promise<void> {
   const prefix = `${basename(path)}.`;
   let names: string[];

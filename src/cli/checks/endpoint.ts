@@ -19,7 +19,9 @@ export function endpointCheck({ setup }: DoctorFacts): Check {
       level: "ok",
       message: `endpoint: OpenCode's default for ${provider} (${DEFAULT_BASE_URL[provider]})`,
     };
-  const fix = `set baseURL to ${DEFAULT_BASE_URL[provider]} (or .../api/anthropic), or remove the override from ${baseURL.path}`;
+  const fix =
+    `set baseURL to ${DEFAULT_BASE_URL[provider]} (or .../api/anthropic), or remove the override from ` +
+    `${baseURL.path}`;
   let url: URL;
   try {
     url = new URL(baseURL.value);
@@ -42,7 +44,9 @@ export function endpointCheck({ setup }: DoctorFacts): Check {
     return {
       id: "endpoint",
       level: "fail",
-      message: `baseURL ${baseURL.value} (in ${baseURL.path}) is not a Coding Plan endpoint: Coding Plan keys get 1113 "Insufficient balance" there`,
+      message:
+        `baseURL ${baseURL.value} (in ${baseURL.path}) is not a Coding Plan endpoint: Coding Plan keys get 1113 ` +
+        `"Insufficient balance" there`,
       fix,
     };
   }

@@ -34,7 +34,8 @@ export function keysFileCheck({ setup }: DoctorFacts): Check[] {
       {
         id: "keys-file",
         level: "ok",
-        message: `${keys.path}${chosen}: ${keys.fileKeys ?? 0} enabled key(s) for ${provider}, no duplicates${modeText}`,
+        message:
+          `${keys.path}${chosen}: ${keys.fileKeys ?? 0} enabled key(s) for ${provider}, ` + `no duplicates${modeText}`,
       },
     ];
   }
@@ -101,7 +102,8 @@ export function keysCheck({ setup }: DoctorFacts): Check[] {
         level: "fail",
         message: `no API keys for ${provider}`,
         fix:
-          `run \`opencode providers login --provider ${provider}\` and paste your keys, or list them in ${keys.path}, ` +
+          `run \`opencode providers login --provider ${provider}\` and paste your keys, or list them in ` +
+          `${keys.path}, ` +
           `or set ${keys.envVariable}`,
       });
       break;

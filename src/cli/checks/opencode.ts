@@ -39,7 +39,10 @@ export function pluginCheck({ setup, pluginTarget }: DoctorFacts): Check {
         return {
           id: "plugin",
           level: "fail",
-          message: `${listed}, but it is not in OpenCode's package cache (${pluginTarget.cacheDir}). OpenCode installs npm plugins when it starts; when that fails (offline, or no such version on npm) it runs without the plugin and sends the placeholder key to Z.AI`,
+          message:
+            `${listed}, but it is not in OpenCode's package cache (${pluginTarget.cacheDir}). OpenCode installs ` +
+            "npm plugins when it starts; when that fails (offline, or no such version on npm) it runs without the " +
+            "plugin and sends the placeholder key to Z.AI",
           fix: `start OpenCode once (e.g. \`opencode models\`), then run doctor again; ${CHECKOUT_FIX}`,
         };
       case "missing":
@@ -47,14 +50,20 @@ export function pluginCheck({ setup, pluginTarget }: DoctorFacts): Check {
           id: "plugin",
           level: "fail",
           message: `${listed}, which does not exist`,
-          fix: `build the plugin: run \`npm ci && npm run build\` in ${dirname(dirname(pluginTarget.path))}, or correct the path`,
+          fix:
+            `build the plugin: run \`npm ci && npm run build\` in ${dirname(dirname(pluginTarget.path))}, or ` +
+            "correct the path",
         };
       case "tarball":
         return {
           id: "plugin",
           level: "fail",
-          message: `${listed}, a tarball: OpenCode 1.x does not load plugins from a tarball path (it runs without the plugin)`,
-          fix: `unpack it (\`tar xzf ${pluginTarget.path}\` gives package/, then \`npm install --omit=dev\` in it) and list that directory, ${CHECKOUT_FIX}`,
+          message:
+            `${listed}, a tarball: OpenCode 1.x does not load plugins from a tarball path (it runs without the ` +
+            "plugin)",
+          fix:
+            `unpack it (\`tar xzf ${pluginTarget.path}\` gives package/, then \`npm install --omit=dev\` in it) ` +
+            `and list that directory, ${CHECKOUT_FIX}`,
         };
       case "not-a-plugin":
         return {
@@ -72,7 +81,9 @@ export function pluginCheck({ setup, pluginTarget }: DoctorFacts): Check {
     return {
       id: "plugin",
       level: "fail",
-      message: `${nearMiss.configPath} lists "${nearMiss.spec}", but OpenCode needs the package directory or its built dist/index.js`,
+      message:
+        `${nearMiss.configPath} lists "${nearMiss.spec}", but OpenCode needs the package directory or its built ` +
+        "dist/index.js",
       fix: `point it at the checkout directory or its dist/index.js (after \`npm run build\`)`,
     };
   }
@@ -114,7 +125,8 @@ const MAPPING_TEXT: Record<AccountMapping, string> = {
 
 export function authCheck({ setup }: DoctorFacts): Check {
   const { auth, provider } = setup;
-  const login = `run \`opencode providers login --provider ${provider}\`, choose how the keys map to accounts, paste them`;
+  const login =
+    `run \`opencode providers login --provider ${provider}\`, ` + "choose how the keys map to accounts, paste them";
   switch (auth.status) {
     case "ok": {
       const what = storedText(auth.credential, provider);
@@ -125,7 +137,9 @@ export function authCheck({ setup }: DoctorFacts): Check {
       return {
         id: "auth",
         level: "fail",
-        message: `no ${provider} entry in ${auth.where}: OpenCode runs the plugin only for a provider with a stored credential`,
+        message:
+          `no ${provider} entry in ${auth.where}: OpenCode runs the plugin only for a provider with a stored ` +
+          "credential",
         fix: login,
       };
     case "invalid":

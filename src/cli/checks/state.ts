@@ -11,7 +11,8 @@ export function stateFileCheck({ setup, state }: DoctorFacts): Check {
     return {
       id: "state",
       level: "info",
-      message: `state file: off (ZAI_STATE_FILE=${STATE_FILE_OFF}); cooldowns are not shared between OpenCode processes`,
+      message:
+        `state file: off (ZAI_STATE_FILE=${STATE_FILE_OFF}); ` + "cooldowns are not shared between OpenCode processes",
     };
   }
   switch (state.kind) {
@@ -45,7 +46,9 @@ export function stateDirCheck({ setup, stateDirProblem }: DoctorFacts): Check[] 
     {
       id: "state",
       level: "fail",
-      message: `cannot write to ${dir} (${stateDirProblem}): cooldowns, disabled keys and learned limits would not be saved or shared between OpenCode processes`,
+      message:
+        `cannot write to ${dir} (${stateDirProblem}): cooldowns, disabled keys and learned limits would not be ` +
+        "saved or shared between OpenCode processes",
       fix: `make ${dir} writable for this user, or set ZAI_STATE_FILE to a writable path (or to ${STATE_FILE_OFF})`,
     },
   ];

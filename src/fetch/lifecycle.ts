@@ -78,7 +78,8 @@ export function createLifecycle(deps: LifecycleDeps): Lifecycle {
             answers.giveUp(
               403,
               "all_cooling",
-              `${view.message}. Gave up at once instead of waiting ${formatWait(wait)}, as retry.maxWaitMs (${formatWait(retry.maxWaitMs)}) asks.`,
+              `${view.message}. Gave up at once instead of waiting ${formatWait(wait)}, ` +
+                `as retry.maxWaitMs (${formatWait(retry.maxWaitMs)}) asks.`,
             ),
           );
         }
@@ -120,7 +121,8 @@ export function createLifecycle(deps: LifecycleDeps): Lifecycle {
           return answer(
             answers.retryLater(
               "queue_timeout",
-              `waited ${formatWait(error.waitedMs)} for a free ${model} slot; ${busyReport(pool, slotsOf, model, clock.now())}`,
+              `waited ${formatWait(error.waitedMs)} for a free ${model} slot; ` +
+                busyReport(pool, slotsOf, model, clock.now()),
               1000,
             ),
           );

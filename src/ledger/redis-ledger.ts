@@ -292,7 +292,8 @@ export class RedisLedger implements SlotLedger {
     if (this.warned) return;
     this.warned = true;
     this.options.onWarning(
-      `Redis ledger ${redactUrl(this.options.url)} unavailable (${why}); slots are shared through the ${this.options.fallback.kind} ledger until it is back`,
+      `Redis ledger ${redactUrl(this.options.url)} unavailable (${why}); ` +
+        `slots are shared through the ${this.options.fallback.kind} ledger until it is back`,
     );
   }
 }

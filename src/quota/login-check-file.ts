@@ -1,7 +1,6 @@
-import { randomUUID } from "node:crypto";
-import { basename, dirname, join } from "node:path";
+import { dirname, join } from "node:path";
 import { z } from "zod";
-import type { StateFs } from "../state/state-fs.js";
+import { replaceFile, type StateFs } from "../state/state-fs.js";
 import type { KeyResult } from "./key-check.js";
 
 /**
@@ -51,15 +50,7 @@ export function resultsOf(check: LoginCheck): KeyResult[] {
 export async function writeLoginCheck(fs: StateFs, path: string, provider: string, check: LoginCheck): Promise<void> {
   const file = await readFile(fs, path);
   file.providers[provider] = check;
-  const temp = join(dirname(path), `${basename(path)}.${randomUUID().slice(0, 8)}.tmp`);
-  await fs.mkdir(dirname(path), 0o700);
-  try {
-    await fs.writeDurable(temp, `${JSON.stringify(file, null, 2)}\n`, 0o600);
-    await fs.rename(temp, path);
-  } catch (error) {
-    await fs.remove(temp).catch(() => {});
-    throw error;
-  }
+  await replaceFile(fs, path, `${JSON.stringify(file, null, 2)}\n`);
 }
 
 async function readFile(fs: StateFs, path: string): Promise<LoginCheckFile> {

@@ -1,7 +1,6 @@
-import { randomUUID } from "node:crypto";
-import { basename, dirname, join } from "node:path";
+import { dirname, join } from "node:path";
 import { z } from "zod";
-import type { StateFs } from "../state/state-fs.js";
+import { replaceFile, type StateFs } from "../state/state-fs.js";
 import type { QuotaReading } from "./reading.js";
 
 /**
@@ -81,13 +80,5 @@ export async function writeQuotaReading(
   const current = section[account];
   if (current && current.reading.at > reading.at) return;
   section[account] = { reading, sessions, ...(pace === undefined ? {} : { pace }) };
-  const temp = join(dirname(path), `${basename(path)}.${randomUUID().slice(0, 8)}.tmp`);
-  await fs.mkdir(dirname(path), 0o700);
-  try {
-    await fs.writeDurable(temp, `${JSON.stringify(file, null, 2)}\n`, 0o600);
-    await fs.rename(temp, path);
-  } catch (error) {
-    await fs.remove(temp).catch(() => {});
-    throw error;
-  }
+  await replaceFile(fs, path, `${JSON.stringify(file, null, 2)}\n`);
 }

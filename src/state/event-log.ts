@@ -1,7 +1,6 @@
-import { randomUUID } from "node:crypto";
-import { basename, dirname, join } from "node:path";
+import { dirname, join } from "node:path";
 import { z } from "zod";
-import type { StateFs } from "./state-fs.js";
+import { replaceFile, type StateFs } from "./state-fs.js";
 
 /**
  * The last things that went wrong, for `status --watch`: a small file beside the state file, shared by every
@@ -52,15 +51,7 @@ export function eventLog(
       const batch = pending;
       pending = [];
       const events = appendEvents(await readEvents(fs, path), batch);
-      const temp = join(dirname(path), `${basename(path)}.${randomUUID().slice(0, 8)}.tmp`);
-      try {
-        await fs.mkdir(dirname(path), 0o700);
-        await fs.writeDurable(temp, `${JSON.stringify({ version: 1, events })}\n`, 0o600);
-        await fs.rename(temp, path);
-      } catch (error) {
-        await fs.remove(temp).catch(() => {});
-        onError(error);
-      }
+      await replaceFile(fs, path, `${JSON.stringify({ version: 1, events })}\n`).catch(onError);
     }
   };
   return {

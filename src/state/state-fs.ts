@@ -1,5 +1,7 @@
+import { randomUUID } from "node:crypto";
 import { constants } from "node:fs";
 import { mkdir, open, readFile, readdir, rename, stat, unlink } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 
 /** The file operations the state file needs; injected so tests can make any of them fail. */
 export interface StateFs {
@@ -100,4 +102,21 @@ export const nodeStateFs: StateFs = {
 
 function codeOf(error: unknown): unknown {
   return (error as { code?: unknown } | undefined)?.code;
+}
+
+/**
+ * Replaces `path` with `text` atomically: a temp file beside it (mode 0600, flushed), then a rename. Readers see the
+ * old file or the new one, never half of one; a failed write removes its temp file and throws.
+ */
+export async function replaceFile(fs: StateFs, path: string, text: string): Promise<void> {
+  const dir = dirname(path);
+  const temp = join(dir, `${basename(path)}.${process.pid}.${randomUUID().slice(0, 8)}.tmp`);
+  try {
+    await fs.mkdir(dir, 0o700);
+    await fs.writeDurable(temp, text, 0o600);
+    await fs.rename(temp, path);
+  } catch (error) {
+    await fs.remove(temp).catch(() => {});
+    throw error;
+  }
 }

@@ -1,10 +1,9 @@
-import { randomUUID } from "node:crypto";
 import { basename, dirname, join } from "node:path";
 import type { Clock } from "../util/clock.js";
 import { StateFileError } from "./errors.js";
 import { withLock, type LockOptions } from "./lock.js";
 import { emptyStateFile, stateFileSchema, type StateFile } from "./state-schema.js";
-import type { StateFs } from "./state-fs.js";
+import { replaceFile, type StateFs } from "./state-fs.js";
 
 /** What reading the state file found. Anything but "ok" means: start fresh. */
 export type ReadResult =
@@ -55,17 +54,12 @@ export function contentOf(read: ReadResult): StateFile {
  * A crash leaves either the old file or the new one, plus at worst a temp file that `cleanTempFiles` removes.
  */
 export async function writeStateFile(fs: StateFs, path: string, file: StateFile): Promise<void> {
-  const dir = dirname(path);
-  const temp = join(dir, `${basename(path)}.${process.pid}.${randomUUID().slice(0, 8)}.tmp`);
   try {
-    await fs.mkdir(dir, 0o700);
-    await fs.writeDurable(temp, `${JSON.stringify(file, null, 2)}\n`, 0o600);
-    await fs.rename(temp, path);
+    await replaceFile(fs, path, `${JSON.stringify(file, null, 2)}\n`);
   } catch (error) {
-    await fs.remove(temp).catch(() => {});
     throw new StateFileError(path, "write state file", { cause: error });
   }
-  await fs.syncDir(dir);
+  await fs.syncDir(dirname(path));
 }
 
 /**

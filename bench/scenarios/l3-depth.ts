@@ -7,7 +7,6 @@
  * and the largest overtake (how many requests that arrived later were served before an earlier one).
  * A run slower than 4 × its ideal time is cut (the efficiency shows it).
  */
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,6 +15,7 @@ import { startSimulator } from "../../simulator/server.js";
 import { redisAvailable, startRedis, type RedisServer } from "../../test/ledger/redis-server.js";
 import { fixed, ms, percentile } from "../lib/stats.js";
 import { table, type Targets } from "../lib/table.js";
+import { runWorkerProcesses } from "../lib/workers.js";
 
 const MODEL = "glm-4.7";
 const STREAM_MS = 150;
@@ -59,47 +59,15 @@ interface WorkerResult {
   records: Rec[];
 }
 
-async function runWorkers(
+function runWorkers(
   url: string,
   agents: number,
   requests: number,
   envs: Array<Record<string, string>>,
   limitMs: number,
 ): Promise<WorkerResult[]> {
-  const procs = envs.map((env) =>
-    spawn(
-      process.execPath,
-      ["--import", "tsx", "bench/lib/depth-worker.ts", url, String(agents), String(requests), MODEL],
-      {
-        stdio: ["pipe", "pipe", "inherit"],
-        env: { ...process.env, ...env },
-      },
-    ),
-  );
-  const outputs = procs.map((p) => {
-    let text = "";
-    p.stdout!.setEncoding("utf8").on("data", (c: string) => (text += c));
-    return () => text;
-  });
-  const until = async (check: () => boolean) => {
-    while (!check()) await new Promise((r) => setTimeout(r, 10));
-  };
-  await until(() => outputs.every((o) => o().includes("ready")));
-  for (const p of procs) p.stdin!.write("go\n");
-  const stop = setTimeout(() => procs.forEach((p) => p.stdin!.write("stop\n")), limitMs);
-  const exited = procs.map(
-    (p) => new Promise<void>((resolve) => (p.exitCode !== null ? resolve() : p.once("exit", () => resolve()))),
-  );
-  await Promise.all(exited);
-  clearTimeout(stop);
-  return outputs.map(
-    (o) =>
-      JSON.parse(
-        o()
-          .split("\n")
-          .find((l) => l.startsWith("{"))!,
-      ) as WorkerResult,
-  );
+  const args = [url, String(agents), String(requests), MODEL];
+  return runWorkerProcesses<WorkerResult>("bench/lib/depth-worker.ts", args, envs, limitMs);
 }
 
 /** Per account, the k-th start after the first LIMIT takes the slot of the (k − LIMIT)-th end. */

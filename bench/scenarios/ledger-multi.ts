@@ -5,7 +5,6 @@
  * (every process with its own HOME and state directory: only ZAI_REDIS_URL shared, as on separate machines).
  * Efficiency = ideal ÷ actual time, ideal = streams × 150 ms ÷ 6 slots; 1302s = share of upstream requests.
  */
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,6 +12,7 @@ import { startSimulator } from "../../simulator/server.js";
 import { redisAvailable, startRedis, type RedisServer } from "../../test/ledger/redis-server.js";
 import { fixed, ms, percent } from "../lib/stats.js";
 import { table, type Targets } from "../lib/table.js";
+import { runWorkerProcesses } from "../lib/workers.js";
 
 const MODEL = "glm-4.7";
 const STREAM_MS = 150;
@@ -51,47 +51,12 @@ interface WorkerResult {
   warnings: string[];
 }
 
-/** Starts `n` workers with their environments, lets them go at once, and collects their results. */
-async function runWorkers(url: string, agents: number, envs: Array<Record<string, string>>): Promise<WorkerResult[]> {
-  const procs = envs.map((env) =>
-    spawn(
-      process.execPath,
-      ["--import", "tsx", "bench/lib/ledger-worker.ts", url, String(agents), String(REQUESTS), MODEL],
-      {
-        stdio: ["pipe", "pipe", "inherit"],
-        env: { ...process.env, ...env },
-      },
-    ),
-  );
-  const outputs = procs.map((p) => {
-    let text = "";
-    p.stdout!.setEncoding("utf8").on("data", (c: string) => (text += c));
-    return () => text;
-  });
-  const until = async (check: () => boolean) => {
-    while (!check()) await new Promise((r) => setTimeout(r, 10));
-  };
-  await until(() => outputs.every((o) => o().includes("ready")));
-  for (const p of procs) p.stdin!.write("go\n");
-  // Each worker's exit, not only its result line: a worker still closing writes its state file.
-  const exited = procs.map(
-    (p) => new Promise<void>((resolve) => (p.exitCode !== null ? resolve() : p.once("exit", () => resolve()))),
-  );
-  await until(() =>
-    outputs.every((o) =>
-      o()
-        .split("\n")
-        .some((l) => l.startsWith("{")),
-    ),
-  );
-  await Promise.all(exited);
-  return outputs.map(
-    (o) =>
-      JSON.parse(
-        o()
-          .split("\n")
-          .find((l) => l.startsWith("{"))!,
-      ) as WorkerResult,
+/** Starts the workers with their environments, lets them go at once, and collects their results. */
+function runWorkers(url: string, agents: number, envs: Array<Record<string, string>>): Promise<WorkerResult[]> {
+  return runWorkerProcesses<WorkerResult>(
+    "bench/lib/ledger-worker.ts",
+    [url, String(agents), String(REQUESTS), MODEL],
+    envs,
   );
 }
 
